@@ -1,0 +1,6 @@
+"""Purge a CloudFront cache on deploy, correctly, fast and every time."""
+
+from cdk_cloudfront_invalidation.invalidation import CloudFrontInvalidation
+from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
+
+__all__ = ["CloudFrontInvalidation", "CloudFrontInvalidationProvider"]

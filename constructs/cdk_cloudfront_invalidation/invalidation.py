@@ -1,0 +1,188 @@
+"""``CloudFrontInvalidation``: purge a CloudFront cache on deploy and wait until it is done."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+
+from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
+from cloudfront_purge import rules
+
+
+class CloudFrontInvalidation(Construct):
+    """Invalidate paths on one or more CloudFront distributions whenever content changes.
+
+    The resource is updated (and so purges) exactly when its content identity changes:
+    ``source_hash``, or the hash CDK computes for ``source_directories`` / ``assets``.
+    Make it depend on the deployment that uploads the content::
+
+        purge = CloudFrontInvalidation(self, "Purge", distribution=dist,
+                                       source_directories=["site"])
+        purge.node.add_dependency(deployment)
+
+    Raises:
+        ValueError: at synth, for props that break a rule; the message names the prop.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        distribution: cloudfront.IDistribution | None = None,
+        distributions: Sequence[cloudfront.IDistribution] | None = None,
+        paths: Sequence[str] = rules.DEFAULT_PATHS,
+        source_hash: str | None = None,
+        source_directories: Sequence[str] | None = None,
+        assets: Sequence[s3_assets.Asset] | None = None,
+        wait_for_completion: bool = True,
+        timeout: Duration | None = None,
+        invalidate_on_create: bool = True,
+    ) -> None:
+        """
+        Args:
+            distribution: The distribution to purge. Give this or ``distributions``.
+            distributions: Several distributions purged in parallel by one resource
+                (aws-cdk issue 22309). Give this or ``distribution``.
+            paths: Paths to invalidate, by CloudFront's rules (leading ``/``, ``*`` only
+                last, at most 4,000 characters). Duplicates and paths a wildcard covers are
+                dropped; more than 3,000 files or 15 wildcards are split into batches.
+                Default: ``["/*"]`` (one wildcard, one billed path).
+            source_hash: Content identity given explicitly; any string that changes when
+                the content changes. Default: - derived from ``source_directories`` and
+                ``assets``; at least one of the three is required.
+            source_directories: Local directories whose content is deployed (the same
+                folders given to ``Source.asset``); hashed at synth as CDK hashes assets.
+                Default: - none.
+            assets: CDK assets whose ``asset_hash`` identifies the content. Default: - none.
+            wait_for_completion: Answer CloudFormation only once CloudFront reports every
+                invalidation Completed. Default: True.
+            timeout: How long to wait for Completed before failing the deployment; between
+                1 second and 58 minutes (CloudFormation's ServiceTimeout is at most one hour
+                and is set to this plus 2 minutes). Default: 30 minutes.
+            invalidate_on_create: Purge on the stack's first deployment too. Default: True.
+        """
+        timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
+        dists = _check_distributions(distribution, distributions)
+        _check_paths(paths)
+        timeout_seconds = timeout.to_seconds()
+        try:
+            rules.check_timeout(timeout_seconds, field="timeout")
+        except rules.RuleError as exc:
+            raise ValueError(str(exc)) from exc
+        content_hash = _content_hash(source_hash, source_directories, assets)
+        super().__init__(scope, construct_id)
+
+        provider = CloudFrontInvalidationProvider.of_stack(self)
+        provider.grant_distributions(d.distribution_arn for d in dists)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=rules.RESOURCE_TYPE,
+            service_timeout=Duration.seconds(
+                timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
+            ),
+            properties={
+                rules.PROP_DISTRIBUTION_IDS: [d.distribution_id for d in dists],
+                rules.PROP_PATHS: list(paths),
+                rules.PROP_SOURCE_HASH: content_hash,
+                rules.PROP_WAIT_FOR_COMPLETION: _flag(wait_for_completion),
+                rules.PROP_TIMEOUT_SECONDS: f"{timeout_seconds:g}",
+                rules.PROP_INVALIDATE_ON_CREATE: _flag(invalidate_on_create),
+            },
+        )
+        # The function must be allowed to re-invoke itself before the first event arrives.
+        self.resource.node.add_dependency(provider.self_invoke_policy)
+        self.provider = provider
+        self.source_hash = content_hash
+
+    @property
+    def invalidation_id(self) -> str:
+        """The (first) invalidation's id, a GetAtt token."""
+        return self.resource.get_att_string(rules.ATTR_INVALIDATION_ID)
+
+    @property
+    def invalidation_ids(self) -> list[str]:
+        """Every invalidation id (one per distribution and batch), a list token."""
+        return Fn.split(",", self.resource.get_att_string(rules.ATTR_INVALIDATION_IDS))
+
+    @property
+    def caller_reference(self) -> str:
+        """The (first) invalidation's CallerReference, a GetAtt token."""
+        return self.resource.get_att_string(rules.ATTR_CALLER_REFERENCE)
+
+    @property
+    def status(self) -> str:
+        """"Completed", or "InProgress" when not waiting, a GetAtt token."""
+        return self.resource.get_att_string(rules.ATTR_STATUS)
+
+
+def _flag(value: bool) -> str:
+    # CloudFormation hands every property over as a string; say it explicitly.
+    return "true" if value else "false"
+
+
+def _check_distributions(
+    distribution: cloudfront.IDistribution | None,
+    distributions: Sequence[cloudfront.IDistribution] | None,
+) -> list[cloudfront.IDistribution]:
+    if distribution is not None and distributions is not None:
+        raise ValueError("give distribution or distributions, not both")
+    if distribution is not None:
+        return [distribution]
+    if distributions is None:
+        raise ValueError("distribution (or distributions) is required: the distribution to purge")
+    if len(distributions) == 0:
+        raise ValueError("distributions must name at least one distribution")
+    if len(distributions) > rules.MAX_DISTRIBUTIONS:
+        raise ValueError(
+            f"distributions names {len(distributions)}; at most {rules.MAX_DISTRIBUTIONS}"
+        )
+    return list(distributions)
+
+
+def _check_paths(paths: Sequence[str]) -> None:
+    try:
+        rules.validate_paths(paths, field="paths")
+        concrete = [p for p in paths if not Token.is_unresolved(p)]
+        rules.normalize_paths(concrete)
+    except rules.RuleError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _content_hash(
+    source_hash: str | None,
+    source_directories: Sequence[str] | None,
+    assets: Sequence[s3_assets.Asset] | None,
+) -> str:
+    parts: list[str] = []
+    if source_hash is not None:
+        if not Token.is_unresolved(source_hash):
+            try:
+                rules.validate_source_hash(source_hash, field="source_hash")
+            except rules.RuleError as exc:
+                raise ValueError(str(exc)) from exc
+        parts.append(source_hash)
+    for directory in source_directories or ():
+        if not os.path.isdir(directory):
+            raise ValueError(
+                f"source_directories: {directory!r} is not a directory "
+                f"(relative paths start at {os.getcwd()!r})"
+            )
+        parts.append(FileSystem.fingerprint(directory))
+    parts.extend(asset.asset_hash for asset in assets or ())
+    if not parts:
+        raise ValueError(
+            "give source_hash, source_directories or assets: the purge runs when that content "
+            "identity changes, so without one it would never run again after the first deploy"
+        )
+    if len(parts) == 1:
+        return parts[0]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()

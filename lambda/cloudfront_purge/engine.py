@@ -1,0 +1,504 @@
+"""The purge engine: create invalidations, wait for Completed, retry what is transient.
+
+One piece of code serves the Lambda handler, the command-line tool and the benchmarks. It
+takes an injected CloudFront client and clock, so the local cloud and the tests drive the
+very code that runs in Lambda.
+
+Each batch of paths on each distribution is a Job, with its own small state machine:
+
+    Pending --create--> InProgress --poll--> Completed
+       |  ^                                  (or, when not waiting, done once accepted)
+       v  | capacity freed
+    Blocked (TooManyInvalidationsInProgress: read the in-progress load, submit when it fits)
+
+    any state --terminal CloudFront error--> Failed (and the distribution's other jobs stop)
+
+Transient faults (throttling, 5xx, connection errors) reschedule the same step with capped
+exponential backoff and jitter. All distributions progress together in one loop; a failed
+distribution does not stop the others from being waited on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from cloudfront_purge.errors import (
+    CloudFrontCallError,
+    PurgeError,
+    PurgeFailed,
+    PurgeTimeout,
+    Unfinished,
+)
+from cloudfront_purge.rules import (
+    MAX_FILES_IN_PROGRESS,
+    MAX_SERVICE_TIMEOUT_SECONDS,
+    MAX_WILDCARDS_IN_PROGRESS,
+    Batch,
+    PurgeSpec,
+    caller_reference,
+    is_wildcard,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+else:
+    CloudFrontClient = Any
+
+logger = logging.getLogger(__name__)
+
+PENDING = "Pending"
+BLOCKED = "Blocked"
+IN_PROGRESS = "InProgress"
+COMPLETED = "Completed"
+FAILED = "Failed"
+
+#: Codes worth another try after a pause; every other ClientError is terminal.
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+_REUSED_REFERENCE_HINT = "caller reference"
+#: A reused reference can only come from this same request, which is at most as old as
+#: CloudFormation's longest ServiceTimeout (plus slack); older invalidations are not ours.
+_LOOKBACK_SECONDS = 2 * MAX_SERVICE_TIMEOUT_SECONDS
+_MAX_LIST_PAGES = 20
+
+
+def is_completed(status: str | None) -> bool:
+    """CloudFront says "Completed"; moto says "COMPLETED". Compare without case."""
+    return (status or "").lower() == COMPLETED.lower()
+
+
+def is_in_progress(status: str | None) -> bool:
+    return (status or "").lower() == IN_PROGRESS.lower()
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When to ask CloudFront again.
+
+    Polls every ``fast_interval`` for the first ``fast_phase`` seconds (when short
+    invalidations finish), then every ``slow_interval``: fine enough that SUCCESS follows
+    Completed by about a second, sparse enough to stay under one call per 2 s of waiting
+    overall (bench/ measures both). ``scale`` shrinks every delay for emulated runs.
+    """
+
+    fast_interval: float = 1.0
+    fast_phase: float = 25.0
+    slow_interval: float = 2.8
+    backoff_base: float = 0.5
+    backoff_cap: float = 20.0
+    capacity_interval: float = 5.0
+    scale: float = 1.0
+
+    def poll_delay(self, elapsed: float) -> float:
+        fast = elapsed / self.scale < self.fast_phase
+        return (self.fast_interval if fast else self.slow_interval) * self.scale
+
+    def backoff_delay(self, attempt: int, rng: random.Random) -> float:
+        """Capped exponential backoff with equal jitter: never zero, never in lockstep."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(attempt - 1, 0))
+        return (ceiling / 2 + rng.uniform(0, ceiling / 2)) * self.scale
+
+    def capacity_delay(self) -> float:
+        return self.capacity_interval * self.scale
+
+
+@dataclass
+class Job:
+    """One batch of paths on one distribution, and where it stands."""
+
+    distribution_id: str
+    batch: Batch
+    caller_reference: str
+    invalidation_id: str | None = None
+    status: str = PENDING
+    created_at: float | None = None
+    completed_at: float | None = None
+    next_at: float = 0.0
+    attempts: int = 0
+    status_calls: int = 0
+    error: PurgeError | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.invalidation_id is not None
+
+    def finished(self, wait: bool) -> bool:
+        if self.status in (COMPLETED, FAILED):
+            return True
+        return not wait and self.accepted
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    jobs: tuple[Job, ...]
+    #: False when the run stopped at ``stop_at`` (the Lambda hands off to a new invocation).
+    finished: bool
+
+    @property
+    def invalidation_ids(self) -> list[str]:
+        return [j.invalidation_id for j in self.jobs if j.invalidation_id]
+
+    @property
+    def caller_references(self) -> list[str]:
+        return [j.caller_reference for j in self.jobs]
+
+    @property
+    def known(self) -> dict[str, str]:
+        """CallerReference -> invalidation id, for a continuation to resume from."""
+        return {j.caller_reference: j.invalidation_id for j in self.jobs if j.invalidation_id}
+
+    @property
+    def status(self) -> str:
+        return COMPLETED if all(j.status == COMPLETED for j in self.jobs) else IN_PROGRESS
+
+
+Reporter = Callable[[str, Job], None]
+
+
+def plan_jobs(spec: PurgeSpec, *, request_id: str) -> list[Job]:
+    """Every (distribution, batch) pair, each with its deterministic CallerReference."""
+    batches = spec.batches()
+    return [
+        Job(
+            distribution_id=dist,
+            batch=batch,
+            caller_reference=caller_reference(
+                source_hash=spec.source_hash,
+                request_id=request_id,
+                distribution_id=dist,
+                batch=batch,
+            ),
+        )
+        for dist in spec.distribution_ids
+        for batch in batches
+    ]
+
+
+def purge(
+    client: CloudFrontClient,
+    jobs: Sequence[Job],
+    *,
+    deadline: float,
+    timeout_seconds: float,
+    wait: bool = True,
+    stop_at: float | None = None,
+    known: Mapping[str, str] | None = None,
+    timing: Timing | None = None,
+    clock: Clock | None = None,
+    report: Reporter | None = None,
+    rng: random.Random | None = None,
+) -> PurgeResult:
+    """Run the jobs until each is Completed (or accepted, when not waiting).
+
+    Args:
+        client: a boto3 CloudFront client (or anything with the same three calls).
+        jobs: from :func:`plan_jobs`.
+        deadline: epoch seconds; past it, raise PurgeTimeout.
+        timeout_seconds: the timeout the deadline came from, for the message.
+        wait: False to finish once CloudFront accepted every batch.
+        stop_at: epoch seconds at which to return unfinished (time for a hand-off).
+        known: CallerReference -> invalidation id already created by an earlier leg.
+
+    Returns:
+        PurgeResult; ``finished`` is False only when ``stop_at`` came first.
+
+    Raises:
+        PurgeFailed: a distribution failed terminally (after the others finished).
+        PurgeTimeout: the deadline passed first.
+    """
+    run = _Run(
+        client=client,
+        jobs=list(jobs),
+        wait=wait,
+        timing=timing or Timing(),
+        clock=clock or SystemClock(),
+        report=report or (lambda _event, _job: None),
+        rng=rng or random.Random(),  # noqa: S311 - jitter, not cryptography
+    )
+    for job in run.jobs:
+        if known and job.caller_reference in known and job.status == PENDING:
+            job.invalidation_id = known[job.caller_reference]
+            job.status = IN_PROGRESS
+    return run.until(deadline=deadline, stop_at=stop_at, timeout_seconds=timeout_seconds)
+
+
+@dataclass
+class _Run:
+    client: CloudFrontClient
+    jobs: list[Job]
+    wait: bool
+    timing: Timing
+    clock: Clock
+    report: Reporter
+    rng: random.Random
+    _paths_by_id: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def until(self, *, deadline: float, stop_at: float | None, timeout_seconds: float) -> PurgeResult:
+        while True:
+            active = [j for j in self.jobs if not j.finished(self.wait)]
+            if not active:
+                return self._result(finished=True)
+            now = self.clock.time()
+            if now >= deadline:
+                raise self._failure(
+                    PurgeTimeout(
+                        timeout_seconds,
+                        [Unfinished(j.distribution_id, j.invalidation_id, j.status) for j in active],
+                    )
+                )
+            if stop_at is not None and now >= stop_at:
+                return PurgeResult(tuple(self.jobs), finished=False)
+            for job in active:
+                if job.next_at <= now and not job.finished(self.wait):
+                    self._step(job)
+            pending = [j.next_at for j in self.jobs if not j.finished(self.wait)]
+            if pending:
+                wake = min([*pending, deadline, stop_at if stop_at is not None else deadline])
+                self.clock.sleep(wake - self.clock.time())
+
+    def _result(self, *, finished: bool) -> PurgeResult:
+        failed = [j for j in self.jobs if j.status == FAILED]
+        if failed:
+            raise self._failure(None)
+        return PurgeResult(tuple(self.jobs), finished=finished)
+
+    def _failure(self, timeout: PurgeTimeout | None) -> PurgeError:
+        errors: list[PurgeError] = []
+        for job in self.jobs:
+            if job.error is not None and job.error not in errors:
+                errors.append(job.error)
+        if not errors and timeout is not None:
+            return timeout
+        failed_dists = {j.distribution_id for j in self.jobs if j.status == FAILED}
+        succeeded = sorted({j.distribution_id for j in self.jobs} - failed_dists)
+        if timeout is not None:
+            errors.append(timeout)
+            succeeded = [
+                d
+                for d in succeeded
+                if all(j.finished(self.wait) for j in self.jobs if j.distribution_id == d)
+            ]
+        return PurgeFailed(errors, succeeded)
+
+    # --- one step of one job ----------------------------------------------------------
+
+    def _step(self, job: Job) -> None:
+        try:
+            if job.invalidation_id is None:
+                if job.status == BLOCKED and not self._capacity_fits(job):
+                    job.next_at = self.clock.time() + self.timing.capacity_delay()
+                    return
+                self._create(job)
+            else:
+                self._poll(job)
+            job.attempts = 0
+        except ClientError as exc:
+            code = _code(exc)
+            if code in RETRYABLE_CODES or _status(exc) >= 500:
+                self._retry(job, code)
+            else:
+                self._fail(job, _operation(exc), code, _message(exc))
+        except (ConnectionError, HTTPClientError) as exc:
+            self._retry(job, type(exc).__name__)
+
+    def _create(self, job: Job) -> None:
+        try:
+            response = self.client.create_invalidation(
+                DistributionId=job.distribution_id,
+                InvalidationBatch={
+                    "Paths": {"Quantity": len(job.batch.paths), "Items": list(job.batch.paths)},
+                    "CallerReference": job.caller_reference,
+                },
+            )
+        except ClientError as exc:
+            code = _code(exc)
+            if code == "TooManyInvalidationsInProgress":
+                job.status = BLOCKED
+                job.next_at = self.clock.time() + self.timing.capacity_delay()
+                self.report("blocked", job)
+                return
+            if code == "InvalidationBatchAlreadyExists" or (
+                code == "InvalidArgument" and _REUSED_REFERENCE_HINT in _message(exc).lower()
+            ):
+                self._adopt_existing(job, exc)
+                return
+            raise
+        self._accept(job, response["Invalidation"])
+        self.report("submitted", job)
+
+    def _accept(self, job: Job, invalidation: Mapping[str, Any]) -> None:
+        now = self.clock.time()
+        job.invalidation_id = str(invalidation["Id"])
+        job.status = COMPLETED if is_completed(invalidation.get("Status")) else IN_PROGRESS
+        job.created_at = _epoch(invalidation.get("CreateTime"), default=now)
+        if job.status == COMPLETED:
+            job.completed_at = now
+        job.next_at = now + self.timing.poll_delay(now - job.created_at)
+
+    def _adopt_existing(self, job: Job, exc: ClientError) -> None:
+        """CloudFront refused our reference as used: this request's earlier leg made it."""
+        found = self._find_by_reference(job)
+        if found is None:
+            self._fail(job, "CreateInvalidation", _code(exc), _message(exc))
+            return
+        paths = tuple(found.get("InvalidationBatch", {}).get("Paths", {}).get("Items", []))
+        if sorted(paths) != sorted(job.batch.paths):
+            self._fail(
+                job,
+                "CreateInvalidation",
+                _code(exc),
+                f"CallerReference {job.caller_reference} is taken by invalidation "
+                f"{found['Id']} with other paths",
+            )
+            return
+        self._accept(job, found)
+        self.report("resumed", job)
+
+    def _find_by_reference(self, job: Job) -> Mapping[str, Any] | None:
+        not_before = self.clock.time() - _LOOKBACK_SECONDS
+        for item in self._list(job.distribution_id):
+            if _epoch(item.get("CreateTime"), default=0.0) < not_before:
+                return None
+            found = self._get(job, str(item["Id"]))
+            if found.get("InvalidationBatch", {}).get("CallerReference") == job.caller_reference:
+                return found
+        return None
+
+    def _poll(self, job: Job) -> None:
+        assert job.invalidation_id is not None
+        invalidation = self._get(job, job.invalidation_id)
+        now = self.clock.time()
+        if job.created_at is None:
+            job.created_at = _epoch(invalidation.get("CreateTime"), default=now)
+        if is_completed(invalidation.get("Status")):
+            job.status = COMPLETED
+            job.completed_at = now
+            self.report("completed", job)
+            # Our own capacity just freed up: blocked siblings may fit now.
+            for other in self.jobs:
+                if other.distribution_id == job.distribution_id and other.status == BLOCKED:
+                    other.next_at = now
+            return
+        job.status = IN_PROGRESS
+        job.next_at = now + self.timing.poll_delay(max(0.0, now - job.created_at))
+        self.report("waiting", job)
+
+    def _get(self, job: Job, invalidation_id: str) -> Mapping[str, Any]:
+        job.status_calls += 1
+        response = self.client.get_invalidation(
+            DistributionId=job.distribution_id, Id=invalidation_id
+        )
+        invalidation: Mapping[str, Any] = response["Invalidation"]
+        return invalidation
+
+    def _list(self, distribution_id: str) -> Iterable[Mapping[str, Any]]:
+        """ListInvalidations, newest first, one page at a time, at most _MAX_LIST_PAGES."""
+        marker = ""
+        for _ in range(_MAX_LIST_PAGES):
+            page = self.client.list_invalidations(
+                DistributionId=distribution_id, Marker=marker, MaxItems="100"
+            )["InvalidationList"]
+            yield from page.get("Items", [])
+            if not page.get("IsTruncated") or not page.get("NextMarker"):
+                return
+            marker = page["NextMarker"]
+
+    def _capacity_fits(self, job: Job) -> bool:
+        """Read what is in progress on the distribution (ours and anyone else's)."""
+        files = wildcards = 0
+        for item in self._list(job.distribution_id):
+            if not is_in_progress(item.get("Status")):
+                continue
+            inv_id = str(item["Id"])
+            if inv_id not in self._paths_by_id:
+                found = self._get(job, inv_id)
+                items = found.get("InvalidationBatch", {}).get("Paths", {}).get("Items", [])
+                self._paths_by_id[inv_id] = tuple(items)
+            for path in self._paths_by_id[inv_id]:
+                if is_wildcard(path):
+                    wildcards += 1
+                else:
+                    files += 1
+        fits = (
+            files + job.batch.files <= MAX_FILES_IN_PROGRESS
+            and wildcards + job.batch.wildcards <= MAX_WILDCARDS_IN_PROGRESS
+        )
+        if not fits:
+            logger.info(
+                "waiting for capacity",
+                extra={"distribution": job.distribution_id, "files_in_progress": files,
+                       "wildcards_in_progress": wildcards},
+            )
+        return fits
+
+    def _retry(self, job: Job, reason: str) -> None:
+        job.attempts += 1
+        job.next_at = self.clock.time() + self.timing.backoff_delay(job.attempts, self.rng)
+        self.report(f"retry:{reason}", job)
+
+    def _fail(self, job: Job, operation: str, code: str, message: str) -> None:
+        error = CloudFrontCallError(job.distribution_id, operation, code, message)
+        for other in self.jobs:
+            if other.distribution_id == job.distribution_id and not other.finished(True):
+                other.status = FAILED
+                other.error = error
+        job.status = FAILED
+        job.error = error
+        self.report("failed", job)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _operation(exc: ClientError) -> str:
+    return str(getattr(exc, "operation_name", "") or "CloudFront call")
+
+
+def _epoch(value: object, *, default: float) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    return default

@@ -1,0 +1,86 @@
+"""One exception class per way a purge can fail. Each message is a FAILED Reason a person
+can act on: it names the distribution, the call and CloudFront's error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cloudfront_purge.rules import RuleError
+
+__all__ = [
+    "CloudFrontCallError",
+    "PurgeError",
+    "PurgeFailed",
+    "PurgeTimeout",
+    "RuleError",
+]
+
+
+class PurgeError(Exception):
+    """Base class: the purge did not finish as asked."""
+
+
+#: What a person can do about CloudFront's terminal errors (README: Troubleshooting).
+_ADVICE = {
+    "AccessDenied": "grant cloudfront:CreateInvalidation/GetInvalidation/ListInvalidations "
+    "on this distribution's ARN to the provider's role",
+    "NoSuchDistribution": "check the distribution id and that it is in this account",
+    "InvalidArgument": "check the paths against CloudFront's rules",
+    "BatchTooLarge": "use fewer paths or a wildcard",
+    "InconsistentQuantities": "Paths.Quantity must equal the number of paths",
+    "MissingBody": "the request carried no invalidation batch",
+    "InvalidationBatchAlreadyExists": "another caller used this CallerReference with other paths",
+}
+
+
+class CloudFrontCallError(PurgeError):
+    """CloudFront refused a call in a way that retrying will not fix."""
+
+    def __init__(self, distribution_id: str, operation: str, code: str, message: str) -> None:
+        self.distribution_id = distribution_id
+        self.operation = operation
+        self.code = code
+        self.message = message
+        advice = _ADVICE.get(code)
+        super().__init__(
+            f"distribution {distribution_id}: {operation} failed with {code}: {message}"
+            + (f" ({advice})" if advice else "")
+        )
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """An invalidation that had not reached Completed when time ran out."""
+
+    distribution_id: str
+    invalidation_id: str | None
+    status: str
+
+
+class PurgeTimeout(PurgeError):
+    """The deadline passed before every invalidation was Completed."""
+
+    def __init__(self, timeout_seconds: float, unfinished: Sequence[Unfinished]) -> None:
+        self.unfinished = tuple(unfinished)
+        shown = ", ".join(
+            f"{u.distribution_id}/{u.invalidation_id or '(not yet accepted)'} {u.status}"
+            for u in self.unfinished[:5]
+        )
+        more = f" and {len(self.unfinished) - 5} more" if len(self.unfinished) > 5 else ""
+        super().__init__(
+            f"timed out after {timeout_seconds:g} s waiting for CloudFront: {shown}{more} "
+            "(CloudFront has no completion SLA; the invalidation goes on and cannot be "
+            "cancelled; raise the timeout if this recurs)"
+        )
+
+
+class PurgeFailed(PurgeError):
+    """One or more distributions failed; the others were still waited on."""
+
+    def __init__(self, failures: Sequence[PurgeError], succeeded: Sequence[str]) -> None:
+        self.failures = tuple(failures)
+        self.succeeded = tuple(succeeded)
+        detail = "; ".join(str(f) for f in self.failures)
+        done = f" (completed: {', '.join(self.succeeded)})" if self.succeeded else ""
+        super().__init__(detail + done)

@@ -1,0 +1,402 @@
+"""Rules shared by synth time (the construct) and run time (the handler, the CLI).
+
+Standard library only: the construct imports this module to fail at synth with the same
+message the handler would send as a FAILED Reason, so both sides enforce one rule set.
+
+What lives here:
+- the property schema of ``Custom::CloudFrontInvalidation`` and its parsing (CloudFormation
+  hands every value over as a string);
+- CloudFront's path rules, path normalisation and batching under the in-progress limits;
+- the CallerReference scheme and the PhysicalResourceId scheme.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+# --- CloudFront limits (FIELD-NOTES: "CloudFront invalidation API") -----------------------
+MAX_PATH_LENGTH = 4000
+MAX_FILES_IN_PROGRESS = 3000
+MAX_WILDCARDS_IN_PROGRESS = 15
+#: A batch is never larger than what one distribution may hold in progress.
+MAX_FILES_PER_BATCH = MAX_FILES_IN_PROGRESS
+MAX_WILDCARDS_PER_BATCH = MAX_WILDCARDS_IN_PROGRESS
+#: A raw template can send anything; past this many paths the purge would take hours
+#: of batches, and a wildcard is the right tool.
+MAX_PATHS = 100_000
+MAX_DISTRIBUTIONS = 20
+
+# --- Timing -------------------------------------------------------------------------------
+DEFAULT_TIMEOUT_SECONDS = 30 * 60
+#: CloudFormation's ServiceTimeout cannot exceed one hour.
+MAX_SERVICE_TIMEOUT_SECONDS = 3600
+#: CloudFormation gives up this long after the handler's own deadline, so the handler's
+#: FAILED (which names the invalidation) always arrives first.
+SERVICE_TIMEOUT_MARGIN_SECONDS = 120
+MAX_TIMEOUT_SECONDS = MAX_SERVICE_TIMEOUT_SECONDS - SERVICE_TIMEOUT_MARGIN_SECONDS
+MIN_TIMEOUT_SECONDS = 1
+
+DEFAULT_PATHS: tuple[str, ...] = ("/*",)
+
+# --- Property schema (PascalCase, as the template carries it) -----------------------------
+RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
+PROP_DISTRIBUTION_IDS = "DistributionIds"
+PROP_DISTRIBUTION_ID = "DistributionId"
+PROP_PATHS = "Paths"
+PROP_SOURCE_HASH = "SourceHash"
+PROP_WAIT_FOR_COMPLETION = "WaitForCompletion"
+PROP_TIMEOUT_SECONDS = "TimeoutSeconds"
+PROP_INVALIDATE_ON_CREATE = "InvalidateOnCreate"
+#: Set by CloudFormation itself, never by the template author.
+CLOUDFORMATION_PROPS = frozenset({"ServiceToken", "ServiceTimeout"})
+KNOWN_PROPS = frozenset(
+    {
+        PROP_DISTRIBUTION_IDS,
+        PROP_DISTRIBUTION_ID,
+        PROP_PATHS,
+        PROP_SOURCE_HASH,
+        PROP_WAIT_FOR_COMPLETION,
+        PROP_TIMEOUT_SECONDS,
+        PROP_INVALIDATE_ON_CREATE,
+    }
+)
+
+# --- Response attributes (GetAtt names) ---------------------------------------------------
+ATTR_INVALIDATION_ID = "InvalidationId"
+ATTR_INVALIDATION_IDS = "InvalidationIds"
+ATTR_CALLER_REFERENCE = "CallerReference"
+ATTR_STATUS = "Status"
+
+_DISTRIBUTION_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
+_HASH_CHARS = re.compile(r"[^A-Za-z0-9]")
+_MAX_SOURCE_HASH_LENGTH = 1024
+CALLER_REFERENCE_HASH_PREFIX = 12
+_CALLER_REFERENCE_DIGEST = 24
+#: Bump when the scheme changes, so old and new references can never collide.
+_SCHEME = "v1"
+
+
+class RuleError(ValueError):
+    """An input broke one of CloudFront's or this resource's rules; the message names both."""
+
+
+# --- Paths --------------------------------------------------------------------------------
+
+#: RFC 1738 "unsafe" characters; CloudFront wants exactly these (and non-ASCII) encoded.
+#: "%" is handled apart: an existing %XX escape is kept, a bare "%" is encoded.
+_UNSAFE = frozenset(' <>"#{}|\\^~[]`')
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def validate_path(path: object, *, field: str = PROP_PATHS) -> str:
+    """Check one path against CloudFront's rules and return it.
+
+    Raises:
+        RuleError: naming the path and the rule it broke.
+    """
+    if not isinstance(path, str):
+        raise RuleError(f"{field}: every path must be a string, got {type(path).__name__} {path!r}")
+    if not path.startswith("/"):
+        raise RuleError(f"{field}: path {_show(path)} must start with '/'")
+    star = path.find("*")
+    if star != -1 and star != len(path) - 1:
+        raise RuleError(f"{field}: path {_show(path)} may contain '*' only as its last character")
+    if len(path) > MAX_PATH_LENGTH:
+        raise RuleError(
+            f"{field}: path {_show(path)} is {len(path)} characters; "
+            f"CloudFront allows at most {MAX_PATH_LENGTH}"
+        )
+    return path
+
+
+def validate_paths(paths: object, *, field: str = PROP_PATHS) -> list[str]:
+    """Check a whole list of paths: a non-empty list of valid paths, at most MAX_PATHS."""
+    if isinstance(paths, str) or not isinstance(paths, Sequence):
+        raise RuleError(
+            f"{field} must be a list of paths such as ['/*'], got {type(paths).__name__} {_show(paths)}"
+        )
+    if not paths:
+        raise RuleError(f"{field} must not be empty: give at least one path, such as '/*'")
+    if len(paths) > MAX_PATHS:
+        raise RuleError(
+            f"{field} has {len(paths)} paths; at most {MAX_PATHS} are accepted "
+            "(use a wildcard such as '/assets/*' instead)"
+        )
+    return [validate_path(p, field=field) for p in paths]
+
+
+def encode_path(path: str) -> str:
+    """URL-encode exactly what CloudFront wants encoded: non-ASCII and RFC 1738 unsafe.
+
+    Encoding anything else (say '/' or '?') makes CloudFront match a different cache key,
+    and the cached object is silently NOT invalidated.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(path):
+        ch = path[i]
+        if ch == "%" and _is_escape(path, i):
+            out.append(path[i : i + 3].upper())
+            i += 3
+            continue
+        if ch == "%" or ch in _UNSAFE or ord(ch) < 0x21 or ord(ch) > 0x7E:
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _is_escape(path: str, i: int) -> bool:
+    """An existing %XX escape: already encoded, so encoding it again would change the key."""
+    return i + 2 < len(path) and path[i + 1] in _HEX and path[i + 2] in _HEX
+
+
+def is_wildcard(path: str) -> bool:
+    return path.endswith("*")
+
+
+def normalize_paths(paths: Iterable[str]) -> list[str]:
+    """Validate, encode, and drop duplicates and paths a wildcard already covers.
+
+    Order is kept (first occurrence wins), so the result, and every CallerReference
+    derived from it, is deterministic for a given input.
+    """
+    encoded: list[str] = []
+    seen: set[str] = set()
+    for raw in paths:
+        path = encode_path(validate_path(raw))
+        # Encoding can lengthen a path past the limit.
+        validate_path(path)
+        if path not in seen:
+            seen.add(path)
+            encoded.append(path)
+    prefixes = {p[:-1] for p in encoded if is_wildcard(p)}
+    lengths = sorted({len(p) for p in prefixes})
+
+    def covered(path: str) -> bool:
+        own = path[:-1] if is_wildcard(path) else None
+        for n in lengths:
+            if n > len(path):
+                break
+            prefix = path[:n]
+            if prefix in prefixes and prefix != own:
+                return True
+        return False
+
+    return [p for p in encoded if not covered(p)]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One CreateInvalidation call's worth of paths."""
+
+    index: int
+    paths: tuple[str, ...]
+
+    @property
+    def files(self) -> int:
+        return sum(1 for p in self.paths if not is_wildcard(p))
+
+    @property
+    def wildcards(self) -> int:
+        return sum(1 for p in self.paths if is_wildcard(p))
+
+
+def plan_batches(paths: Sequence[str]) -> list[Batch]:
+    """Split normalised paths into batches that each fit the in-progress limits.
+
+    File paths and wildcard paths count against separate limits, so batch i carries the
+    i-th chunk of each: the fewest batches possible, max(ceil(F/3000), ceil(W/15)).
+    """
+    files = [p for p in paths if not is_wildcard(p)]
+    wildcards = [p for p in paths if is_wildcard(p)]
+    count = max(
+        math.ceil(len(files) / MAX_FILES_PER_BATCH),
+        math.ceil(len(wildcards) / MAX_WILDCARDS_PER_BATCH),
+        1,
+    )
+    return [
+        Batch(
+            index=i,
+            paths=tuple(
+                wildcards[i * MAX_WILDCARDS_PER_BATCH : (i + 1) * MAX_WILDCARDS_PER_BATCH]
+                + files[i * MAX_FILES_PER_BATCH : (i + 1) * MAX_FILES_PER_BATCH]
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+# --- Identity -----------------------------------------------------------------------------
+
+
+def validate_source_hash(value: object, *, field: str = PROP_SOURCE_HASH) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RuleError(
+            f"{field} is required: a non-empty string that changes whenever the content "
+            "changes (the construct derives it from your asset or directories)"
+        )
+    if len(value) > _MAX_SOURCE_HASH_LENGTH:
+        raise RuleError(f"{field} is {len(value)} characters; at most {_MAX_SOURCE_HASH_LENGTH}")
+    if not _HASH_CHARS.sub("", value):
+        raise RuleError(f"{field} {_show(value)} must contain at least one letter or digit")
+    return value
+
+
+def caller_reference(
+    *, source_hash: str, request_id: str, distribution_id: str, batch: Batch
+) -> str:
+    """The CallerReference for one batch of one CloudFormation request.
+
+    Deterministic for (content, request, distribution, paths), so a re-delivered or retried
+    event gets CloudFront's earlier invalidation back instead of a second one. Different
+    for every new request, so a content change, a rollback and a revert (A, B, A) all purge:
+    a reference from the content hash alone would be reused on revert and purge nothing.
+    The content hash's first characters lead, so an operator can tell what was purged.
+    """
+    prefix = _HASH_CHARS.sub("", source_hash)[:CALLER_REFERENCE_HASH_PREFIX]
+    digest = hashlib.sha256(
+        "\n".join(
+            [_SCHEME, source_hash, request_id, distribution_id, str(batch.index), *batch.paths]
+        ).encode("utf-8")
+    ).hexdigest()[:_CALLER_REFERENCE_DIGEST]
+    return f"{prefix}-{digest}"
+
+
+def physical_resource_id(
+    *, stack_id: str, logical_id: str, distribution_ids: Sequence[str]
+) -> str:
+    """Stable across updates that keep the same distributions; a new id means replacement."""
+    digest = hashlib.sha256(
+        "\n".join([stack_id, logical_id, *sorted(distribution_ids)]).encode("utf-8")
+    ).hexdigest()[:16]
+    return f"{logical_id[:200]}-{digest}"
+
+
+def distribution_arn(distribution_id: str, *, account: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:cloudfront::{account}:distribution/{distribution_id}"
+
+
+# --- Properties ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgeSpec:
+    """The resource's properties, parsed, validated and normalised."""
+
+    distribution_ids: tuple[str, ...]
+    paths: tuple[str, ...]
+    source_hash: str
+    wait_for_completion: bool = True
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    invalidate_on_create: bool = True
+
+    def batches(self) -> list[Batch]:
+        return plan_batches(self.paths)
+
+
+def parse_bool(value: object, *, field: str) -> bool:
+    """CloudFormation sends booleans as "true"/"false"; accept those and real booleans."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise RuleError(f"{field} must be true or false, got {_show(value)}")
+
+
+def parse_timeout(value: object, *, field: str = PROP_TIMEOUT_SECONDS) -> float:
+    """Seconds as a number or numeric string, within what ServiceTimeout allows."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise RuleError(f"{field} must be a number of seconds, got {_show(value)}")
+    check_timeout(seconds, field=field)
+    return seconds
+
+
+def check_timeout(seconds: float, *, field: str) -> None:
+    if not MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise RuleError(
+            f"{field} is {seconds:g} seconds; it must be between {MIN_TIMEOUT_SECONDS} and "
+            f"{MAX_TIMEOUT_SECONDS} ({MAX_TIMEOUT_SECONDS // 60} minutes), so that "
+            f"CloudFormation's ServiceTimeout (at most {MAX_SERVICE_TIMEOUT_SECONDS} s) can "
+            f"leave {SERVICE_TIMEOUT_MARGIN_SECONDS} s for the handler's own answer"
+        )
+
+
+def validate_distribution_ids(value: object, *, field: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise RuleError(f"{field} must be a list of distribution ids, got {_show(value)}")
+    if not value:
+        raise RuleError(f"{field} must name at least one distribution")
+    if len(value) > MAX_DISTRIBUTIONS:
+        raise RuleError(f"{field} names {len(value)} distributions; at most {MAX_DISTRIBUTIONS}")
+    ids: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not _DISTRIBUTION_ID.match(item):
+            raise RuleError(
+                f"{field}: {_show(item)} is not a CloudFront distribution id "
+                "(letters and digits, such as E2QWRUHAPOMQZL)"
+            )
+        if item not in ids:
+            ids.append(item)
+    return tuple(ids)
+
+
+def parse_properties(props: Mapping[str, object]) -> PurgeSpec:
+    """Parse ResourceProperties as CloudFormation delivers them.
+
+    Coercions (documented in the README): "true"/"false" to booleans, numeric strings to
+    numbers, a single ``DistributionId`` to a one-element list, duplicate distribution ids
+    dropped. Anything else that is off raises RuleError naming the property.
+    """
+    unknown = sorted(set(props) - KNOWN_PROPS - CLOUDFORMATION_PROPS)
+    if unknown:
+        raise RuleError(
+            f"unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(KNOWN_PROPS))}"
+        )
+    if PROP_DISTRIBUTION_ID in props and PROP_DISTRIBUTION_IDS in props:
+        raise RuleError(f"give {PROP_DISTRIBUTION_ID} or {PROP_DISTRIBUTION_IDS}, not both")
+    if PROP_DISTRIBUTION_ID in props:
+        single = props[PROP_DISTRIBUTION_ID]
+        distribution_ids = validate_distribution_ids(
+            [single] if isinstance(single, str) else single, field=PROP_DISTRIBUTION_ID
+        )
+    elif PROP_DISTRIBUTION_IDS in props:
+        distribution_ids = validate_distribution_ids(
+            props[PROP_DISTRIBUTION_IDS], field=PROP_DISTRIBUTION_IDS
+        )
+    else:
+        raise RuleError(
+            f"{PROP_DISTRIBUTION_IDS} (or {PROP_DISTRIBUTION_ID}) is required: "
+            "the distribution(s) to purge"
+        )
+    paths = normalize_paths(validate_paths(props.get(PROP_PATHS, list(DEFAULT_PATHS))))
+    return PurgeSpec(
+        distribution_ids=distribution_ids,
+        paths=tuple(paths),
+        source_hash=validate_source_hash(props.get(PROP_SOURCE_HASH)),
+        wait_for_completion=parse_bool(
+            props.get(PROP_WAIT_FOR_COMPLETION, True), field=PROP_WAIT_FOR_COMPLETION
+        ),
+        timeout_seconds=parse_timeout(props.get(PROP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS)),
+        invalidate_on_create=parse_bool(
+            props.get(PROP_INVALIDATE_ON_CREATE, True), field=PROP_INVALIDATE_ON_CREATE
+        ),
+    )
+
+
+def _show(value: object, limit: int = 80) -> str:
+    """repr() cut short: a Reason must stay readable and under CloudFormation's limits."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
