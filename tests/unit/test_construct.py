@@ -1,0 +1,208 @@
+"""What synth produces: one provider, least-privilege IAM, the documented schema, and
+errors at synth that name the prop."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+
+from cdk_cloudfront_invalidation import CloudFrontInvalidation
+from cdk_cloudfront_invalidation.provider import handler_asset_dir
+from cloudfront_purge import rules
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = str(ROOT / "site")
+
+
+def make_stack() -> tuple[cdk.Stack, cloudfront.Distribution, cloudfront.Distribution]:
+    stack = cdk.Stack(cdk.App(), "Test")
+    bucket = s3.Bucket(stack, "B")
+    d1 = cloudfront.Distribution(stack, "D1", default_behavior=cloudfront.BehaviorOptions(
+        origin=origins.S3BucketOrigin.with_origin_access_control(bucket)))
+    d2 = cloudfront.Distribution(stack, "D2", default_behavior=cloudfront.BehaviorOptions(
+        origin=origins.S3BucketOrigin.with_origin_access_control(bucket)))
+    return stack, d1, d2
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> dict[str, Any]:
+    stack, d1, d2 = make_stack()
+    for i in range(5):
+        CloudFrontInvalidation(stack, f"Purge{i}", distribution=d1, source_hash=f"hash{i}")
+    CloudFrontInvalidation(stack, "Both", distributions=[d1, d2], paths=["/index.html", "/img/*"],
+                           source_directories=[SITE], timeout=cdk.Duration.minutes(10),
+                           wait_for_completion=False, invalidate_on_create=False)
+    return {"template": assertions.Template.from_stack(stack), "stack": stack}
+
+
+def resources(template: assertions.Template, type_: str) -> dict[str, Any]:
+    found: dict[str, Any] = template.find_resources(type_)
+    return found
+
+
+def test_one_provider_function_for_many_instances(synthesized: dict[str, Any]) -> None:
+    template = synthesized["template"]
+    functions = resources(template, "AWS::Lambda::Function")
+    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.handler.handler"}
+    assert len(providers) == 1
+    (provider_id, provider), = providers.items()
+    props = provider["Properties"]
+    assert props["Runtime"] == "python3.14"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Timeout"] == 900
+    customs = resources(template, "Custom::CloudFrontInvalidation")
+    assert len(customs) == 6
+    tokens = {json.dumps(c["Properties"]["ServiceToken"]) for c in customs.values()}
+    assert tokens == {json.dumps({"Fn::GetAtt": [provider_id, "Arn"]})}
+    # Log retention is set on the provider's log group.
+    groups = resources(template, "AWS::Logs::LogGroup")
+    assert [g["Properties"]["RetentionInDays"] for g in groups.values()] == [30]
+
+
+def test_iam_names_the_distribution_arns_and_no_wildcard(synthesized: dict[str, Any]) -> None:
+    template = synthesized["template"]
+    statements = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    cf = [s for s in statements if any(str(a).startswith("cloudfront:") for a in _list(s["Action"]))]
+    actions = {a for s in cf for a in _list(s["Action"])}
+    assert actions == {"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation", "cloudfront:ListInvalidations"}
+    text = json.dumps(cf)
+    assert '"*"' not in text
+    assert ":distribution/" in text and '"Ref": "D1' in text and '"Ref": "D2' in text
+    invoke = [s for s in statements if "lambda:InvokeFunction" in _list(s["Action"])]
+    assert len(invoke) == 1 and "Fn::GetAtt" in json.dumps(invoke[0]["Resource"])
+    assert not any(str(a).startswith(("events:", "cloudfront:*")) for s in statements for a in _list(s["Action"]))
+
+
+def test_properties_follow_the_documented_schema(synthesized: dict[str, Any]) -> None:
+    customs = resources(synthesized["template"], "Custom::CloudFrontInvalidation")
+    both = next(v for k, v in customs.items() if k.startswith("Both"))
+    props = both["Properties"]
+    assert set(props) - {"ServiceToken", "ServiceTimeout"} == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID}
+    assert props["Paths"] == ["/index.html", "/img/*"]
+    assert props["WaitForCompletion"] == "false" and props["InvalidateOnCreate"] == "false"
+    assert props["TimeoutSeconds"] == "600"
+    assert len(props["DistributionIds"]) == 2
+    # The content identity is CDK's own fingerprint of the directory, as an asset would have.
+    assert props["SourceHash"] == cdk.FileSystem.fingerprint(SITE)
+    # CloudFormation gives up 2 minutes after the construct's own timeout.
+    assert str(props["ServiceTimeout"]) == "720"
+    assert all(str(v["Properties"]["ServiceTimeout"]) == "1920" for k, v in customs.items() if k.startswith("Purge"))
+
+
+def test_attributes_are_getatt_tokens() -> None:
+    stack, d1, _ = make_stack()
+    purge = CloudFrontInvalidation(stack, "P", distribution=d1, source_hash="h")
+    resolved = stack.resolve(purge.invalidation_id)
+    assert resolved["Fn::GetAtt"][1] == "InvalidationId"
+    assert stack.resolve(purge.caller_reference)["Fn::GetAtt"][1] == "CallerReference"
+    assert "Fn::Split" in json.dumps(stack.resolve(purge.invalidation_ids))
+
+
+def test_asset_hash_of_directories_and_assets_changes_with_content(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("A")
+    stack, d1, _ = make_stack()
+    first = CloudFrontInvalidation(stack, "P1", distribution=d1, source_directories=[str(tmp_path)]).source_hash
+    (tmp_path / "index.html").write_text("B")
+    second = CloudFrontInvalidation(stack, "P2", distribution=d1, source_directories=[str(tmp_path)]).source_hash
+    asset = s3_assets.Asset(stack, "Asset", path=str(tmp_path))
+    from_asset = CloudFrontInvalidation(stack, "P3", distribution=d1, assets=[asset]).source_hash
+    assert first != second
+    assert from_asset == asset.asset_hash
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"source_hash": "h"}, "distribution \\(or distributions\\) is required"),
+        ({"source_hash": "h", "distributions": []}, "distributions must name at least one"),
+        ({"source_hash": "h", "distribution": "D1", "distributions": ["D2"]}, "give distribution or distributions, not both"),
+        ({"source_hash": "h", "distribution": "D1", "paths": []}, "paths must not be empty"),
+        ({"source_hash": "h", "distribution": "D1", "paths": ["index.html"]}, "paths: path 'index.html' must start with '/'"),
+        ({"source_hash": "h", "distribution": "D1", "paths": ["/a/*/b"]}, "'\\*' only as its last character"),
+        ({"source_hash": "h", "distribution": "D1", "paths": ["/" + "x" * 4001]}, "at most 4000"),
+        ({"source_hash": "h", "distribution": "D1", "timeout": cdk.Duration.minutes(59)}, "timeout is 3540 seconds"),
+        ({"distribution": "D1"}, "give source_hash, source_directories or assets"),
+        ({"distribution": "D1", "source_hash": ""}, "source_hash is required"),
+        ({"distribution": "D1", "source_directories": ["/no/such/dir"]}, "source_directories: '/no/such/dir' is not a directory"),
+    ],
+)
+def test_bad_props_fail_at_synth_naming_the_prop(kwargs: dict[str, Any], message: str) -> None:
+    stack, d1, d2 = make_stack()
+    by_name = {"D1": d1, "D2": d2}
+    if "distribution" in kwargs:
+        kwargs["distribution"] = by_name[kwargs["distribution"]]
+    if "distributions" in kwargs:
+        kwargs["distributions"] = [by_name[d] for d in kwargs["distributions"]]
+    with pytest.raises(ValueError, match=message):
+        CloudFrontInvalidation(stack, "Bad", **kwargs)
+    # Nothing was added to the stack: validation runs before any child construct.
+    assert stack.node.try_find_child("Bad") is None
+
+
+def test_handler_asset_holds_handler_and_crhelper_and_runs_alone(tmp_path: Path) -> None:
+    """As in Lambda: only the asset and boto3 importable; the handler imports and answers."""
+    asset = Path(handler_asset_dir())
+    names = sorted(str(p.relative_to(asset)) for p in asset.rglob("*.py"))
+    assert "cloudfront_purge/handler.py" in names and "crhelper/resource_helper.py" in names
+    assert "cloudfront_purge/cli.py" not in names
+    # A runtime dir with boto3 and its dependencies only, like the Lambda Python runtime.
+    import boto3
+    site = Path(boto3.__file__).parents[1]
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        if (site / name).exists():
+            (runtime / name).symlink_to(site / name)
+    probe = (
+        "import sys, json; sys.path[:0] = [sys.argv[1], sys.argv[2]];"
+        "import importlib.util as u;"
+        "assert u.find_spec('moto') is None and u.find_spec('aws_cdk') is None;"
+        "import cloudfront_purge.handler as h;"
+        "ev = {'RequestType': 'Delete', 'ResponseURL': 'https://127.0.0.1:1/x', 'StackId': 'arn:aws:cloudformation:us-east-1:1:stack/s/1',"
+        " 'RequestId': 'r', 'LogicalResourceId': 'L', 'PhysicalResourceId': 'P-1', 'ResourceProperties': {}};"
+        "sent = [];"
+        "h.helper._send = lambda status=None, reason='', send_response=None: sent.append((status or h.helper.Status, h.helper.PhysicalResourceId, reason));"
+        "ctx = type('C', (), {'aws_request_id': 'a1', 'get_remaining_time_in_millis': lambda self: 60000})();"
+        "h.handler(ev, ctx); print(json.dumps(sent))"
+    )
+    env = {"PATH": os.environ["PATH"], "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(asset), str(runtime)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [["SUCCESS", "P-1", ""]]
+
+
+def test_two_synths_give_the_same_provider_asset_hash(tmp_path: Path) -> None:
+    script = (
+        "import aws_cdk as cdk; from aws_cdk import aws_cloudfront as cf;"
+        "from cdk_cloudfront_invalidation import CloudFrontInvalidation;"
+        "app = cdk.App(); s = cdk.Stack(app, 'S');"
+        "d = cf.Distribution.from_distribution_attributes(s, 'D', distribution_id='E1', domain_name='x.cloudfront.net');"
+        "CloudFrontInvalidation(s, 'P', distribution=d, source_hash='h'); app.synth()"
+    )
+    keys = []
+    for n in range(2):
+        out = tmp_path / f"out{n}"
+        subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, "CDK_OUTDIR": str(out)}, timeout=120)
+        template = json.loads((out / "S.template.json").read_text())
+        fn = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+        keys.append(fn["Properties"]["Code"]["S3Key"])
+    assert keys[0] == keys[1]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,160 @@
+"""The purge engine on a virtual clock: waits, retries, capacity, failures, hand-off."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from cloudfront_purge import engine, rules
+from cloudfront_purge.errors import PurgeFailed, PurgeTimeout
+from tests.unit.fakes import FakeClock, FakeCloudFront, client_error
+
+
+def spec(paths: tuple[str, ...] = ("/*",), dists: tuple[str, ...] = ("EDIST1",), wait: bool = True) -> rules.PurgeSpec:
+    return rules.PurgeSpec(distribution_ids=dists, paths=paths, source_hash="abc123def456", wait_for_completion=wait, timeout_seconds=600)
+
+
+def run(cf: FakeCloudFront, clock: FakeClock, s: rules.PurgeSpec, *, request_id: str = "req-1", timeout: float = 600,
+        stop_at: float | None = None, known: dict[str, str] | None = None, events: list[str] | None = None) -> engine.PurgeResult:
+    jobs = engine.plan_jobs(s, request_id=request_id)
+    return engine.purge(cf, jobs, deadline=clock.now + timeout, timeout_seconds=timeout, wait=s.wait_for_completion,
+                        stop_at=stop_at, known=known, clock=clock, rng=random.Random(1),
+                        report=(lambda kind, _job: events.append(kind)) if events is not None else None)
+
+
+def test_waits_until_completed_and_notices_within_a_poll() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 31.0)
+    start = clock.now
+    result = run(cf, clock, spec())
+    assert result.finished and result.status == "Completed"
+    job = result.jobs[0]
+    assert job.completed_at is not None
+    late = job.completed_at - (start + 31.0)
+    assert 0 <= late <= 3.0  # the promise: SUCCESS within seconds of Completed, not 20 s
+    # Far fewer status calls than one per second of waiting; far more often than every 20 s.
+    assert 31 / 2.8 <= cf.calls["GetInvalidation"] <= 31 / 1.0 + 2
+
+
+def test_not_waiting_finishes_once_accepted() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 300.0)
+    result = run(cf, clock, spec(wait=False))
+    assert result.finished and result.status == "InProgress"
+    assert cf.calls.get("GetInvalidation", 0) == 0
+    assert clock.now - 1_000_000.0 < 1
+
+
+def test_same_request_twice_makes_one_invalidation_a_new_request_makes_another() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 5.0)
+    first = run(cf, clock, spec(), request_id="req-A")
+    again = run(cf, clock, spec(), request_id="req-A")
+    other = run(cf, clock, spec(), request_id="req-B")
+    assert first.invalidation_ids == again.invalidation_ids
+    assert other.invalidation_ids != first.invalidation_ids
+    assert len(cf.invalidations) == 2
+
+
+def test_reused_reference_answered_with_invalid_argument_is_resumed_not_failed() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 5.0, reused_reference_error=True)
+    first = run(cf, clock, spec(), request_id="req-A")
+    events: list[str] = []
+    again = run(cf, clock, spec(), request_id="req-A", events=events)
+    assert again.invalidation_ids == first.invalidation_ids
+    assert "resumed" in events
+    assert len(cf.invalidations) == 1
+
+
+def test_throttling_and_connection_errors_back_off_and_succeed() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 5.0)
+    cf.faults["CreateInvalidation"] = [client_error("Throttling", "CreateInvalidation", 400, "Rate exceeded"),
+                                       client_error("ServiceUnavailable", "CreateInvalidation", 503),
+                                       EndpointConnectionError(endpoint_url="https://cloudfront")]
+    cf.faults["GetInvalidation"] = [client_error("Throttling", "GetInvalidation")] * 3
+    events: list[str] = []
+    result = run(cf, clock, spec(), events=events)
+    assert result.status == "Completed"
+    assert len(cf.invalidations) == 1
+    assert events.count("retry:Throttling") == 4
+    assert "retry:ServiceUnavailable" in events and "retry:EndpointConnectionError" in events
+    # Backoff grows: the sleeps after repeated throttles are not a fixed step.
+    assert len(set(round(s, 3) for s in clock.sleeps)) > 3
+
+
+@pytest.mark.parametrize(("code", "status"), [("AccessDenied", 403), ("NoSuchDistribution", 404),
+                                              ("InconsistentQuantities", 400), ("BatchTooLarge", 413)])
+def test_terminal_errors_fail_at_once_naming_distribution_call_and_error(code: str, status: int) -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    cf.faults["CreateInvalidation"] = [client_error(code, "CreateInvalidation", status, "nope")]
+    with pytest.raises(PurgeFailed) as info:
+        run(cf, clock, spec())
+    text = str(info.value)
+    assert "EDIST1" in text and "CreateInvalidation" in text and code in text
+    assert clock.now - 1_000_000.0 < 1
+
+
+def test_one_failing_distribution_fails_the_purge_after_the_others_complete() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 30.0)
+    with pytest.raises(PurgeFailed) as info:
+        run(cf, clock, spec(dists=("EDIST1", "EGONE", "EDIST2")))
+    err = info.value
+    assert "EGONE" in str(err) and "NoSuchDistribution" in str(err)
+    assert err.succeeded == ("EDIST1", "EDIST2")
+    # The healthy two were waited on to Completed before the answer.
+    assert clock.now >= 1_000_000.0 + 30.0
+    assert len(cf.invalidations) == 2
+
+
+def test_deadline_fails_naming_invalidation_and_status() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 10_000.0)
+    with pytest.raises(PurgeTimeout) as info:
+        run(cf, clock, spec(), timeout=60)
+    assert "I0001 InProgress" in str(info.value) and "EDIST1" in str(info.value)
+    assert 60 <= clock.now - 1_000_000.0 <= 61
+
+
+def test_stop_at_returns_unfinished_and_known_ids_resume_without_a_new_invalidation() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 100.0)
+    first = run(cf, clock, spec(), stop_at=clock.now + 20)
+    assert not first.finished and first.known
+    creates = cf.calls["CreateInvalidation"]
+    second = run(cf, clock, spec(), known=first.known)
+    assert second.finished and second.invalidation_ids == first.invalidation_ids
+    assert cf.calls["CreateInvalidation"] == creates
+
+
+def test_batches_over_the_in_progress_limit_wait_for_capacity_then_all_complete() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 60.0)
+    paths = tuple(f"/file-{i}.html" for i in range(7500))
+    events: list[str] = []
+    result = run(cf, clock, spec(paths=paths), events=events, timeout=900)
+    assert result.status == "Completed"
+    assert len(cf.invalidations) == 3
+    assert "blocked" in events
+    # Never more than 3,000 files in progress at once: each batch started after the last ended.
+    starts = sorted(i.created for i in cf.invalidations)
+    assert starts[1] >= starts[0] + 60 and starts[2] >= starts[1] + 60
+    # Ideal is 3 sequential waits of 60 s; capacity checks cost at most a few seconds each.
+    assert clock.now - 1_000_000.0 <= 3 * 60 + 3 * 5 + 5
+
+
+def test_someone_elses_invalidations_hold_capacity_until_they_finish() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 50.0, max_wildcards=15)
+    cf.create_invalidation(DistributionId="EDIST1", InvalidationBatch={
+        "Paths": {"Quantity": 15, "Items": [f"/other{i}/*" for i in range(15)]}, "CallerReference": "someone-else"})
+    result = run(cf, clock, spec(paths=("/mine/*",)))
+    assert result.status == "Completed"
+    mine = cf.invalidations[1]
+    assert mine.created >= cf.invalidations[0].done_at
+    assert cf.calls["ListInvalidations"] >= 1
