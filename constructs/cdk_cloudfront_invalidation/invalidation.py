@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3_assets as s3_assets
-from constructs import Construct
+from cloudfront_purge import rules
 
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
-from cloudfront_purge import rules
+from constructs import Construct
 
 
 class CloudFrontInvalidation(Construct):
@@ -120,7 +120,7 @@ class CloudFrontInvalidation(Construct):
 
     @property
     def status(self) -> str:
-        """"Completed", or "InProgress" when not waiting, a GetAtt token."""
+        """ "Completed", or "InProgress" when not waiting, a GetAtt token."""
         return self.resource.get_att_string(rules.ATTR_STATUS)
 
 

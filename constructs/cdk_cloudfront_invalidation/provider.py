@@ -14,21 +14,27 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import cloudfront_purge
 import crhelper
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
-import cloudfront_purge
+from constructs import Construct
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"
 HANDLER = "cloudfront_purge.handler.handler"
 #: The modules of cloudfront_purge that run in Lambda; the CLI does not ship there.
-RUNTIME_MODULES = ("__init__.py", "rules.py", "errors.py", "engine.py", "responder.py",
-                   "handler.py")
+RUNTIME_MODULES = (
+    "__init__.py",
+    "rules.py",
+    "errors.py",
+    "engine.py",
+    "responder.py",
+    "handler.py",
+)
 #: Each invocation waits up to this long (less a hand-off margin), then hands off.
 FUNCTION_TIMEOUT = Duration.minutes(15)
 MEMORY_MB = 256

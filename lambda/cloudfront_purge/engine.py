@@ -128,7 +128,7 @@ class Timing:
 
     def backoff_delay(self, attempt: int, rng: random.Random) -> float:
         """Capped exponential backoff with equal jitter: never zero, never in lockstep."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(attempt - 1, 0))
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** max(attempt - 1, 0))
         return (ceiling / 2 + rng.uniform(0, ceiling / 2)) * self.scale
 
     def capacity_delay(self) -> float:
@@ -266,7 +266,9 @@ class _Run:
     rng: random.Random
     _paths_by_id: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def until(self, *, deadline: float, stop_at: float | None, timeout_seconds: float) -> PurgeResult:
+    def until(
+        self, *, deadline: float, stop_at: float | None, timeout_seconds: float
+    ) -> PurgeResult:
         while True:
             active = [j for j in self.jobs if not j.finished(self.wait)]
             if not active:
@@ -276,7 +278,10 @@ class _Run:
                 raise self._failure(
                     PurgeTimeout(
                         timeout_seconds,
-                        [Unfinished(j.distribution_id, j.invalidation_id, j.status) for j in active],
+                        [
+                            Unfinished(j.distribution_id, j.invalidation_id, j.status)
+                            for j in active
+                        ],
                     )
                 )
             if stop_at is not None and now >= stop_at:
@@ -459,8 +464,11 @@ class _Run:
         if not fits:
             logger.info(
                 "waiting for capacity",
-                extra={"distribution": job.distribution_id, "files_in_progress": files,
-                       "wildcards_in_progress": wildcards},
+                extra={
+                    "distribution": job.distribution_id,
+                    "files_in_progress": files,
+                    "wildcards_in_progress": wildcards,
+                },
             )
         return fits
 

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -38,7 +38,16 @@ MAX_LEGS = 20
 USER_AGENT = "cdk-cloudfront-invalidation/0.1"
 
 
-class PurgeResource(CfnResource):  # type: ignore[misc]
+class LambdaContext(Protocol):
+    """The parts of Lambda's context object this handler reads."""
+
+    invoked_function_arn: str
+    aws_request_id: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class PurgeResource(CfnResource):
     """crhelper's lifecycle with three changes.
 
     - No EventBridge polling clients: crhelper builds lambda/events/logs clients at import
@@ -57,13 +66,13 @@ class PurgeResource(CfnResource):  # type: ignore[misc]
         self.handed_off = False
         self.answered = False
 
-    def __call__(self, event: dict[str, Any], context: Any) -> None:
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> None:
         self.handed_off = False
         self.answered = False
         super().__call__(event, context)
 
     def _send(
-        self, status: str | None = None, reason: str = "", send_response: Any = None
+        self, status: str | None = None, reason: str = "", send_response: object = None
     ) -> None:
         if self.handed_off or self.answered:
             return
@@ -71,7 +80,8 @@ class PurgeResource(CfnResource):  # type: ignore[misc]
         # crhelper cuts a long Reason to its last 240 characters, which drops the
         # distribution and call named at the start: cut the end instead.
         self.Reason = _shorten(str(self.Reason))
-        super()._send(status, _shorten(reason), send_response=deliver)
+        # _send is private to crhelper 2.0.12 (pinned in pyproject): not in its stubs.
+        super()._send(status, _shorten(reason), send_response=deliver)  # type: ignore[misc]
 
     def _timeout(self) -> None:
         # crhelper's timer, 0.5 s before Lambda kills the process: the hand-off should
@@ -123,27 +133,27 @@ def handoff_margin(remaining: float) -> float:
     return min(30.0, max(2.0, remaining * 0.2))
 
 
-@helper.create  # type: ignore[untyped-decorator]
-def create(event: dict[str, Any], context: Any) -> str:
+@helper.create
+def create(event: dict[str, Any], context: LambdaContext) -> str:
     return _purge(event, context)
 
 
-@helper.update  # type: ignore[untyped-decorator]
-def update(event: dict[str, Any], context: Any) -> str:
+@helper.update
+def update(event: dict[str, Any], context: LambdaContext) -> str:
     return _purge(event, context)
 
 
-@helper.delete  # type: ignore[untyped-decorator]
-def delete(event: dict[str, Any], _context: Any) -> str:
+@helper.delete
+def delete(event: dict[str, Any], _context: LambdaContext) -> str:
     logger.info({"event": "delete", "note": "nothing to purge or undo"})
     return str(event["PhysicalResourceId"])
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def handler(event: dict[str, Any], context: LambdaContext) -> None:
     helper(event, context)
 
 
-def _purge(event: dict[str, Any], context: Any) -> str:
+def _purge(event: dict[str, Any], context: LambdaContext) -> str:
     started = time.time()
     request_type = event["RequestType"]
     if request_type == "Update":
@@ -202,14 +212,23 @@ def _purge(event: dict[str, Any], context: Any) -> str:
         )
     )
     logger.info(
-        {"event": "done", "status": result.status, "invalidations": result.invalidation_ids,
-         "seconds": round(time.time() - started, 3)}
+        {
+            "event": "done",
+            "status": result.status,
+            "invalidations": result.invalidation_ids,
+            "seconds": round(time.time() - started, 3),
+        }
     )
     return physical_id
 
 
 def _hand_off(
-    event: dict[str, Any], context: Any, *, deadline: float, known: dict[str, str], leg: int
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    deadline: float,
+    known: dict[str, str],
+    leg: int,
 ) -> None:
     if leg >= MAX_LEGS:
         raise PurgeError(f"gave up after {leg} invocations of waiting; invalidations: {known}")
@@ -230,8 +249,12 @@ def _hand_off(
         ) from exc
     helper.handed_off = True
     logger.info(
-        {"event": "handed_off", "next_leg": leg + 1, "invalidations": list(known.values()),
-         "deadline_in_s": round(deadline - time.time(), 1)}
+        {
+            "event": "handed_off",
+            "next_leg": leg + 1,
+            "invalidations": list(known.values()),
+            "deadline_in_s": round(deadline - time.time(), 1),
+        }
     )
 
 

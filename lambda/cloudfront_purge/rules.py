@@ -117,7 +117,8 @@ def validate_paths(paths: object, *, field: str = PROP_PATHS) -> list[str]:
     """Check a whole list of paths: a non-empty list of valid paths, at most MAX_PATHS."""
     if isinstance(paths, str) or not isinstance(paths, Sequence):
         raise RuleError(
-            f"{field} must be a list of paths such as ['/*'], got {type(paths).__name__} {_show(paths)}"
+            f"{field} must be a list of paths such as ['/*'], "
+            f"got {type(paths).__name__} {_show(paths)}"
         )
     if not paths:
         raise RuleError(f"{field} must not be empty: give at least one path, such as '/*'")
@@ -268,9 +269,7 @@ def caller_reference(
     return f"{prefix}-{digest}"
 
 
-def physical_resource_id(
-    *, stack_id: str, logical_id: str, distribution_ids: Sequence[str]
-) -> str:
+def physical_resource_id(*, stack_id: str, logical_id: str, distribution_ids: Sequence[str]) -> str:
     """Stable across updates that keep the same distributions; a new id means replacement."""
     digest = hashlib.sha256(
         "\n".join([stack_id, logical_id, *sorted(distribution_ids)]).encode("utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cloudfront_purge import rules
 from cloudfront_purge.rules import Batch, RuleError
 

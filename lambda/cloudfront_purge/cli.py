@@ -1,0 +1,227 @@
+"""``cloudfront-invalidate``: purge outside CloudFormation with the engine the Lambda uses.
+
+    cloudfront-invalidate purge -d E2QWRUHAPOMQZL -p '/*' --source-hash "$(git rev-parse HEAD)"
+    cloudfront-invalidate list -d E2QWRUHAPOMQZL --max 20
+    cloudfront-invalidate show -d E2QWRUHAPOMQZL I2J0I21PCUYOIK
+
+Works against AWS, or any endpoint in AWS_ENDPOINT_URL (the local cloud). Exit codes:
+0 done, 1 the purge failed or timed out, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from cloudfront_purge import engine, rules
+from cloudfront_purge.errors import PurgeError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+
+#: CI systems' run ids: a re-run of the same pipeline step resumes instead of purging twice.
+_RUN_ID_VARIABLES = (
+    "CLOUDFRONT_INVALIDATE_RUN_ID",
+    "GITHUB_RUN_ID",
+    "CI_PIPELINE_ID",
+    "CODEBUILD_BUILD_ID",
+    "BUILD_ID",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cloudfront-invalidate",
+        description="Purge CloudFront and wait for Completed, with deterministic "
+        "CallerReferences (a retried run never purges twice).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    purge = sub.add_parser("purge", help="create invalidations and wait for Completed")
+    purge.add_argument(
+        "-d",
+        "--distribution-id",
+        action="append",
+        required=True,
+        dest="distribution_ids",
+        help="repeat for several distributions",
+    )
+    purge.add_argument(
+        "-p", "--path", action="append", dest="paths", help="repeat for several paths (default: /*)"
+    )
+    purge.add_argument("--paths-file", help="read paths from this file, one per line")
+    purge.add_argument(
+        "--source-hash",
+        default="cli",
+        help="content identity; starts every CallerReference (default: cli)",
+    )
+    purge.add_argument(
+        "--run-id",
+        default=None,
+        help="what makes this purge unique; the same run id and inputs resume "
+        "the same invalidations (default: the CI run id, else a new uuid)",
+    )
+    purge.add_argument("--no-wait", action="store_true", help="stop once CloudFront accepted")
+    purge.add_argument(
+        "--timeout",
+        type=float,
+        default=rules.DEFAULT_TIMEOUT_SECONDS,
+        help="seconds to wait for Completed (default: %(default)s)",
+    )
+    purge.add_argument("--json", action="store_true", help="print the result as JSON")
+    listing = sub.add_parser("list", help="recent invalidations, newest first")
+    listing.add_argument("-d", "--distribution-id", required=True)
+    listing.add_argument("--max", type=int, default=25, help="how many (default: %(default)s)")
+    show = sub.add_parser("show", help="one invalidation with its paths")
+    show.add_argument("-d", "--distribution-id", required=True)
+    show.add_argument("invalidation_id")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    client: CloudFrontClient | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    args = build_parser().parse_args(argv)
+    cf = client or _client()
+    try:
+        if args.command == "purge":
+            return _purge(cf, args, out, err)
+        if args.command == "list":
+            return _list(cf, args.distribution_id, args.max, out)
+        return _show(cf, args.distribution_id, args.invalidation_id, out)
+    except rules.RuleError as exc:
+        print(f"cloudfront-invalidate: {exc}", file=err)
+        return 2
+    except PurgeError as exc:
+        print(f"cloudfront-invalidate: purge failed: {exc}", file=err)
+        return 1
+    except Exception as exc:  # a botocore error outside the engine (list/show): say it plainly
+        print(f"cloudfront-invalidate: {type(exc).__name__}: {exc}", file=err)
+        return 1
+
+
+def _client() -> CloudFrontClient:
+    import boto3
+
+    return boto3.client("cloudfront")
+
+
+def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = list(args.paths or [])
+    if args.paths_file:
+        with open(args.paths_file, encoding="utf-8") as handle:
+            paths += [line.strip() for line in handle if line.strip()]
+    props: dict[str, object] = {
+        rules.PROP_DISTRIBUTION_IDS: args.distribution_ids,
+        rules.PROP_SOURCE_HASH: args.source_hash,
+        rules.PROP_WAIT_FOR_COMPLETION: not args.no_wait,
+        rules.PROP_TIMEOUT_SECONDS: args.timeout,
+    }
+    if paths:
+        props[rules.PROP_PATHS] = paths
+    spec = rules.parse_properties(props)
+    run_id = args.run_id or _ci_run_id() or str(uuid.uuid4())
+    jobs = engine.plan_jobs(spec, request_id=run_id)
+    started = time.time()
+    print(
+        f"run id {run_id} (re-run with --run-id {run_id} to resume without purging twice); "
+        f"{len(spec.paths)} path(s) in {len(jobs)} invalidation(s)",
+        file=err,
+    )
+
+    def progress(kind: str, job: engine.Job) -> None:
+        wait = max(0.0, job.next_at - time.time())
+        tail = f", next check in {wait:.1f} s" if kind in ("waiting", "blocked") else ""
+        print(
+            f"[{time.time() - started:7.1f}s] {job.distribution_id} "
+            f"{job.invalidation_id or '(pending)'} {kind}: {job.status}{tail}",
+            file=err,
+        )
+
+    result = engine.purge(
+        cf,
+        jobs,
+        deadline=started + spec.timeout_seconds,
+        timeout_seconds=spec.timeout_seconds,
+        wait=spec.wait_for_completion,
+        report=progress,
+    )
+    summary = {
+        "status": result.status,
+        "invalidations": [
+            {
+                "distribution_id": j.distribution_id,
+                "id": j.invalidation_id,
+                "caller_reference": j.caller_reference,
+                "paths": len(j.batch.paths),
+                "status": j.status,
+            }
+            for j in result.jobs
+        ],
+        "seconds": round(time.time() - started, 2),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2), file=out)
+    else:
+        for row in summary["invalidations"]:  # type: ignore[attr-defined]
+            print(
+                f"{row['distribution_id']}\t{row['id']}\t{row['status']}\t"
+                f"{row['caller_reference']}",
+                file=out,
+            )
+    return 0
+
+
+def _ci_run_id() -> str | None:
+    for name in _RUN_ID_VARIABLES:
+        if os.environ.get(name):
+            return f"{name}={os.environ[name]}"
+    return None
+
+
+def _list(cf: CloudFrontClient, distribution_id: str, limit: int, out: TextIO) -> int:
+    shown = 0
+    marker = ""
+    while shown < limit:
+        page = cf.list_invalidations(
+            DistributionId=distribution_id, Marker=marker, MaxItems=str(min(100, limit - shown))
+        )["InvalidationList"]
+        for item in page.get("Items", []):
+            print(f"{item['Id']}\t{item['Status']}\t{item['CreateTime'].isoformat()}", file=out)
+            shown += 1
+        if not page.get("IsTruncated") or not page.get("NextMarker"):
+            break
+        marker = page["NextMarker"]
+    if shown == 0:
+        print(f"no invalidations on {distribution_id}", file=out)
+    return 0
+
+
+def _show(cf: CloudFrontClient, distribution_id: str, invalidation_id: str, out: TextIO) -> int:
+    inv: Any = cf.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)[
+        "Invalidation"
+    ]
+    batch = inv["InvalidationBatch"]
+    print(
+        f"Id:              {inv['Id']}\nStatus:          {inv['Status']}\n"
+        f"CreateTime:      {inv['CreateTime'].isoformat()}\n"
+        f"CallerReference: {batch['CallerReference']}\n"
+        f"Paths ({batch['Paths']['Quantity']}):",
+        file=out,
+    )
+    for path in batch["Paths"].get("Items", []):
+        print(f"  {path}", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
