@@ -155,7 +155,9 @@ def test_wait_gives_up_after_its_timeout(server: ResponseServer) -> None:
         "json-array",
     ],
 )
-def test_cloudformation_rules_are_checked(server: ResponseServer, mutate: Any, expected: str) -> None:
+def test_cloudformation_rules_are_checked(
+    server: ResponseServer, mutate: Any, expected: str
+) -> None:
     event = make_event()
     url = server.new_url(event)
     # S3 accepts any well-signed PUT; CloudFormation judges the body afterwards.
