@@ -4,6 +4,13 @@ The Lambda asset is built at synth without Docker and without network: the run-t
 modules of ``cloudfront_purge`` plus the installed crhelper are copied into a staging
 directory. CDK hashes the asset by content, so two synths of the same code give the same
 hash, and the asset holds only what runs in Lambda (boto3 comes with the runtime).
+
+One provider can serve other stacks and plain CloudFormation templates too: export its
+ServiceToken with :meth:`CloudFrontInvalidationProvider.export_service_token`, grant it the
+distributions those templates purge with
+:meth:`CloudFrontInvalidationProvider.grant_distribution_ids`, and use
+``Type: Custom::CloudFrontInvalidation`` with ``ServiceToken: !ImportValue <name>``
+(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from pathlib import Path
 
 import cloudfront_purge
 import crhelper
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from cloudfront_purge import rules
 
 from constructs import Construct
 
@@ -68,12 +76,32 @@ class CloudFrontInvalidationProvider(Construct):
     """The shared Lambda function behind every ``Custom::CloudFrontInvalidation``.
 
     Use :meth:`of_stack` to get the stack's one provider. Distributions are granted one by
-    one with :meth:`grant_distributions`, so IAM names their ARNs and nothing else.
+    one (:meth:`grant_distributions` by ARN, :meth:`grant_distribution_ids` by id), so IAM
+    names their ARNs and nothing else.
+
+    To share it with other stacks or plain CloudFormation templates::
+
+        provider = CloudFrontInvalidationProvider.of_stack(stack)
+        provider.export_service_token("CloudFrontInvalidationServiceToken")
+        provider.grant_distribution_ids(["E2QWRUHAPOMQZL"])
+
+    then ``ServiceToken: !ImportValue CloudFrontInvalidationServiceToken`` in the template.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        # An explicit role instead of the AWSLambdaBasicExecutionRole managed policy, which
+        # would allow creating and writing any log group in the account (cdk-nag
+        # AwsSolutions-IAM4): this one may write to its own log group and nothing else.
+        role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Custom::CloudFrontInvalidation provider: its log group, and "
+            "invalidations on the distributions granted to it",
+        )
+        log_group.grant_write(role)
         self.function = lambda_.Function(
             self,
             "Handler",
@@ -83,6 +111,7 @@ class CloudFrontInvalidationProvider(Construct):
             code=lambda_.Code.from_asset(handler_asset_dir()),
             timeout=FUNCTION_TIMEOUT,
             memory_size=MEMORY_MB,
+            role=role,
             log_group=log_group,
             description="Custom::CloudFrontInvalidation provider: purge CloudFront and wait "
             "for Completed",
@@ -99,23 +128,92 @@ class CloudFrontInvalidationProvider(Construct):
                 )
             ],
         )
-        assert self.function.role is not None
-        self.self_invoke_policy.attach_to_role(self.function.role)
+        self.self_invoke_policy.attach_to_role(role)
+        self.role = role
+        self.log_group = log_group
         self._granted: set[str] = set()
+        self._exports: dict[str, CfnOutput] = {}
 
     @property
     def service_token(self) -> str:
+        """The function's ARN: the ``ServiceToken`` of every resource this provider serves."""
         return self.function.function_arn
 
     def grant_distributions(self, distribution_arns: Iterable[str]) -> None:
-        """Allow the invalidation calls on these distributions only."""
-        fresh = [arn for arn in distribution_arns if arn not in self._granted]
+        """Allow the invalidation calls on these distributions (by ARN) only.
+
+        Granting the same ARN twice adds nothing.
+        """
+        fresh = [arn for arn in dict.fromkeys(distribution_arns) if arn not in self._granted]
         if not fresh:
             return
         self._granted.update(fresh)
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=list(INVALIDATION_ACTIONS), resources=fresh)
         )
+
+    def grant_distribution_ids(self, distribution_ids: Iterable[str]) -> None:
+        """Allow the invalidation calls on these distributions, named by id.
+
+        For distributions this stack does not define: another stack's, a console-made one,
+        or those a plain CloudFormation template purges through an exported ServiceToken.
+        Each becomes ``arn:<partition>:cloudfront::<this account>:distribution/<id>``
+        (CloudFront invalidations cannot cross accounts). Ids may be tokens (a
+        ``CfnParameter``, ``Fn.import_value``); concrete ones are checked at synth.
+
+        Raises:
+            ValueError: an id that is not a CloudFront distribution id.
+        """
+        stack = Stack.of(self)
+        arns: list[str] = []
+        for distribution_id in distribution_ids:
+            if not Token.is_unresolved(distribution_id):
+                try:
+                    rules.validate_distribution_ids([distribution_id], field="distribution_ids")
+                except rules.RuleError as exc:
+                    raise ValueError(str(exc)) from exc
+            arns.append(
+                stack.format_arn(
+                    service="cloudfront",
+                    region="",
+                    resource="distribution",
+                    resource_name=distribution_id,
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )
+            )
+        self.grant_distributions(arns)
+
+    def export_service_token(self, export_name: str) -> CfnOutput:
+        """Export the ServiceToken so other stacks and raw templates can ``!ImportValue`` it.
+
+        Other stacks import it with ``Fn.import_value(export_name)`` (CDK) or
+        ``!ImportValue <export_name>`` (CloudFormation). CloudFormation then refuses to
+        delete this stack, or to change the export, while a stack imports it. Exporting the
+        same name twice returns the first output; several names give several outputs (to
+        move importers from an old name to a new one).
+
+        Raises:
+            ValueError: ``export_name`` is empty.
+        """
+        if not Token.is_unresolved(export_name) and not export_name.strip():
+            raise ValueError(
+                "export_name must not be empty: it is the name other stacks give to "
+                "Fn::ImportValue"
+            )
+        existing = self._exports.get(export_name)
+        if existing is not None:
+            return existing
+        construct_id = "ServiceTokenExport" + (str(len(self._exports) + 1) if self._exports else "")
+        output = CfnOutput(
+            self,
+            construct_id,
+            value=self.service_token,
+            export_name=export_name,
+            description="ServiceToken of Custom::CloudFrontInvalidation (the provider "
+            "function's ARN)",
+        )
+        self._exports[export_name] = output
+        return output
 
     @classmethod
     def of_stack(cls, scope: Construct) -> CloudFrontInvalidationProvider:
