@@ -1,0 +1,177 @@
+"""``make demo``: deploy app.py through a local CloudFormation and CloudFront, and show it.
+
+    python -m localcloud.demo                              # every scenario, 3 s invalidations
+    python -m localcloud.demo --scenario revert --invalidation-seconds 8
+    python -m localcloud.demo --invalidation-spread 2:10   # durations drawn from a range
+
+It synthesizes app.py, starts the local cloud (moto + CloudFront's invalidation behaviour),
+registers the provider Lambda from its synthesized asset, and sends the custom resource the
+events CloudFormation would. The handler runs in a fresh Python process with only its asset
+and boto3 importable and answers over HTTPS, as in AWS. It is not AWS: see README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from localcloud.cloudfront import LocalCloudFront
+from localcloud.lifecycle import LocalCloudFormation, Outcome, Progress
+from localcloud.scenarios import SCENARIOS, Story
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def synthesize(app: Path, outdir: Path) -> Path:
+    """Run the CDK app as ``cdk synth`` would, into ``outdir``."""
+    env = {**os.environ, "CDK_OUTDIR": str(outdir),
+           "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run([sys.executable, str(app)], check=True, env=env, cwd=app.parent)
+    return outdir
+
+
+class LiveDisplay:
+    """One line per change of state (plus a heartbeat), or an updating line on a terminal."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.last_state: tuple[object, ...] = ()
+        self.last_print = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        waiting = ", ".join(
+            f"{inv} {status}" + (f" (~{left:.1f} s left)" if status != "Completed" else "")
+            for inv, status, left in progress.waiting_on
+        ) or "no invalidation yet"
+        line = (f"  [{progress.elapsed:6.1f}s] {progress.request_type:<6} {progress.step}: "
+                f"waiting on {waiting}; Lambda legs: {progress.legs}")
+        state = (progress.step, tuple((i, s) for i, s, _ in progress.waiting_on), progress.legs)
+        now = time.monotonic()
+        if self.tty:
+            self.out.write("\r" + line[:160].ljust(160))
+            self.out.flush()
+        elif state != self.last_state or now - self.last_print > 2.0:
+            print(line, file=self.out, flush=True)
+            self.last_print = now
+        self.last_state = state
+
+    def end(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+
+
+def summary_table(outcomes: Sequence[Outcome]) -> str:
+    header = ["step", "event", "result", "invalidation ids", "CallerReference",
+              "to Completed", "to SUCCESS", "legs"]
+    rows = [header]
+    for o in outcomes:
+        ids = ",".join(r.id for r in o.invalidations) or "-"
+        refs = ",".join(sorted({r.caller_reference for r in o.invalidations})) or "-"
+        rows.append([
+            o.step, o.request_type, o.status if o.status != "FAILED" else f"FAILED: {o.reason}",
+            ids, refs,
+            _secs(o.seconds_to_completed), _secs(o.seconds_to_answer), str(o.legs),
+        ])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def check(outcomes: Sequence[Outcome]) -> list[str]:
+    """What would make a person distrust the run: lost purges, duplicates, bad answers."""
+    problems = []
+    for o in outcomes:
+        if o.status != "SUCCESS":
+            problems.append(f"{o.step}: {o.request_type} answered {o.status}: {o.reason}")
+        if o.violations:
+            problems.append(f"{o.step}: response broke CloudFormation's rules: {o.violations}")
+        purges = o.request_type in ("Create", "Update") and o.data.get("Status") != "Skipped"
+        if purges and o.status == "SUCCESS" and len(o.invalidations) != int(
+                o.data.get("InvalidationCount", "0")):
+            problems.append(f"{o.step}: {len(o.invalidations)} invalidations made for "
+                            f"{o.data.get('InvalidationCount')} reported (duplicate or lost)")
+        if o.request_type == "Delete" and o.invalidations:
+            problems.append(f"{o.step}: Delete created invalidations")
+    return problems
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m localcloud.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                        help="run only these (repeatable); default: all, in story order")
+    parser.add_argument("--invalidation-seconds", type=float, default=3.0,
+                        help="how long an invalidation stays InProgress (default: %(default)s)")
+    parser.add_argument("--invalidation-spread", metavar="MIN:MAX",
+                        help="draw each invalidation's duration uniformly from MIN..MAX seconds")
+    parser.add_argument("--long-wait-seconds", type=float, default=9.0,
+                        help="invalidation duration in the long-wait scenario")
+    parser.add_argument("--long-wait-function-timeout", type=float, default=4.0,
+                        help="function timeout the long wait must outlast")
+    parser.add_argument("--service-timeout", type=float, default=None,
+                        help="override the template's ServiceTimeout (seconds)")
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py")
+    parser.add_argument("--cdk-out", type=Path, default=None,
+                        help="use this synthesized assembly instead of synthesizing --app")
+    parser.add_argument("--seed", type=int, default=7)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    args = parse_args(argv)
+    names = args.scenario or list(SCENARIOS)
+    cdk_out = args.cdk_out
+    if cdk_out is None:
+        cdk_out = Path(tempfile.mkdtemp(prefix="demo-cdk-out-"))
+        print(f"Synthesizing {args.app} -> {cdk_out}", file=out, flush=True)
+        started = time.monotonic()
+        synthesize(args.app, cdk_out)
+        print(f"  synthesized in {time.monotonic() - started:.1f} s", file=out, flush=True)
+    duration: float | object = args.invalidation_seconds
+    if args.invalidation_spread:
+        low, high = (float(x) for x in args.invalidation_spread.split(":"))
+        rng = random.Random(args.seed)
+        duration = lambda _dist, _paths: rng.uniform(low, high)  # noqa: E731
+    display = LiveDisplay(out)
+    with LocalCloudFront(invalidation_seconds=duration) as cloud:  # type: ignore[arg-type]
+        with LocalCloudFormation(cdk_out, cloud=cloud, on_progress=display,
+                                 service_timeout=args.service_timeout) as stack:
+            print(f"Local cloud at {cloud.endpoint_url}; stack {stack.stack.name}; "
+                  f"distributions {stack.distributions}; provider asset "
+                  f"{next(iter(stack.resources.values())).function.asset_dir}", file=out)
+            story = Story(stack, invalidation_seconds=args.invalidation_seconds,
+                          long_invalidation_seconds=args.long_wait_seconds,
+                          long_wait_function_timeout=args.long_wait_function_timeout)
+            outcomes: list[Outcome] = []
+            for name in names:
+                print(f"\n== {name}", file=out, flush=True)
+                outcomes += SCENARIOS[name](story)
+                display.end()
+    print("\n" + summary_table(outcomes), file=out)
+    problems = check(outcomes)
+    lost = sum(1 for p in problems if "lost" in p or "answered" in p)
+    print(f"\n{len(outcomes)} CloudFormation requests; "
+          f"{sum(len(o.invalidations) for o in outcomes)} invalidations; "
+          f"problems: {len(problems)}", file=out)
+    for problem in problems:
+        print(f"  ! {problem}", file=out)
+    return 1 if lost or problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,353 @@
+"""A local CloudFormation for ``Custom::CloudFrontInvalidation``: its lifecycle rules.
+
+Reads a synthesized cloud assembly, stands the template's distributions up in the local
+CloudFront, registers the provider Lambda from its asset directory, and sends the custom
+resource the events CloudFormation would, through the same protocol: an asynchronous
+invocation with the real event shape, and an HTTPS ResponseURL whose answer is checked.
+
+Rules followed (FIELD-NOTES, "CloudFormation custom resources"):
+- Create for a new resource; Update only when its properties change; nothing otherwise.
+- A failed Create is followed by a Delete with the physical id the FAILED answer carried.
+- A failed Update (ours, or another resource's after ours: ``fail_after``) is rolled back by
+  an Update with old and new properties swapped.
+- No answer within the ServiceTimeout: the request fails ("timed out").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from localcloud.assembly import (
+    CustomResourceSpec,
+    StackTemplate,
+    find_custom_resources,
+    load_assembly,
+    pseudo_refs,
+)
+from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
+from localcloud.lambda_runtime import Invocation, LambdaFunction, LocalLambda
+from localcloud.responses import ResponseServer
+
+RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
+DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
+_PROGRESS_EVERY = 0.25
+
+
+@dataclass
+class Outcome:
+    """One request CloudFormation sent, and what came of it."""
+
+    step: str
+    request_type: str
+    logical_id: str
+    request_id: str
+    status: str  # SUCCESS, FAILED, or TIMED_OUT (no answer within the ServiceTimeout)
+    reason: str
+    physical_id: str
+    data: dict[str, Any]
+    sent_at: float
+    answered_at: float | None
+    invalidations: list[InvalidationRecord]
+    legs: int
+    violations: list[str]
+    logs: str = field(repr=False, default="")
+
+    @property
+    def completed_at(self) -> float | None:
+        if not self.invalidations:
+            return None
+        return max(r.completes_at for r in self.invalidations)
+
+    @property
+    def seconds_to_completed(self) -> float | None:
+        done = self.completed_at
+        return None if done is None else done - self.sent_at
+
+    @property
+    def seconds_to_answer(self) -> float | None:
+        return None if self.answered_at is None else self.answered_at - self.sent_at
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a request is waiting on, for a live display."""
+
+    step: str
+    request_type: str
+    elapsed: float
+    waiting_on: list[tuple[str, str, float]]  # (invalidation id, status, seconds left)
+    legs: int
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class _Resource:
+    spec: CustomResourceSpec
+    function: LambdaFunction
+    deployed_function: LambdaFunction
+    properties: dict[str, Any] | None = None  # None: not created
+    physical_id: str | None = None
+
+
+class LocalCloudFormation:
+    """Deploys one synthesized stack's invalidation resources by CloudFormation's rules."""
+
+    def __init__(
+        self,
+        cdk_out: Path,
+        *,
+        cloud: LocalCloudFront,
+        stack_name: str | None = None,
+        function_timeout: float | None = None,
+        service_timeout: float | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> None:
+        stacks = load_assembly(cdk_out)
+        self.stack = _pick(stacks, stack_name)
+        self.cloud = cloud
+        self.on_progress = on_progress
+        self.service_timeout_override = service_timeout
+        self.responses = ResponseServer().start()
+        self.lambda_ = LocalLambda().start()
+        self.distributions = {
+            logical_id: cloud.create_distribution(comment=logical_id)
+            for logical_id, res in self.stack.resources.items()
+            if res.get("Type") == DISTRIBUTION_TYPE
+        }
+        self.resources: dict[str, _Resource] = {}
+        for spec in find_custom_resources(self.stack, RESOURCE_TYPE):
+            function = spec.provider
+            if function_timeout is not None:
+                function = _with_timeout(function, function_timeout)
+            self.lambda_.register(function)
+            self.resources[spec.logical_id] = _Resource(
+                spec=spec, function=function, deployed_function=function
+            )
+        if not self.resources:
+            raise ValueError(f"stack {self.stack.name} has no {RESOURCE_TYPE}")
+        self.outcomes: list[Outcome] = []
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.lambda_.stop()
+        self.responses.stop()
+
+    def __enter__(self) -> LocalCloudFormation:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def set_function_timeout(self, seconds: float | None) -> None:
+        """As if the function were redeployed with another timeout (None: as deployed)."""
+        for resource in self.resources.values():
+            resource.function = (
+                resource.deployed_function
+                if seconds is None
+                else _with_timeout(resource.function, seconds)
+            )
+            self.lambda_.register(resource.function)
+
+    def template_properties(self, logical_id: str) -> dict[str, Any]:
+        resource = self.resources[logical_id]
+        refs = {**pseudo_refs(self.stack), **self.distributions}
+        token = self.lambda_.arn(resource.function)
+        return resource.spec.resolve_properties(refs, service_token=token)
+
+    def deploy(
+        self,
+        step: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        fail_after: bool = False,
+        kill_first_invocation_after: float | None = None,
+    ) -> list[Outcome]:
+        """One stack deployment with the template's properties (plus ``overrides``).
+
+        ``fail_after``: another resource fails after ours, so CloudFormation rolls ours back.
+        ``kill_first_invocation_after``: the Lambda dies that many seconds into the first
+        invocation, and the same event is delivered again (Lambda's async retry).
+        """
+        outcomes: list[Outcome] = []
+        touched: list[tuple[_Resource, dict[str, Any] | None, str | None]] = []
+        for logical_id, resource in self.resources.items():
+            props = {**self.template_properties(logical_id), **(overrides or {})}
+            old_props, old_physical = resource.properties, resource.physical_id
+            if old_props is None:
+                outcome = self._request(step, "Create", resource, props,
+                                        kill_after=kill_first_invocation_after)
+            elif props != old_props:
+                outcome = self._request(step, "Update", resource, props, old=old_props,
+                                        kill_after=kill_first_invocation_after)
+            else:
+                continue
+            outcomes.append(outcome)
+            if outcome.status == "SUCCESS":
+                touched.append((resource, old_props, old_physical))
+                resource.properties, resource.physical_id = props, outcome.physical_id
+                continue
+            outcomes += self._roll_back(step, resource, outcome, old_props, old_physical, props)
+            fail_after = True  # the stack rolls back everything else it touched, too
+            break
+        if fail_after:
+            for resource, old_props, old_physical in reversed(touched):
+                outcomes += self._roll_back(step, resource, None, old_props, old_physical,
+                                            resource.properties or {})
+        return outcomes
+
+    def delete(self, step: str = "delete") -> list[Outcome]:
+        outcomes = []
+        for resource in self.resources.values():
+            if resource.properties is None:
+                continue
+            outcomes.append(self._request(step, "Delete", resource, resource.properties,
+                                          physical_id=resource.physical_id))
+            resource.properties = resource.physical_id = None
+        return outcomes
+
+    # --- internals ------------------------------------------------------------------
+
+    def _roll_back(
+        self,
+        step: str,
+        resource: _Resource,
+        failed: Outcome | None,
+        old_props: dict[str, Any] | None,
+        old_physical: str | None,
+        new_props: dict[str, Any],
+    ) -> list[Outcome]:
+        if old_props is None:
+            # Created in this deployment: a rollback deletes it, with the id it answered.
+            physical = failed.physical_id if failed else resource.physical_id
+            resource.properties = resource.physical_id = None
+            return [self._request(f"{step} (rollback)", "Delete", resource, new_props,
+                                  physical_id=physical or f"{resource.spec.logical_id}-failed")]
+        # Updated: roll back with the properties swapped, and the old physical id.
+        resource.physical_id = old_physical
+        outcome = self._request(f"{step} (rollback)", "Update", resource, old_props,
+                                old=new_props)
+        resource.properties = old_props
+        return [outcome]
+
+    def _request(
+        self,
+        step: str,
+        request_type: str,
+        resource: _Resource,
+        props: dict[str, Any],
+        *,
+        old: dict[str, Any] | None = None,
+        physical_id: str | None = None,
+        kill_after: float | None = None,
+    ) -> Outcome:
+        spec = resource.spec
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": props.get("ServiceToken", ""),
+            "StackId": str(pseudo_refs(self.stack)["AWS::StackId"]),
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": spec.logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": props,
+        }
+        if request_type != "Create":
+            event["PhysicalResourceId"] = physical_id or resource.physical_id
+        if old is not None:
+            event["OldResourceProperties"] = old
+        event["ResponseURL"] = self.responses.new_url(event)
+        env = {**self.cloud.env(), **self.responses.env(), **self.lambda_.env()}
+        timeout = self._service_timeout(spec)
+        first_legs = len(self.lambda_.invocations)
+        sent_at = time.time()
+        invocation = self.lambda_.invoke(resource.function, event, env=env)
+        if kill_after is not None:
+            self._kill_and_redeliver(invocation, kill_after, resource, event, env)
+        response = None
+        while response is None and time.time() - sent_at < timeout:
+            response = self.responses.wait(event["RequestId"], timeout=_PROGRESS_EVERY)
+            if self.on_progress is not None:
+                self.on_progress(self._progress(step, request_type, sent_at, first_legs))
+        self.lambda_.wait_idle(timeout=10)
+        legs = [i for i in self.lambda_.invocations[first_legs:]]
+        records = [
+            r
+            for r in self.cloud.invalidations()
+            if sent_at <= r.create_time <= (response.arrived_at if response else time.time())
+        ]
+        outcome = Outcome(
+            step=step,
+            request_type=request_type,
+            logical_id=spec.logical_id,
+            request_id=event["RequestId"],
+            status=response.status if response else "TIMED_OUT",
+            reason=(response.reason or "") if response else
+            f"no answer within the ServiceTimeout ({timeout:g} s)",
+            physical_id=(response.physical_resource_id or "") if response else "",
+            data=dict(response.data or {}) if response else {},
+            sent_at=sent_at,
+            answered_at=response.arrived_at if response else None,
+            invalidations=records,
+            legs=len(legs),
+            violations=list(response.violations) if response else [],
+            logs="\n".join(i.logs for i in legs),
+        )
+        self.outcomes.append(outcome)
+        return outcome
+
+    def _kill_and_redeliver(
+        self,
+        invocation: Invocation,
+        after: float,
+        resource: _Resource,
+        event: dict[str, Any],
+        env: dict[str, str],
+    ) -> None:
+        """The Lambda dies mid-wait; Lambda delivers the same event again."""
+        if not invocation.wait(timeout=after):
+            pid = invocation.pid
+            if pid is not None:
+                os.killpg(pid, signal.SIGKILL)
+            invocation.wait(timeout=5)
+        self.lambda_.invoke(resource.function, json.loads(json.dumps(event)), env=env)
+
+    def _service_timeout(self, spec: CustomResourceSpec) -> float:
+        if self.service_timeout_override is not None:
+            return self.service_timeout_override
+        return float(spec.service_timeout or 3600)
+
+    def _progress(self, step: str, request_type: str, sent_at: float, first_legs: int) -> Progress:
+        now = time.time()
+        waiting = [
+            (r.id, r.status(now), max(0.0, r.completes_at - now))
+            for r in self.cloud.invalidations()
+            if r.create_time >= sent_at
+        ]
+        return Progress(step, request_type, now - sent_at, waiting,
+                        len(self.lambda_.invocations) - first_legs)
+
+
+def _pick(stacks: list[StackTemplate], name: str | None) -> StackTemplate:
+    candidates = [
+        s for s in stacks
+        if (name is None or name in (s.name, s.stack_name))
+        and any(r.get("Type") == RESOURCE_TYPE for r in s.resources.values())
+    ]
+    if not candidates:
+        raise ValueError(f"no stack{f' named {name}' if name else ''} with {RESOURCE_TYPE} "
+                         f"in the assembly (stacks: {[s.name for s in stacks]})")
+    return candidates[0]
+
+
+def _with_timeout(function: LambdaFunction, seconds: float) -> LambdaFunction:
+    return replace(function, timeout_seconds=seconds)
