@@ -5,12 +5,14 @@
     cloudfront-invalidate show -d E2QWRUHAPOMQZL I2J0I21PCUYOIK
 
 Works against AWS, or any endpoint in AWS_ENDPOINT_URL (the local cloud). Exit codes:
-0 done, 1 the purge failed or timed out, 2 bad input.
+0 done, 1 the purge failed or timed out (or CloudFront refused a call), 2 bad input,
+130 interrupted (the invalidations go on; the same --run-id resumes the wait).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cloudfront_purge import engine, rules
-from cloudfront_purge.errors import PurgeError
+from cloudfront_purge.errors import CloudFrontCallError, PurgeError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -76,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--json", action="store_true", help="print the result as JSON")
     listing = sub.add_parser("list", help="recent invalidations, newest first")
     listing.add_argument("-d", "--distribution-id", required=True)
-    listing.add_argument("--max", type=int, default=25, help="how many (default: %(default)s)")
+    listing.add_argument(
+        "--max", type=int, default=25, help="how many, 1 or more (default: %(default)s)"
+    )
     show = sub.add_parser("show", help="one invalidation with its paths")
     show.add_argument("-d", "--distribution-id", required=True)
     show.add_argument("invalidation_id")
@@ -87,26 +91,59 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     client: CloudFrontClient | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    args = build_parser().parse_args(argv)
-    cf = client or _client()
+    """Run the command line; return the exit code (usage errors and --help included).
+
+    ``client`` replaces the boto3 CloudFront client; ``out`` and ``err`` replace stdout and
+    stderr (argparse's usage errors and help go there too).
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         if args.command == "purge":
-            return _purge(cf, args, out, err)
+            return _purge(client or _client(), args, out, err)
         if args.command == "list":
-            return _list(cf, args.distribution_id, args.max, out)
-        return _show(cf, args.distribution_id, args.invalidation_id, out)
+            if args.max < 1:
+                raise rules.RuleError(f"--max must be 1 or more, got {args.max}")
+            return _list(client or _client(), args.distribution_id, args.max, out)
+        return _show(client or _client(), args.distribution_id, args.invalidation_id, out)
     except rules.RuleError as exc:
         print(f"cloudfront-invalidate: {exc}", file=err)
         return 2
     except PurgeError as exc:
         print(f"cloudfront-invalidate: purge failed: {exc}", file=err)
         return 1
+    except KeyboardInterrupt:
+        print(
+            "cloudfront-invalidate: interrupted; invalidations already created go on in "
+            "CloudFront (re-run with the same --run-id to resume waiting for them)",
+            file=err,
+        )
+        return 130
     except Exception as exc:  # a botocore error outside the engine (list/show): say it plainly
-        print(f"cloudfront-invalidate: {type(exc).__name__}: {exc}", file=err)
+        print(f"cloudfront-invalidate: {_describe(exc, args)}", file=err)
         return 1
+
+
+def _describe(exc: Exception, args: argparse.Namespace) -> str:
+    """A CloudFront error as the engine words it (distribution, call, code, advice)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = CloudFrontCallError(
+            getattr(args, "distribution_id", "?"),
+            str(getattr(exc, "operation_name", "") or "CloudFront call"),
+            str(response["Error"].get("Code", "Unknown")),
+            str(response["Error"].get("Message", "")),
+        )
+        return str(error)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _client() -> CloudFrontClient:
@@ -115,11 +152,33 @@ def _client() -> CloudFrontClient:
     return boto3.client("cloudfront")
 
 
+def _read_paths_file(name: str) -> list[str]:
+    try:
+        with open(name, encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise rules.RuleError(f"--paths-file {name!r} cannot be read: {exc}") from exc
+
+
+def _check_purge_input(args: argparse.Namespace, paths: Sequence[str]) -> None:
+    """The engine's rules, with messages that name the option instead of the property."""
+    rules.validate_distribution_ids(args.distribution_ids, field="--distribution-id")
+    if paths:
+        source = "--paths-file" if args.paths_file and not args.paths else "--path"
+        rules.validate_paths(paths, field=source)
+    rules.validate_source_hash(args.source_hash, field="--source-hash")
+    if not rules.MIN_TIMEOUT_SECONDS <= args.timeout <= rules.MAX_TIMEOUT_SECONDS:
+        raise rules.RuleError(
+            f"--timeout is {args.timeout:g} seconds; it must be between "
+            f"{rules.MIN_TIMEOUT_SECONDS} and {rules.MAX_TIMEOUT_SECONDS}"
+        )
+
+
 def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     paths = list(args.paths or [])
     if args.paths_file:
-        with open(args.paths_file, encoding="utf-8") as handle:
-            paths += [line.strip() for line in handle if line.strip()]
+        paths += _read_paths_file(args.paths_file)
+    _check_purge_input(args, paths)
     props: dict[str, object] = {
         rules.PROP_DISTRIBUTION_IDS: args.distribution_ids,
         rules.PROP_SOURCE_HASH: args.source_hash,
