@@ -39,6 +39,8 @@ from localcloud.responses import ResponseServer
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 _PROGRESS_EVERY = 0.25
+#: An override value that removes the property (a raw template can omit anything).
+REMOVE: Any = object()
 
 
 @dataclass
@@ -136,6 +138,8 @@ class LocalCloudFormation:
         if not self.resources:
             raise ValueError(f"stack {self.stack.name} has no {RESOURCE_TYPE}")
         self.outcomes: list[Outcome] = []
+        #: Fault injection: the ResponseURL answers 500 to this many PUTs of each request.
+        self.response_failures = 0
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -182,7 +186,8 @@ class LocalCloudFormation:
         outcomes: list[Outcome] = []
         touched: list[tuple[_Resource, dict[str, Any] | None, str | None]] = []
         for logical_id, resource in self.resources.items():
-            props = {**self.template_properties(logical_id), **(overrides or {})}
+            merged = {**self.template_properties(logical_id), **(overrides or {})}
+            props = {k: v for k, v in merged.items() if v is not REMOVE}
             old_props, old_physical = resource.properties, resource.physical_id
             if old_props is None:
                 outcome = self._request(step, "Create", resource, props,
@@ -265,7 +270,7 @@ class LocalCloudFormation:
             event["PhysicalResourceId"] = physical_id or resource.physical_id
         if old is not None:
             event["OldResourceProperties"] = old
-        event["ResponseURL"] = self.responses.new_url(event)
+        event["ResponseURL"] = self.responses.new_url(event, fail_first=self.response_failures)
         env = {**self.cloud.env(), **self.responses.env(), **self.lambda_.env()}
         timeout = self._service_timeout(spec)
         first_legs = len(self.lambda_.invocations)

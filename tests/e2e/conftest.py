@@ -1,0 +1,29 @@
+"""End-to-end tier: app.py synthesized once, its handler driven as CloudFormation would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localcloud.cloudfront import LocalCloudFront
+from localcloud.demo import synthesize
+from localcloud.lifecycle import LocalCloudFormation
+from localcloud.scenarios import Story
+
+ROOT = Path(__file__).resolve().parents[2]
+INVALIDATION_SECONDS = 0.6
+
+
+@pytest.fixture(scope="session")
+def app_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(ROOT / "app.py", tmp_path_factory.mktemp("cdk-out"))
+
+
+@pytest.fixture(scope="module")
+def story(app_assembly: Path) -> Iterator[Story]:
+    with LocalCloudFront(invalidation_seconds=INVALIDATION_SECONDS) as cloud, \
+            LocalCloudFormation(app_assembly, cloud=cloud, service_timeout=60) as stack:
+        yield Story(stack, invalidation_seconds=INVALIDATION_SECONDS,
+                    long_invalidation_seconds=7.0, long_wait_function_timeout=3.0, kill_after=0.8)

@@ -1,0 +1,97 @@
+"""The main job end to end: app.py's handler, in a fresh Lambda-like process, driven through
+CloudFormation's protocol against the local CloudFront."""
+
+from __future__ import annotations
+
+import time
+
+from localcloud.demo import check, main, summary_table
+from localcloud.scenarios import SCENARIOS, Story
+
+
+def test_first_deploy_purges_once_and_answers_after_completed(story: Story) -> None:
+    (outcome,) = SCENARIOS["first-deploy"](story)
+    assert outcome.status == "SUCCESS" and not outcome.violations
+    (record,) = outcome.invalidations
+    assert outcome.answered_at is not None and outcome.answered_at >= record.completes_at
+    assert outcome.data["InvalidationId"] == record.id
+    # The reference starts with the content hash the construct put in the template.
+    assert record.caller_reference.startswith(story.template_hash()[:12])
+
+
+def test_content_change_revert_and_rollback_each_purge(story: Story) -> None:
+    outcomes = SCENARIOS["content-change"](story) + SCENARIOS["revert"](story) + SCENARIOS["rollback"](story)
+    updates = [o for o in outcomes if o.request_type == "Update"]
+    assert len(updates) == 5  # change, A->B, B->A, the failing update, its rollback
+    assert all(o.status == "SUCCESS" and len(o.invalidations) == 1 for o in updates)
+    assert len({o.invalidations[0].caller_reference for o in updates}) == 5
+    # The rollback purged the content it went back to.
+    assert updates[-1].step.endswith("(rollback)")
+    assert check(outcomes) == []
+
+
+def test_redelivered_event_after_a_crash_makes_no_second_invalidation(story: Story) -> None:
+    outcomes = SCENARIOS["redelivery"](story)
+    (outcome,) = [o for o in outcomes if o.step.startswith("Lambda dies")]
+    assert outcome.legs == 2 and outcome.status == "SUCCESS"
+    assert len(outcome.invalidations) == 1
+
+
+def test_wait_longer_than_one_invocation_hands_off_and_succeeds(story: Story) -> None:
+    outcomes = SCENARIOS["long-wait"](story)
+    outcome = outcomes[-1]
+    assert outcome.status == "SUCCESS", outcome.reason
+    assert outcome.legs >= 2
+    assert len(outcome.invalidations) == 1
+    assert "handed_off" in outcome.logs
+    assert outcome.answered_at is not None and outcome.answered_at >= outcome.invalidations[0].completes_at
+
+
+def test_timeout_fails_naming_invalidation_and_status_before_cloudformation_gives_up(story: Story) -> None:
+    story.ensure_created()
+    story.stack.cloud.set_invalidation_seconds(30)
+    try:
+        started = time.time()
+        outcomes = story.stack.deploy("too slow", overrides={"SourceHash": story.new_hash(), "TimeoutSeconds": "2"})
+    finally:
+        story.stack.cloud.set_invalidation_seconds(story.invalidation_seconds)
+        story.stack.cloud.complete_now()
+    failed = outcomes[0]
+    assert failed.status == "FAILED"
+    (record,) = failed.invalidations
+    assert f"{record.id} InProgress" in failed.reason and "timed out after 2 s" in failed.reason
+    assert failed.answered_at is not None and failed.answered_at - started < 5
+    # CloudFormation rolls back with the old properties, which purges the old content again.
+    assert outcomes[1].step.endswith("(rollback)") and outcomes[1].status == "SUCCESS"
+
+
+def test_delete_answers_at_once_and_purges_nothing(story: Story) -> None:
+    outcomes = SCENARIOS["delete"](story)
+    delete = outcomes[-1]
+    assert delete.request_type == "Delete" and delete.status == "SUCCESS"
+    assert delete.invalidations == []
+    assert delete.seconds_to_answer is not None and delete.seconds_to_answer < 2
+
+
+def test_response_url_and_secrets_never_reach_the_handler_logs(story: Story) -> None:
+    outcomes = SCENARIOS["content-change"](story)
+    logs = "\n".join(o.logs for o in story.stack.outcomes)
+    assert logs  # the handler did log
+    for url in story.stack.responses.urls():
+        assert url.split("?")[0] not in logs
+    assert "X-Amz-Signature" not in logs and "AWS_SECRET_ACCESS_KEY" not in logs
+    assert outcomes[-1].status == "SUCCESS"
+
+
+def test_summary_table_lists_every_request(story: Story) -> None:
+    table = summary_table(story.stack.outcomes)
+    assert table.count("\n") == len(story.stack.outcomes) + 1
+    assert "to SUCCESS" in table and "CallerReference" in table
+
+
+def test_demo_command_runs_selected_scenarios(app_assembly, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["--cdk-out", str(app_assembly), "--scenario", "first-deploy", "--scenario", "delete",
+                 "--invalidation-seconds", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "first deploy" in out and "problems: 0" in out and "waiting on" in out
