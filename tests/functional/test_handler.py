@@ -240,3 +240,41 @@ def test_response_url_never_reaches_the_logs(cloud: LocalCloudFront, dist: str, 
     events = {r.msg["event"]: r.msg for r in caplog.records if isinstance(r.msg, dict)}
     assert "next_check_in_s" in events["submitted"] and events["submitted"]["invalidation"]
     assert events["completed"]["waited_s"] > 0
+
+
+def test_several_distributions_purge_in_parallel_and_one_failing_names_itself(
+    cloud: LocalCloudFront, responses: Responses
+) -> None:
+    d1, d2 = cloud.create_distribution(), cloud.create_distribution()
+    cloud.set_invalidation_seconds(1.5)
+    try:
+        started = time.time()
+        handler.handler(event("Create", {"DistributionIds": [d1, "EGONE00000", d2], "Paths": ["/*"],
+                                         "SourceHash": "multi"}), Context())
+    finally:
+        cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
+    body = responses.last
+    assert body["Status"] == "FAILED"
+    assert "EGONE00000" in body["Reason"] and "NoSuchDistribution" in body["Reason"]
+    assert d1 not in body["Reason"].split("(completed:")[0]
+    # The healthy two were both purged, in parallel (one wait, not two), and waited on.
+    (r1,), (r2,) = cloud.invalidations(d1), cloud.invalidations(d2)
+    assert abs(r1.create_time - r2.create_time) < 0.5
+    assert responses.times[-1] >= max(r1.completes_at, r2.completes_at)
+    assert responses.times[-1] - started < 1.5 * 2
+
+
+def test_more_paths_than_the_in_progress_limit_are_batched_and_all_complete(
+    cloud: LocalCloudFront, dist: str, responses: Responses
+) -> None:
+    paths = [f"/assets/file-{i}.js" for i in range(6500)] + ["/assets/file-1.js"]
+    handler.handler(event("Create", props(dist, Paths=paths)), Context())
+    body = responses.last
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    records = sorted(cloud.invalidations(dist), key=lambda r: r.create_time)
+    assert [len(r.paths) for r in records] == [3000, 3000, 500]
+    assert body["Data"]["InvalidationCount"] == "3" and body["Data"]["PathCount"] == "6500"
+    # Never more than 3,000 files in progress: each batch was submitted after the previous ended.
+    for earlier, later in zip(records, records[1:]):
+        assert later.create_time >= earlier.completes_at
+    assert len({r.caller_reference for r in records}) == 3
