@@ -45,14 +45,20 @@ def _someone_else_holds_all_wildcards(stack: LocalCloudFormation) -> None:
     )
 
 
+def _rate(code: str, probability: float, *operations: str) -> Callable[[LocalCloudFormation], None]:
+    def arm(stack: LocalCloudFormation) -> None:
+        for operation in operations:
+            stack.cloud.faults.rate(operation, code, probability)
+
+    return arm
+
+
 SURVIVABLE: tuple[Fault, ...] = (
     Fault("none"),
     Fault("Throttling on 30% of calls",
-          lambda s: [s.cloud.faults.rate(op, "Throttling", 0.3) for op in
-                     ("CreateInvalidation", "GetInvalidation", "ListInvalidations")]),
+          _rate("Throttling", 0.3, "CreateInvalidation", "GetInvalidation", "ListInvalidations")),
     Fault("ServiceUnavailable on 20% of calls",
-          lambda s: [s.cloud.faults.rate(op, "ServiceUnavailable", 0.2) for op in
-                     ("CreateInvalidation", "GetInvalidation")]),
+          _rate("ServiceUnavailable", 0.2, "CreateInvalidation", "GetInvalidation")),
     Fault("InternalError on the first CreateInvalidation",
           lambda s: s.cloud.faults.on_call("CreateInvalidation", 1, "InternalError")),
     Fault("CreateInvalidation done, but its answer lost (503 after)",

@@ -295,7 +295,7 @@ class LocalCloudFormation:
             request_type=request_type,
             logical_id=spec.logical_id,
             request_id=event["RequestId"],
-            status=response.status if response else "TIMED_OUT",
+            status=(response.status or "INVALID") if response else "TIMED_OUT",
             reason=(response.reason or "") if response else
             f"no answer within the ServiceTimeout ({timeout:g} s)",
             physical_id=(response.physical_resource_id or "") if response else "",
