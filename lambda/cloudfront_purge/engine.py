@@ -274,6 +274,7 @@ class _Run:
             if not active:
                 return self._result(finished=True)
             now = self.clock.time()
+            deadline = min(deadline, self._anchored_deadline(timeout_seconds))
             if now >= deadline:
                 raise self._failure(
                     PurgeTimeout(
@@ -293,6 +294,12 @@ class _Run:
             if pending:
                 wake = min([*pending, deadline, stop_at if stop_at is not None else deadline])
                 self.clock.sleep(wake - self.clock.time())
+
+    def _anchored_deadline(self, timeout_seconds: float) -> float:
+        """A re-delivered event (say, after a crash) finds the invalidations it made before;
+        the timeout counts from the earliest of them, not from the re-delivery."""
+        created = [j.created_at for j in self.jobs if j.created_at is not None]
+        return min(created) + timeout_seconds if created else float("inf")
 
     def _result(self, *, finished: bool) -> PurgeResult:
         failed = [j for j in self.jobs if j.status == FAILED]

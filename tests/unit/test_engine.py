@@ -158,3 +158,18 @@ def test_someone_elses_invalidations_hold_capacity_until_they_finish() -> None:
     mine = cf.invalidations[1]
     assert mine.created >= cf.invalidations[0].done_at
     assert cf.calls["ListInvalidations"] >= 1
+
+
+def test_a_redelivered_event_keeps_the_original_deadline() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 10_000.0)
+    first = clock.now
+    with pytest.raises(PurgeTimeout):
+        run(cf, clock, spec(), request_id="req-A", timeout=100)
+    # The Lambda crashed and the same event comes again 30 s later: it resumes the same
+    # invalidation, and gives up 100 s after that invalidation began, not 100 s from now.
+    clock.now = first + 130
+    with pytest.raises(PurgeTimeout):
+        run(cf, clock, spec(), request_id="req-A", timeout=100)
+    assert clock.now - first < 135
+    assert len(cf.invalidations) == 1
