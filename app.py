@@ -12,9 +12,9 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
-from cdk_cloudfront_invalidation import CloudFrontInvalidation
-
 from constructs import Construct
+
+from cdk_cloudfront_invalidation import CloudFrontInvalidation
 
 SITE_DIR = str(Path(__file__).parent / "site")
 

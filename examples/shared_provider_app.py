@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
+from constructs import Construct
+
 from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
 from cloudfront_purge import rules
-
-from constructs import Construct
 
 #: The name other stacks give to Fn::ImportValue; raw-cloudformation.yaml defaults to it.
 SERVICE_TOKEN_EXPORT = "CloudFrontInvalidation-ServiceToken"  # noqa: S105 - an export name

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3_assets as s3_assets
-from cloudfront_purge import rules
+from constructs import Construct
 
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
-from constructs import Construct
+from cloudfront_purge import rules
 
 
 class CloudFrontInvalidation(Construct):

@@ -21,15 +21,15 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import cloudfront_purge
 import crhelper
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from cloudfront_purge import rules
-
 from constructs import Construct
+
+import cloudfront_purge
+from cloudfront_purge import rules
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"

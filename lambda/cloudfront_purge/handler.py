@@ -168,7 +168,16 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
     if request_type == "Create":
         helper.PhysicalResourceId = physical_id
     if request_type == "Create" and not spec.invalidate_on_create:
-        helper.Data.update({"Status": "Skipped", "InvalidationId": "", "InvalidationIds": ""})
+        # Every attribute is present, so a GetAtt on any of them works on this deploy too.
+        helper.Data.update(
+            response_data(
+                invalidation_ids=[],
+                caller_references=[],
+                status="Skipped",
+                distribution_ids=spec.distribution_ids,
+                path_count=len(spec.paths),
+            )
+        )
         logger.info({"event": "skipped", "reason": "InvalidateOnCreate is false"})
         return physical_id
 

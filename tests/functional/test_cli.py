@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudfront_purge import cli
 
+from cloudfront_purge import cli
 from localcloud.cloudfront import LocalCloudFront
 
 SHORT = 0.3  # seconds an invalidation stays InProgress

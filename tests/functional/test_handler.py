@@ -6,6 +6,7 @@ in process here; tests/e2e drives it as Lambda would, in a fresh process over HT
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -199,6 +200,11 @@ def test_invalidate_on_create_false_skips_the_first_purge(cloud: LocalCloudFront
     handler.handler(event("Create", props(dist, InvalidateOnCreate="false")), Context())
     assert responses.last["Status"] == "SUCCESS"
     assert cloud.invalidations(dist) == []
+    # Every attribute is answered, so a GetAtt on any of them does not fail the deploy.
+    data = responses.last["Data"]
+    assert data["Status"] == "Skipped"
+    assert {"InvalidationId", "InvalidationIds", "CallerReference", "DistributionIds",
+            "InvalidationCount", "PathCount"} <= set(data)
 
 
 def test_a_wait_longer_than_the_invocation_hands_off_and_the_next_leg_answers(
@@ -275,6 +281,6 @@ def test_more_paths_than_the_in_progress_limit_are_batched_and_all_complete(
     assert [len(r.paths) for r in records] == [3000, 3000, 500]
     assert body["Data"]["InvalidationCount"] == "3" and body["Data"]["PathCount"] == "6500"
     # Never more than 3,000 files in progress: each batch was submitted after the previous ended.
-    for earlier, later in zip(records, records[1:]):
+    for earlier, later in itertools.pairwise(records):
         assert later.create_time >= earlier.completes_at
     assert len({r.caller_reference for r in records}) == 3

@@ -17,6 +17,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
 from cdk_cloudfront_invalidation.provider import handler_asset_dir
 from cloudfront_purge import rules

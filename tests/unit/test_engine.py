@@ -6,9 +6,9 @@ import random
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+
 from cloudfront_purge import engine, rules
 from cloudfront_purge.errors import PurgeFailed, PurgeTimeout
-
 from tests.unit.fakes import FakeClock, FakeCloudFront, client_error
 
 

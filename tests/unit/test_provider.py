@@ -13,8 +13,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_cloudfront as cloudfront
-from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cfnlint.decode import decode
+
+from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cloudfront_purge import rules
 from cloudfront_purge.responder import response_data
 

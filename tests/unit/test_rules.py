@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cloudfront_purge import rules
 from cloudfront_purge.rules import Batch, RuleError
 

@@ -21,8 +21,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
-from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cdk_nag import AwsSolutionsChecks
+
+from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
