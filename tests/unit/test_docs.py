@@ -1,4 +1,4 @@
-"""docs/usage.md stays true: its code examples are excerpts of files the tests synthesize or
+"""README.md stays true: its code examples are excerpts of files the tests synthesize or
 lint, and its tables name every prop, property and attribute the code has."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cloudfront_purge import rules
 from cloudfront_purge.responder import response_data
 
 ROOT = Path(__file__).resolve().parents[2]
-USAGE = ROOT / "docs" / "usage.md"
+USAGE = ROOT / "README.md"
 #: Where examples may come from: each is synthesized or linted by tests/unit.
 SOURCES = {
     "python": [ROOT / "app.py", ROOT / "examples" / "shared_provider_app.py"],
@@ -29,7 +29,8 @@ def text() -> str:
 
 
 def blocks() -> list[tuple[str, str]]:
-    return [(lang, body) for lang, body in FENCE.findall(text())]
+    """The Python and YAML examples (shell commands and diagrams are not excerpts)."""
+    return [(lang, body) for lang, body in FENCE.findall(text()) if lang in SOURCES]
 
 
 def is_excerpt(block: str, source: Path) -> bool:
