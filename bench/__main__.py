@@ -1,0 +1,178 @@
+"""``python -m bench``: the purge's overhead, cold start, scale and synth, beside baselines.
+
+    python -m bench                  # full run (a few minutes on 2 cores)
+    python -m bench --quick          # smoke test, well under 20 s; numbers not meaningful
+    python -m bench --factor 0.05    # time factor: every CloudFront duration and every
+                                     # delay is multiplied by it; figures are reported
+                                     # unscaled (divided by it)
+
+Writes bench/results/results.md (also printed), bench/results/overhead.png and
+bench/results/raw.json; a full run also writes bench/RESULTS.md (committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = ("overhead", "coldstart", "scale", "synth")
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool
+    factor: float
+    count: int
+    duration_high: float
+    concurrency: int
+    seed: int
+    cold_runs: int
+    synth_runs: int
+    synth_many: int
+    scale_sizes: tuple[int, ...]
+    scale_wait_sizes: tuple[int, ...]
+    scale_duration: float
+    sections: tuple[str, ...]
+    out: Path
+    write_committed: bool
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, < 20 s")
+    parser.add_argument(
+        "--factor",
+        type=float,
+        default=None,
+        help="time factor for CloudFront durations and every delay (default 0.02; quick 0.01)",
+    )
+    parser.add_argument("--count", type=int, default=None, help="invalidations per strategy")
+    parser.add_argument("--concurrency", type=int, default=None, help="invalidations at once")
+    parser.add_argument("--seed", type=int, default=5, help="seed for the durations")
+    parser.add_argument("--cold-runs", type=int, default=None, help="cold starts of each kind")
+    parser.add_argument("--synth-runs", type=int, default=None, help="synths of each size")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS)}",
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
+    args = parser.parse_args(argv)
+    sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    quick = bool(args.quick)
+    factor = args.factor if args.factor is not None else (0.01 if quick else 0.02)
+    if not 0 < factor <= 1:
+        parser.error("--factor must be within (0, 1]")
+    return Options(
+        quick=quick,
+        factor=factor,
+        count=args.count if args.count is not None else (6 if quick else 80),
+        # Quick: short waits only (5 s - 1 min); full: 5 s - 15 min, CloudFront's real spread.
+        duration_high=60.0 if quick else 900.0,
+        concurrency=args.concurrency if args.concurrency is not None else (3 if quick else 8),
+        seed=args.seed,
+        cold_runs=args.cold_runs if args.cold_runs is not None else (2 if quick else 15),
+        synth_runs=args.synth_runs if args.synth_runs is not None else (1 if quick else 3),
+        synth_many=2 if quick else 100,
+        scale_sizes=(1_000, 10_000) if quick else (1_000, 10_000, 100_000),
+        scale_wait_sizes=(1_000,) if quick else (1_000, 10_000, 100_000),
+        scale_duration=60.0,
+        sections=sections,
+        out=args.out,
+        write_committed=not quick and sections == SECTIONS and args.out == HERE / "results",
+    )
+
+
+def _environment() -> None:
+    """Dummy credentials and a region (nothing here may reach AWS); Node 24 for jsii."""
+    os.environ.update(
+        {
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(key, None)
+    venv_bin = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(venv_bin):
+        os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+
+def _quiet_logs() -> None:
+    """The handler module sets up crhelper's JSON logging at INFO on import: keep warnings."""
+    from cloudfront_purge import handler  # noqa: F401 - imported for its logging set-up
+
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("cloudfront_purge", "crhelper", "botocore", "urllib3", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    _environment()
+    _quiet_logs()
+    from bench import sections as run
+
+    wall_started = time.monotonic()
+    raw: dict[str, Any] = {"options": {**asdict(options), "out": str(options.out)}}
+    results: list[run.Section] = []
+    plot_series: list[run.Series] = []
+    if "overhead" in options.sections:
+        say(f"[1/4] signal overhead: {options.count} invalidations x 3 runs ...")
+        sections, series, data = run.overhead_sections(options)
+        results += sections
+        plot_series += series
+        raw["overhead"] = data
+    if "coldstart" in options.sections:
+        say(f"[2/4] cold start: {options.cold_runs} runs of each, interleaved ...")
+        section, data = run.coldstart_section(options)
+        results.append(section)
+        raw["coldstart"] = data
+    if "scale" in options.sections:
+        say(f"[3/4] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
+        section, data = run.scale_section(options)
+        results.append(section)
+        raw["scale"] = data
+    if "synth" in options.sections:
+        say(f"[4/4] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
+        section, data = run.synth_section(options)
+        results.append(section)
+        raw["synth"] = data
+    wall = time.monotonic() - wall_started
+    raw["wall_seconds"] = wall
+
+    document = run.document(options, results, wall)
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "results.md").write_text(document)
+    (options.out / "raw.json").write_text(json.dumps(raw, indent=1, default=str))
+    if plot_series:
+        run.plot(options, plot_series)
+    if options.write_committed:
+        (HERE / "RESULTS.md").write_text(document)
+    print(document)
+    say(f"wall time {wall:.0f} s; results in {options.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,710 @@
+"""Runs each section and turns its measurements into table rows and notes."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bench import coldstart, overhead, scale, synth
+from bench.cloud import local_cloud
+from bench.report import Row, Section, Series, fmt, machine, plot_overhead, render_document
+from bench.stats import (
+    CRHELPER_POLL_SECONDS,
+    WAITER_DELAY_SECONDS,
+    Goal,
+    calls_per_two_seconds,
+    log_uniform_durations,
+    percentile,
+    poll_schedule,
+)
+from cloudfront_purge import engine, rules
+
+if TYPE_CHECKING:
+    from bench.__main__ import Options
+
+__all__ = [
+    "Section",
+    "Series",
+    "coldstart_section",
+    "document",
+    "overhead_sections",
+    "plot",
+    "scale_section",
+    "synth_section",
+]
+
+MEDIAN_GOAL = Goal(1.0, "< 1 s")
+P95_GOAL = Goal(3.0, "< 3 s")
+RATE_GOAL = Goal(1.0, "≤ 1 per 2 s", inclusive=True)
+COLD_GOAL_RATIO = 1.3
+ASSET_GOAL_KB = 100.0
+KB = 1000.0
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- 1. signal overhead -------------------------------------------------------------------
+
+
+def overhead_sections(
+    options: Options,
+) -> tuple[list[Section], list[Series], dict[str, Any]]:
+    factor = options.factor
+    durations = log_uniform_durations(options.count, high=options.duration_high, seed=options.seed)
+    config = overhead.OverheadConfig(
+        count=options.count,
+        factor=factor,
+        concurrency=options.concurrency,
+        seed=options.seed,
+    )
+    phases: dict[str, overhead.PhaseResult] = {}
+    with local_cloud() as (cloud, responses, book):
+        for strategy in (overhead.OURS, overhead.BASELINE, overhead.THROTTLED):
+            phases[strategy] = overhead.run_phase(
+                cloud,
+                responses,
+                book,
+                strategy=strategy,
+                durations=durations,
+                config=config,
+                progress=_say,
+            )
+    ours = overhead.figures(phases[overhead.OURS], factor)
+    base = overhead.figures(phases[overhead.BASELINE], factor)
+    throttled = overhead.figures(phases[overhead.THROTTLED], factor)
+    crhelper = overhead.simulate_crhelper(durations)
+    c_median, c_p95, c_max, c_calls = crhelper.figures
+    c_rate = sum(crhelper.calls) / (sum(durations) / 2)
+    bucket_give_ups, cli_give_ups = overhead.waiter_give_ups(durations)
+    timing = engine.Timing()
+
+    def fixed_ms(phase: overhead.PhaseResult) -> float:
+        costs = [
+            s.arrived_at - max(s.last_poll_at, s.completes_at) for s in phase.ok if s.last_poll_at
+        ]
+        return statistics.median(costs) * 1000 if costs else math.nan
+
+    def cpu_text(phase: overhead.PhaseResult) -> str:
+        share = phase.cpu_seconds / phase.wall_seconds if phase.wall_seconds else 0.0
+        return (
+            f"{phase.strategy}: {phase.wall_seconds:.0f} s wall, {phase.cpu_seconds:.0f} s CPU "
+            f"({share:.0%} of one core)"
+        )
+
+    main = Section(
+        "1. Signal overhead: CloudFront Completed → SUCCESS at the ResponseURL",
+        rows=[
+            Row("Overhead, median", ours.median, base.median, "s", MEDIAN_GOAL),
+            Row("Overhead, p95", ours.p95, base.p95, "s", P95_GOAL),
+            Row("Overhead, max", ours.max, base.max, "s"),
+            Row(
+                "Overhead, median (round trip + PUT not scaled)",
+                ours.median_fixed_real,
+                base.median_fixed_real,
+                "s",
+            ),
+            Row(
+                "Overhead, p95 (round trip + PUT not scaled)",
+                ours.p95_fixed_real,
+                base.p95_fixed_real,
+                "s",
+            ),
+            Row(
+                "GetInvalidation calls per invalidation (mean)",
+                ours.calls_per_invalidation,
+                base.calls_per_invalidation,
+            ),
+            Row(
+                "Status calls per 2 s of total waiting",
+                ours.calls_per_two_seconds,
+                base.calls_per_two_seconds,
+                "",
+                RATE_GOAL,
+            ),
+            Row(
+                "SUCCESS answers",
+                ours.succeeded,
+                base.succeeded,
+                ours_text=f"{ours.succeeded}/{ours.count}",
+                baseline_text=f"{base.succeeded}/{base.count}",
+            ),
+            Row(
+                "Waits longer than the waiter allows (BucketDeployment 13 min / CLI 10 min)",
+                None,
+                None,
+                ours_text="0 (TimeoutSeconds 30 min)",
+                baseline_text=f"{bucket_give_ups} / {cli_give_ups} of {len(durations)}",
+            ),
+            Row(
+                "Lambda hand-offs (second leg needed)",
+                ours.legs_over_one,
+                None,
+                baseline_text="n/a (one 15-min Lambda)",
+            ),
+        ],
+    )
+    main.notes += [
+        f"Durations: {len(durations)} invalidations, log-uniform 5 s - "
+        f"{options.duration_high / 60:g} min (seed "
+        f"{options.seed}): min {min(durations):.0f} s, median "
+        f"{statistics.median(durations):.0f} s, max {max(durations):.0f} s, total "
+        f"{sum(durations) / 60:.0f} min. Time factor {factor:g}: every CloudFront duration and "
+        f"every delay runs {1 / factor:g}x faster; all figures are unscaled "
+        "(real seconds ÷ factor). Each strategy gets the same durations (by index) on its own "
+        f"distribution of one LocalCloudFront, {options.concurrency} invalidations at a time.",
+        "Overhead = ResponseServer arrival time - InvalidationRecord.completes_at, ÷ factor. "
+        "The brief's figure divides everything by the factor, including the real costs that do "
+        "not shrink with it: the GetInvalidation round trip that sees Completed and the HTTPS "
+        f"PUT (median {fixed_ms(phases[overhead.OURS]):.1f} ms real for ours, "
+        f"{fixed_ms(phases[overhead.BASELINE]):.1f} ms for the baseline; ÷ {factor:g} that is "
+        f"{fixed_ms(phases[overhead.OURS]) / 1000 / factor:.2f} s unscaled). The "
+        "'not scaled' rows divide only the time Completed sat unread (up to the issue of the "
+        "detecting GetInvalidation) and keep the rest real: closer to what AWS would show, "
+        "where a round trip and a PUT take tens of milliseconds. Goals are judged on the "
+        "brief's (harsher) figure.",
+        "Status calls per 2 s of total waiting = all GetInvalidation calls ÷ (sum of the "
+        "invalidations' durations ÷ 2 s).",
+        "Ours = the handler's path: rules.parse_properties, engine.plan_jobs, engine.purge "
+        "(Timing(scale=factor), the handler's botocore Config, stop_at at the 15-minute "
+        "Lambda limit less handoff_margin, both scaled), then responder.deliver of the body "
+        "crhelper sends. A wait past the first leg is resumed with known= as the next leg "
+        "does (the new leg's cold start is not modelled).",
+        f"Baseline = aws-cdk BucketDeployment's cloudfront_invalidate: its client Config "
+        "(standard retries, max_attempts 10), create_invalidation with a uuid4 "
+        f"CallerReference, get_waiter('invalidation_completed').wait(Delay = "
+        f"{WAITER_DELAY_SECONDS:g} s x factor = {WAITER_DELAY_SECONDS * factor:g} s, "
+        "MaxAttempts unlimited), then the same deliver. botocore takes a float Delay (it "
+        "hands it to time.sleep), so the real waiter runs; the give-ups the real "
+        "MaxAttempts would cause are counted from the durations instead.",
+        "botocore's own retry sleeps (standard mode, both Configs) are scaled by the factor "
+        "for the run (ExponentialBackoff.delay_amount wrapped), so they model real time.",
+        "CPU (this process: clients, LocalCloudFront and ResponseServer share one GIL; "
+        f"{machine()['nproc']} cores): " + "; ".join(cpu_text(phases[s]) for s in phases) + ".",
+        "Levers if a goal is missed (engine.Timing, owned by lambda/): median and p95 follow "
+        f"the poll gap in force (fast_interval {timing.fast_interval:g} s for the first "
+        f"fast_phase {timing.fast_phase:g} s, then slow_interval {timing.slow_interval:g} s; "
+        "Completed is seen on average half a gap late, at worst a full gap); the call rate "
+        f"is ≈ 2 / slow_interval per 2 s on long waits plus 2 / fast_interval over the fast "
+        "phase, so slow_interval trades median/p95 against calls.",
+    ]
+
+    throttle = Section(
+        f"1b. Throttling: {config.throttle_rate:.0%} of GetInvalidation calls answer "
+        "Throttling (baseline column = ours without throttling)",
+        rows=[
+            Row("Overhead, median", throttled.median, ours.median, "s"),
+            Row("Overhead, p95", throttled.p95, ours.p95, "s"),
+            Row("Overhead, max", throttled.max, ours.max, "s"),
+            Row(
+                "GetInvalidation calls per invalidation (mean, throttled ones included)",
+                throttled.calls_per_invalidation,
+                ours.calls_per_invalidation,
+            ),
+            Row(
+                "Status calls per 2 s of total waiting",
+                throttled.calls_per_two_seconds,
+                ours.calls_per_two_seconds,
+            ),
+            Row(
+                "Throttled calls retried inside botocore (per invalidation)",
+                throttled.botocore_retries_per_invalidation,
+                ours.botocore_retries_per_invalidation,
+            ),
+            Row(
+                "Throttled calls the engine saw and backed off from (per invalidation)",
+                throttled.retries_per_invalidation,
+                ours.retries_per_invalidation,
+            ),
+            Row(
+                "SUCCESS answers",
+                throttled.succeeded,
+                ours.succeeded,
+                ours_text=f"{throttled.succeeded}/{throttled.count}",
+                baseline_text=f"{ours.succeeded}/{ours.count}",
+            ),
+        ],
+    )
+    first_backoff = (timing.backoff_base / 2, timing.backoff_base)
+    throttle.notes += [
+        "Injected with LocalCloudFront faults.rate('GetInvalidation', 'Throttling', "
+        f"{config.throttle_rate:g}); CreateInvalidation is not throttled.",
+        "Two layers retry a throttled poll. The handler's Config "
+        "(retries={'mode': 'standard', 'max_attempts': 1}) means one botocore *retry* "
+        "(botocore reads max_attempts as retries: total_max_attempts = 2), after a "
+        "rand(0, 1 s) sleep, inside the call and unseen by the engine. Only when that retry "
+        "is throttled too does the engine see Throttling; it then retries after "
+        f"{first_backoff[0]:g}-{first_backoff[1]:g} s (backoff_base {timing.backoff_base:g} s, "
+        "first attempt), which is sooner than its normal poll gap.",
+    ]
+
+    design = Section(
+        "1c. Design choice: crhelper polling (EventBridge rate(1 minute)), simulated on the "
+        "same durations (baseline column)",
+        rows=[
+            Row("Overhead, median", ours.median, c_median, "s"),
+            Row("Overhead, p95", ours.p95, c_p95, "s"),
+            Row("Overhead, max", ours.max, c_max, "s"),
+            Row(
+                "GetInvalidation calls per invalidation (mean)",
+                ours.calls_per_invalidation,
+                c_calls,
+            ),
+            Row(
+                "Status calls per 2 s of total waiting",
+                ours.calls_per_two_seconds,
+                c_rate,
+            ),
+        ],
+    )
+    design.notes += [
+        f"Simulated, not run: a check {CRHELPER_POLL_SECONDS:g} s after the start, then every "
+        f"{CRHELPER_POLL_SECONDS:g} s; overhead = first check at or after Completed - "
+        "duration. A lower bound: EventBridge's firing jitter, each poll's Lambda start, the "
+        "rule's set-up and the PUT are left out.",
+    ]
+
+    series = [
+        Series(
+            "ours (engine)",
+            [s.duration for s in phases[overhead.OURS].ok],
+            [s.overhead(factor) for s in phases[overhead.OURS].ok],
+        ),
+        Series(
+            "baseline (waiter, 20 s)",
+            [s.duration for s in phases[overhead.BASELINE].ok],
+            [s.overhead(factor) for s in phases[overhead.BASELINE].ok],
+            marker="s",
+        ),
+        Series(
+            f"ours, {config.throttle_rate:.0%} throttled",
+            [s.duration for s in phases[overhead.THROTTLED].ok],
+            [s.overhead(factor) for s in phases[overhead.THROTTLED].ok],
+            marker="^",
+        ),
+        Series("crhelper 1-min polling (simulated)", durations, crhelper.overheads, marker="x"),
+    ]
+    data = {
+        "durations": durations,
+        "phases": {
+            name: {
+                "wall_seconds": phase.wall_seconds,
+                "cpu_seconds": phase.cpu_seconds,
+                "samples": [asdict(s) for s in phase.samples],
+            }
+            for name, phase in phases.items()
+        },
+        "figures": {
+            overhead.OURS: asdict(ours),
+            overhead.BASELINE: asdict(base),
+            overhead.THROTTLED: asdict(throttled),
+        },
+    }
+    model = _timing_model(durations, measured=ours)
+    return [main, throttle, design, model], series, data
+
+
+#: engine.Timing variants the model compares (field -> value); the first is the default.
+TIMING_VARIANTS: tuple[dict[str, float], ...] = (
+    {},
+    {"slow_interval": 2.4},
+    {"slow_interval": 2.0},
+    {"fast_interval": 0.5},
+    {"fast_phase": 60.0},
+)
+
+
+def _timing_model(durations: Sequence[float], *, measured: overhead.Figures) -> Section:
+    """The engine's poll schedule (Timing.poll_delay itself) on the same durations.
+
+    Zero-latency calls: only the poll gaps. Shows what each Timing field would do.
+    """
+    default = engine.Timing()
+    lines = [
+        "| engine.Timing | Lag median | Lag p95 | Lag max | Calls per invalidation | "
+        "Calls per 2 s of waiting |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for change in TIMING_VARIANTS:
+        timing = replace(default, **change)
+        lags, calls = zip(*(poll_schedule(d, timing.poll_delay) for d in durations), strict=True)
+        label = (
+            ", ".join(f"{k}={v:g}" for k, v in change.items())
+            if change
+            else (
+                f"default (fast_interval={default.fast_interval:g}, "
+                f"fast_phase={default.fast_phase:g}, slow_interval={default.slow_interval:g})"
+            )
+        )
+        lines.append(
+            f"| {label} | {fmt(percentile(lags, 50), 's')} | {fmt(percentile(lags, 95), 's')} "
+            f"| {fmt(max(lags), 's')} | {fmt(sum(calls) / len(calls))} "
+            f"| {fmt(calls_per_two_seconds(sum(calls), sum(durations)))} |"
+        )
+    section = Section(
+        "1d. Model: the engine's poll schedule on the same durations, zero-latency calls",
+        extra=lines,
+    )
+    section.notes += [
+        "Computed with engine.Timing.poll_delay itself (the engine's own schedule: first poll "
+        "poll_delay(0) after acceptance, then t + poll_delay(t)), no network and no "
+        "scaling; lag = first poll at or after Completed - duration. Add the real round trip "
+        "of the detecting GetInvalidation and the PUT to the ResponseURL to get the overhead.",
+        f"Measured (section 1, not-scaled rows) vs the default row: median "
+        f"{measured.median_fixed_real:.2f} s, p95 {measured.p95_fixed_real:.2f} s; calls per "
+        f"2 s {measured.calls_per_two_seconds:.3f}.",
+    ]
+    return section
+
+
+# --- 2. cold start ------------------------------------------------------------------------
+
+
+def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
+    from cdk_cloudfront_invalidation import provider
+    from localcloud.lambda_runtime import build_runtime_dir
+
+    asset_dir = provider.handler_asset_dir()
+    runtime_dir = str(build_runtime_dir())
+    warmup = 0 if options.quick else 1
+    result = coldstart.measure(asset_dir, runtime_dir, runs=options.cold_runs, warmup=warmup)
+    ours_zip = coldstart.zipped_size(asset_dir) / KB
+    peer = coldstart.bucket_deployment_asset()
+    peer_zip = peer.handler_zipped / KB if peer.handler_zipped is not None else None
+    layer = peer.layer_zipped / KB if peer.layer_zipped is not None else None
+
+    def cold_goal(floor: float) -> Goal:
+        return Goal(
+            COLD_GOAL_RATIO * floor,
+            f"≤ {COLD_GOAL_RATIO:g}x floor ({fmt(COLD_GOAL_RATIO * floor, 's')})",
+            inclusive=True,
+        )
+
+    section = Section(
+        "2. Cold start and asset size (baseline = the floor: import boto3; "
+        'boto3.client("cloudfront"))',
+        rows=[
+            Row(
+                "Import, median (import cloudfront_purge.handler vs the floor)",
+                result.handler_import,
+                result.floor_import,
+                "s",
+                cold_goal(result.floor_import),
+            ),
+            Row(
+                "Process start → ready, median (interpreter start-up included)",
+                result.handler_ready,
+                result.floor_ready,
+                "s",
+                cold_goal(result.floor_ready),
+            ),
+            Row(
+                "Lambda asset, zipped (deflate) — vs BucketDeployment's handler",
+                ours_zip,
+                peer_zip,
+                "KB",
+                Goal(ASSET_GOAL_KB, f"< {ASSET_GOAL_KB:g} KB"),
+            ),
+            Row(
+                "Lambda code shipped, zipped — vs BucketDeployment's handler + AWS CLI layer",
+                ours_zip,
+                (peer_zip or 0.0) + (layer or 0.0) if layer is not None else None,
+                "KB",
+            ),
+        ],
+    )
+    spread = [
+        f"handler import {min(t.import_seconds for t in result.handler):.3f}-"
+        f"{max(t.import_seconds for t in result.handler):.3f} s",
+        f"floor import {min(t.import_seconds for t in result.floor):.3f}-"
+        f"{max(t.import_seconds for t in result.floor):.3f} s",
+    ]
+    section.notes += [
+        f"{options.cold_runs} fresh processes of each, interleaved, after {warmup} warm-up(s) "
+        f"of each; range: {', '.join(spread)}. `python -I -S -B`, sys.path = [the asset dir "
+        "from provider.handler_asset_dir(), a boto3-only dir from "
+        "localcloud.lambda_runtime.build_runtime_dir()], AWS_REGION and dummy credentials "
+        "only. -B: the asset's modules are compiled at every start, as from a Lambda zip "
+        "without .pyc; boto3 has its .pyc, as in the runtime.",
+        f"Python {sys.version.split()[0]} here; the function's runtime is Python 3.14 on "
+        "arm64 with 256 MB (a fraction of a vCPU): absolute times there will differ, the "
+        "ratio is the figure.",
+        f"Asset files: {', '.join(coldstart.asset_listing(asset_dir))}.",
+        f"BucketDeployment's handler: {peer.source} ({', '.join(peer.handler_files) or 'none'}"
+        "), zipped the same way; it runs with the AWS CLI layer (aws_cdk.asset_awscli_v1 "
+        f"layer.zip, {fmt(layer, 'KB')} as shipped) and needs it for its S3 sync."
+        if peer.handler_zipped is not None
+        else "BucketDeployment's handler asset was not found in the installed aws-cdk-lib.",
+    ]
+    data = {
+        "asset_dir": asset_dir,
+        "runtime_dir": runtime_dir,
+        "handler": [asdict(t) for t in result.handler],
+        "floor": [asdict(t) for t in result.floor],
+        "asset_zipped_bytes": ours_zip * KB,
+        "peer": asdict(peer),
+    }
+    return section, data
+
+
+# --- 3. scale -----------------------------------------------------------------------------
+
+
+def scale_section(options: Options) -> tuple[Section, dict[str, Any]]:
+    factor = options.factor
+    duration = options.scale_duration
+    plans = {n: scale.plan(n, repeats=3 if n <= 10_000 else 1) for n in options.scale_sizes}
+    waits: dict[int, scale.Wait] = {}
+    call_costs: dict[str, float] = {}
+    with local_cloud() as (cloud, _responses, book):
+        for n in options.scale_wait_sizes:
+            _say(f"  waiting on {n:,} paths ({scale.ideal_batches(n)} batches) ...")
+            waits[n] = scale.wait(cloud, book, n, duration=duration, factor=factor)
+        call_costs = _call_costs(cloud)
+    section = Section(
+        f"3. Scale: file paths → batches → all Completed ({duration:g} s per invalidation; "
+        "baseline = ideal)"
+    )
+    for n, plan in plans.items():
+        section.rows.append(
+            Row(f"{n:,} paths: normalise + batch (real time, no baseline)", plan.seconds, None, "s")
+        )
+        section.rows.append(
+            Row(
+                f"{n:,} paths: batches (ideal ceil(files / 3,000))",
+                plan.batches,
+                scale.ideal_batches(n),
+                "",
+                ours_text=f"{plan.batches} ({scale.sizes_text(list(plan.batch_sizes))})",
+            )
+        )
+        w = waits.get(n)
+        if w is None:
+            section.rows.append(
+                Row(f"{n:,} paths: time to all Completed", None, None, ours_text="skipped")
+            )
+            continue
+        section.rows.append(
+            Row(
+                f"{n:,} paths: first batch accepted → all Completed (ideal = batches x "
+                f"{duration:g} s, back to back)",
+                w.seconds,
+                w.ideal_seconds,
+                "s",
+            )
+        )
+        section.rows.append(
+            Row(
+                f"{n:,} paths: CloudFront calls (Create · Get · List)",
+                None,
+                None,
+                ours_text=" · ".join(
+                    f"{w.calls.get(op, 0):,}"
+                    for op in ("CreateInvalidation", "GetInvalidation", "ListInvalidations")
+                ),
+                baseline_text=f"{w.batches} · — · 0",
+            )
+        )
+    biggest = max(waits) if waits else None
+    if biggest is not None:
+        w = waits[biggest]
+        section.rows.append(
+            Row(
+                f"{biggest:,} paths vs wildcard collapse ({scale.WILDCARD_COLLAPSE}: 1 batch, "
+                "1 wait)",
+                w.seconds,
+                w.wildcard_seconds,
+                "s",
+            )
+        )
+    for n, w in waits.items():
+        lists = w.calls.get("ListInvalidations", 0)
+        if lists:
+            section.notes.append(
+                f"{n:,} paths: {lists:,} ListInvalidations calls "
+                f"({lists / (w.seconds / 60):.1f} per minute unscaled). Every blocked batch "
+                "reads the distribution's in-progress load on its own each capacity_interval "
+                f"({engine.Timing().capacity_interval:g} s), so the rate grows with the "
+                "number of waiting batches; creates answered TooManyInvalidationsInProgress "
+                f"({w.blocked}) each carried a full batch of paths."
+            )
+        if w.gaps:
+            section.notes.append(
+                f"{n:,} paths: between batches (batch i Completed → batch i+1 accepted) "
+                f"mean {w.mean_gap:.1f} s, max {max(w.gaps):.1f} s, p95 "
+                f"{percentile(w.gaps, 95):.1f} s; last Completed → engine returns "
+                f"{w.final_lag:.1f} s; {w.legs} Lambda leg(s); {w.blocked} "
+                "TooManyInvalidationsInProgress answers; parse + normalise + plan before the "
+                f"first create {w.plan_seconds:.2f} s real."
+            )
+    wildcard_note = (
+        f"Wildcard-collapse ideal: the files all sit under /assets/ ({scale.FILES_PER_DIRECTORY} "
+        f"per directory), so '{scale.WILDCARD_COLLAPSE}' invalidates them with one path: one "
+        f"batch, one {duration:g} s wait, one billed path (vs one per file)."
+    )
+    section.notes += [
+        f"Time factor {factor:g}. Durations and the engine's delays are scaled; CPU time is "
+        "not. Each CreateInvalidation or GetInvalidation of a 3,000-path batch carries its "
+        "paths as XML both ways; measured here: "
+        + ", ".join(
+            f"{k} {v * 1000:.0f} ms real (= {v / factor:.1f} s unscaled)"
+            for k, v in call_costs.items()
+        )
+        + ". Gaps and totals include that cost ÷ factor, so they overstate what AWS would add.",
+        "TimeoutSeconds is set to its maximum (3,480 s) for these runs: 34 batches of 60 s "
+        "do not fit the default 30 minutes.",
+        wildcard_note,
+        "100,000 paths as a template property are about "
+        f"{len(json.dumps(scale.make_paths(100_000))) / 1e6:.1f} MB of JSON, beyond "
+        "CloudFormation's template size limit (460,800 bytes for a template in S3 per the "
+        "CloudFormation API reference): 100,000 is the rules' bound (MAX_PATHS), not a "
+        "deployable size.",
+    ]
+    data = {
+        "plans": {n: asdict(p) for n, p in plans.items()},
+        "waits": {n: asdict(w) for n, w in waits.items()},
+        "call_costs_seconds": call_costs,
+    }
+    return section, data
+
+
+def _call_costs(cloud: Any) -> dict[str, float]:  # noqa: ANN401 - LocalCloudFront
+    """Median real time of GetInvalidation / ListInvalidations on the biggest batch seen."""
+    records = [r for r in cloud.invalidations() if len(r.paths) >= rules.MAX_FILES_PER_BATCH]
+    if not records:
+        return {}
+    record = records[-1]
+    client = cloud.client(max_attempts=1)
+
+    def median_of(call: Callable[[], object], times: int = 5) -> float:
+        spent = []
+        for _ in range(times):
+            started = time.perf_counter()
+            call()
+            spent.append(time.perf_counter() - started)
+        return statistics.median(spent)
+
+    return {
+        "GetInvalidation (3,000 paths)": median_of(
+            lambda: client.get_invalidation(DistributionId=record.distribution_id, Id=record.id)
+        ),
+        "ListInvalidations": median_of(
+            lambda: client.list_invalidations(DistributionId=record.distribution_id)
+        ),
+    }
+
+
+# --- 4. synth -----------------------------------------------------------------------------
+
+
+def synth_section(options: Options) -> tuple[Section, dict[str, Any]]:
+    many = options.synth_many
+    result = synth.measure(many, runs=options.synth_runs)
+    one, lots = result.one, result.many
+    med = synth.SynthResult.median
+    section = Section(
+        f"4. Synth: {many} CloudFrontInvalidation instances in one stack (baseline = 1 instance)",
+        rows=[
+            Row(
+                "Synth, fresh process (python + jsii start-up included), median",
+                med(lots, "process_seconds"),
+                med(one, "process_seconds"),
+                "s",
+            ),
+            Row(
+                "app.synth() alone, median",
+                med(lots, "synth_seconds"),
+                med(one, "synth_seconds"),
+                "s",
+            ),
+            Row(
+                "Constructing the instances, median",
+                med(lots, "construct_seconds"),
+                med(one, "construct_seconds"),
+                "s",
+            ),
+            Row(
+                "AWS::Lambda::Function resources",
+                lots[0].lambda_functions,
+                one[0].lambda_functions,
+                "",
+                Goal(1, "one (≤ 1)", inclusive=True),
+            ),
+            Row(
+                "Custom::CloudFrontInvalidation resources",
+                lots[0].custom_resources,
+                one[0].custom_resources,
+            ),
+            Row("Template resources in all", lots[0].resources, one[0].resources),
+            Row("Template size", lots[0].template_bytes / KB, one[0].template_bytes / KB, "KB"),
+        ],
+    )
+    section.notes.append(
+        f"{options.synth_runs} run(s) of each size, interleaved; each a fresh `python -m "
+        "bench.synth_child` process synthesizing into a temporary directory; one imported "
+        "distribution, a different source_hash and wildcard path per instance."
+    )
+    data = {"one": [asdict(r) for r in one], "many": [asdict(r) for r in lots]}
+    return section, data
+
+
+# --- the document -------------------------------------------------------------------------
+
+
+def document(options: Options, sections: Sequence[Section], wall: float) -> str:
+    info = machine()
+    mode = "quick (smoke test: sizes too small for meaningful figures)" if options.quick else "full"
+    preamble = [
+        f"Generated by `python -m bench{' --quick' if options.quick else ''}` on "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; mode: {mode}.",
+        "",
+        f"- Machine: {info['nproc']} CPUs (nproc), {info['cpu']}; {info['os']}",
+        f"- Python {info['python']}",
+        f"- Time factor {options.factor:g}; {options.count} invalidations per strategy, "
+        f"{options.concurrency} at a time; seed {options.seed}",
+        f"- Wall time of the whole run: {wall:.0f} s ({wall / 60:.1f} min)",
+    ]
+    epilogue = [
+        "## What is faithful and what is simulated",
+        "",
+        "- Faithful: the engine and rules are the handler's own modules, called as the "
+        "handler calls them, with its botocore Config; responses go through "
+        "responder.deliver over real HTTPS to a local ResponseURL server; CloudFront is "
+        "LocalCloudFront over HTTP (moto plus InProgress→Completed timing, CallerReference "
+        "idempotency, in-progress limits, newest-first lists); the baseline is "
+        "BucketDeployment's call sequence and client Config with botocore's real waiter; the "
+        "cold start is a fresh isolated interpreter importing the synthesized asset; synth "
+        "is a real app.synth() in a fresh process.",
+        "- Scaled: every CloudFront duration, the engine's delays (Timing(scale=factor)), the "
+        "waiter's Delay, botocore's retry sleeps and the Lambda leg length run at the time "
+        "factor; CPU time and network round trips do not, so they weigh 1/factor more in "
+        "unscaled figures (see the 'not scaled' rows).",
+        "- Simulated: crhelper's 1-minute polling (computed from the durations); the "
+        "waiter's give-ups at 10/13 minutes (counted from the durations). Not modelled: "
+        "Lambda's own cold start between hand-off legs, EventBridge jitter, real network "
+        "latency to CloudFront and S3.",
+        "- Concurrency: clients, LocalCloudFront and the ResponseServer share one Python "
+        "process (one GIL) on this machine; CPU use per run is in the notes of section 1.",
+    ]
+    return render_document(
+        title="cdk-cloudfront-invalidation benchmark",
+        sections=sections,
+        preamble=preamble,
+        epilogue=epilogue,
+    )
+
+
+def plot(options: Options, series: Sequence[Series]) -> None:
+    plot_overhead(
+        options.out / "overhead.png",
+        series,
+        goals=[(MEDIAN_GOAL.limit, "median goal 1 s"), (P95_GOAL.limit, "p95 goal 3 s")],
+    )

@@ -1,0 +1,211 @@
+"""Smoke test of bench/: the pure parts of `python -m bench --quick`, on known data.
+
+Asserts properties (batch counts, percentiles, table cells), never timings.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import overhead, scale
+from bench.__main__ import HERE, parse_args
+from bench.report import Row, Section, fmt, fmt_ratio, render_document, render_row, render_section
+from bench.stats import (
+    BUCKET_DEPLOYMENT_MAX_ATTEMPTS,
+    WAITER_DELAY_SECONDS,
+    WAITER_MAX_ATTEMPTS,
+    Goal,
+    calls_per_two_seconds,
+    fixed_interval_calls,
+    fixed_interval_overhead,
+    log_uniform_durations,
+    percentile,
+    poll_schedule,
+    summarize,
+    would_fail,
+)
+from cloudfront_purge import engine
+
+
+def test_percentile_matches_linear_interpolation() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0) == 1.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 100) == 4.0
+    hundred = [float(i) for i in range(1, 101)]
+    assert percentile(hundred, 95) == pytest.approx(95.05)
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_summarize() -> None:
+    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert (s.count, s.median, s.max, s.mean) == (5, 3.0, 100.0, 22.0)
+    assert 4.0 < s.p95 < 100.0
+
+
+def test_durations_are_seeded_and_within_bounds() -> None:
+    first = log_uniform_durations(80, seed=5)
+    assert first == log_uniform_durations(80, seed=5)
+    assert first != log_uniform_durations(80, seed=6)
+    assert len(first) == 80
+    assert all(5.0 <= d <= 900.0 for d in first)
+    # Log-uniform: about as many below the geometric middle (~67 s) as above it.
+    middle = math.sqrt(5.0 * 900.0)
+    below = sum(d < middle for d in first)
+    assert 25 <= below <= 55
+
+
+def test_waiter_and_crhelper_models() -> None:
+    # The waiter polls at once, then every 20 s.
+    assert fixed_interval_overhead(5.0, WAITER_DELAY_SECONDS, first=0.0) == 15.0
+    assert fixed_interval_overhead(20.0, WAITER_DELAY_SECONDS, first=0.0) == 0.0
+    assert fixed_interval_overhead(21.0, WAITER_DELAY_SECONDS, first=0.0) == 19.0
+    assert fixed_interval_calls(5.0, WAITER_DELAY_SECONDS, first=0.0) == 2
+    # crhelper: first check one minute in, then every minute.
+    assert fixed_interval_overhead(5.0, 60.0) == 55.0
+    assert fixed_interval_overhead(60.0, 60.0) == 0.0
+    assert fixed_interval_overhead(61.0, 60.0) == 59.0
+    assert fixed_interval_calls(5.0, 60.0) == 1
+    assert fixed_interval_calls(61.0, 60.0) == 2
+    sim = overhead.simulate_crhelper([5.0, 61.0, 120.0])
+    assert sim.overheads == [55.0, 59.0, 0.0]
+    assert sim.calls == [1, 2, 2]
+
+
+def test_poll_schedule_follows_the_engines_timing() -> None:
+    timing = engine.Timing()  # fast 1 s for 25 s, then 2.8 s
+    assert poll_schedule(0.5, timing.poll_delay) == (0.5, 1)
+    assert poll_schedule(25.0, timing.poll_delay) == (0.0, 25)
+    lag, calls = poll_schedule(26.0, timing.poll_delay)
+    assert (round(lag, 6), calls) == (1.8, 26)
+    lag, calls = poll_schedule(100.0, lambda _t: 20.0)  # the waiter, without its poll at 0
+    assert (lag, calls) == (0.0, 5)
+
+
+def test_waiter_give_ups() -> None:
+    # BucketDeployment: 39 polls, the last at 760 s; the CLI: 30 polls, the last at 580 s.
+    assert BUCKET_DEPLOYMENT_MAX_ATTEMPTS == 39
+    assert not would_fail(760.0, WAITER_DELAY_SECONDS, BUCKET_DEPLOYMENT_MAX_ATTEMPTS)
+    assert would_fail(761.0, WAITER_DELAY_SECONDS, BUCKET_DEPLOYMENT_MAX_ATTEMPTS)
+    assert would_fail(600.0, WAITER_DELAY_SECONDS, WAITER_MAX_ATTEMPTS)
+    assert overhead.waiter_give_ups([100.0, 700.0, 900.0]) == (1, 2)
+
+
+def test_call_rate_and_goals() -> None:
+    assert calls_per_two_seconds(10, 20.0) == 1.0
+    assert calls_per_two_seconds(5, 20.0) == 0.5
+    strict = Goal(1.0, "< 1 s")
+    assert strict.met(0.99) and not strict.met(1.0)
+    inclusive = Goal(1.0, "≤ 1", inclusive=True)
+    assert inclusive.met(1.0) and not inclusive.met(1.01)
+    assert strict.ratio(2.5) == 2.5
+
+
+def test_sample_overheads_split_scaled_and_fixed_parts() -> None:
+    sample = overhead.Sample(
+        strategy="ours",
+        index=0,
+        duration=100.0,
+        completes_at=1000.0,
+        last_poll_at=1000.01,  # Completed sat unread 10 ms (scaled)
+        arrived_at=1000.015,  # then 5 ms of round trip and PUT (real)
+    )
+    assert sample.overhead(0.01) == pytest.approx(1.5)
+    assert sample.overhead_fixed_unscaled(0.01) == pytest.approx(1.0 + 0.005)
+    # Completed while the detecting call was in flight: nothing was unread.
+    in_flight = overhead.Sample(
+        strategy="ours",
+        index=0,
+        duration=1.0,
+        completes_at=10.0,
+        last_poll_at=9.99,
+        arrived_at=10.02,
+    )
+    assert in_flight.overhead_fixed_unscaled(0.01) == pytest.approx(0.02)
+
+
+def test_duration_rule_maps_path_index_to_scaled_duration() -> None:
+    rule = overhead.duration_rule([10.0, 300.0], 0.02)
+    assert rule(["/bench/ours/1/index.html"]) == pytest.approx(6.0)
+    assert rule(["/bench/baseline/0/index.html"]) == pytest.approx(0.2)
+    assert rule(["/elsewhere"]) == 0.0
+
+
+def test_table_formatting() -> None:
+    assert fmt(None) == "—"
+    assert fmt(0.4567, "s") == "0.457 s"
+    assert fmt(2.0, "s") == "2.00 s"
+    assert fmt(12.34, "s") == "12.3 s"
+    assert fmt(2040.0, "s") == "2,040 s"
+    assert fmt(34.0) == "34"
+    assert fmt(0.0042, "s") == "0.0042 s"
+    assert fmt_ratio(None) == "—"
+    assert fmt_ratio(0.0512) == "0.05x"
+    assert fmt_ratio(18.04) == "18.0x"
+    assert fmt_ratio(0.00112) == "0.0011x"
+    row = Row("Overhead, median", 0.62, 10.0, "s", Goal(1.0, "< 1 s"))
+    assert row.verdict == "PASS"
+    assert (
+        render_row(row) == "| Overhead, median | 0.620 s | 10.0 s | 0.06x | < 1 s | 0.62x | PASS |"
+    )
+    failing = Row("Overhead, p95", 3.3, 19.0, "s", Goal(3.0, "< 3 s"))
+    assert failing.verdict == "FAIL"
+    assert render_row(failing).endswith("| < 3 s | 1.10x | FAIL |")
+    plain = Row("Calls", 7.0, None, ours_text="1 · 2 | 3")
+    assert render_row(plain) == "| Calls | 1 · 2 \\| 3 | — | — |  |  |  |"
+
+
+def test_section_and_document_rendering() -> None:
+    section = Section(
+        "1. Signal overhead: details",
+        rows=[Row("Overhead, median", 1.4, 10.0, "s", Goal(1.0, "< 1 s"))],
+        notes=["a note"],
+    )
+    text = render_section(section)
+    lines = text.splitlines()
+    assert lines[0] == "## 1. Signal overhead: details"
+    assert lines[2].startswith("| Metric | Ours | Baseline |")
+    assert lines[-1] == "- a note"
+    doc = render_document(title="T", sections=[section], preamble=["pre"], epilogue=["post"])
+    assert doc.startswith("# T\n\npre\n")
+    assert "- FAIL: 1. Signal overhead / Overhead, median: 1.40 s vs goal < 1 s (1.40x" in doc
+    assert doc.rstrip().endswith("post")
+    free = render_section(Section("Model", extra=["| a | b |", "|---|---|", "| 1 | 2 |"]))
+    assert free.splitlines()[2:] == ["| a | b |", "|---|---|", "| 1 | 2 |"]
+
+
+def test_scale_step_at_1000_paths() -> None:
+    plan = scale.plan(1_000)
+    assert plan.paths == plan.normalized == 1_000
+    assert plan.batches == scale.ideal_batches(1_000) == 1
+    assert plan.batch_sizes == (1_000,)
+    assert len(set(scale.make_paths(1_000))) == 1_000
+
+
+def test_batch_counts_follow_the_3000_file_limit() -> None:
+    assert [scale.ideal_batches(n) for n in (1, 3_000, 3_001, 10_000, 100_000)] == [1, 1, 2, 4, 34]
+    plan = scale.plan(10_000)
+    assert plan.batches == 4
+    assert plan.batch_sizes == (3_000, 3_000, 3_000, 1_000)
+    assert scale.sizes_text(list(plan.batch_sizes)) == "3x3,000 + 1x1,000"
+
+
+def test_quick_options() -> None:
+    quick = parse_args(["--quick"])
+    assert quick.quick and quick.factor == 0.01
+    assert quick.count < 10 and quick.scale_wait_sizes == (1_000,)
+    assert not quick.write_committed
+    full = parse_args([])
+    assert full.factor == 0.02 and full.count >= 60
+    assert full.scale_sizes == (1_000, 10_000, 100_000)
+    assert full.write_committed
+    assert parse_args(["--sections", "scale"]).write_committed is False
+    assert HERE == Path(__file__).resolve().parents[2] / "bench"
+    with pytest.raises(SystemExit):
+        parse_args(["--sections", "nope"])
