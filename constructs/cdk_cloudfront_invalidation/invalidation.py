@@ -149,9 +149,17 @@ def _check_distributions(
 
 
 def _check_paths(paths: Sequence[str]) -> None:
+    # Paths that are tokens (parameters, imports) are checked by the handler at deploy time.
+    if isinstance(paths, str) or len(paths) == 0:
+        raise ValueError(
+            "paths must not be empty: give at least one path, such as '/*'"
+            if not isinstance(paths, str)
+            else "paths must be a list of paths such as ['/*'], not a string"
+        )
+    concrete = [p for p in paths if not (isinstance(p, str) and Token.is_unresolved(p))]
     try:
-        rules.validate_paths(paths, field="paths")
-        concrete = [p for p in paths if not Token.is_unresolved(p)]
+        if concrete:
+            rules.validate_paths(concrete, field="paths")
         rules.normalize_paths(concrete)
     except rules.RuleError as exc:
         raise ValueError(str(exc)) from exc
@@ -185,4 +193,11 @@ def _content_hash(
         )
     if len(parts) == 1:
         return parts[0]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    concrete = [p for p in parts if not Token.is_unresolved(p)]
+    tokens = [p for p in parts if Token.is_unresolved(p)]
+    digest = hashlib.sha256("\n".join(concrete).encode("utf-8")).hexdigest()
+    if not tokens:
+        return digest
+    # A token's value is known only at deploy time: hashing its placeholder would freeze
+    # the property, and a changed value would never trigger the Update that purges.
+    return Fn.join("-", [*tokens, digest[:32]])

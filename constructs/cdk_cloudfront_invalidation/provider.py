@@ -197,8 +197,7 @@ class CloudFrontInvalidationProvider(Construct):
         """
         if not Token.is_unresolved(export_name) and not export_name.strip():
             raise ValueError(
-                "export_name must not be empty: it is the name other stacks give to "
-                "Fn::ImportValue"
+                "export_name must not be empty: it is the name other stacks give to Fn::ImportValue"
             )
         existing = self._exports.get(export_name)
         if existing is not None:

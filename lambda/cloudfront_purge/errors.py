@@ -34,6 +34,9 @@ _ADVICE = {
 }
 
 
+_MESSAGE_CHARS = 200
+
+
 class CloudFrontCallError(PurgeError):
     """CloudFront refused a call in a way that retrying will not fix."""
 
@@ -43,9 +46,13 @@ class CloudFrontCallError(PurgeError):
         self.code = code
         self.message = message
         advice = _ADVICE.get(code)
+        # What to do comes before CloudFront's own words, which can be long (IAM quotes
+        # whole role ARNs): a cut Reason keeps the part a person acts on.
+        detail = message if len(message) <= _MESSAGE_CHARS else message[:_MESSAGE_CHARS] + "..."
         super().__init__(
-            f"distribution {distribution_id}: {operation} failed with {code}: {message}"
+            f"distribution {distribution_id}: {operation} failed with {code}"
             + (f" ({advice})" if advice else "")
+            + f": {detail}"
         )
 
 
@@ -56,6 +63,8 @@ class Unfinished:
     distribution_id: str
     invalidation_id: str | None
     status: str
+    #: The last transient error seen for it, if any.
+    last_problem: str | None = None
 
 
 class PurgeTimeout(PurgeError):
@@ -64,14 +73,25 @@ class PurgeTimeout(PurgeError):
     def __init__(self, timeout_seconds: float, unfinished: Sequence[Unfinished]) -> None:
         self.unfinished = tuple(unfinished)
         shown = ", ".join(
-            f"{u.distribution_id}/{u.invalidation_id or '(not yet accepted)'} {u.status}"
+            f"{u.distribution_id}/{u.invalidation_id or '(not accepted)'} {u.status}"
+            + (f" (last error {u.last_problem})" if u.last_problem else "")
             for u in self.unfinished[:5]
         )
         more = f" and {len(self.unfinished) - 5} more" if len(self.unfinished) > 5 else ""
+        if any(u.invalidation_id is None for u in self.unfinished):
+            advice = (
+                "CloudFront did not accept every batch in time, so those paths were not "
+                "invalidated: check the errors named, CloudFront's health, and other purges "
+                "of this distribution"
+            )
+        else:
+            advice = (
+                "CloudFront has no completion SLA; the invalidation goes on and cannot be "
+                "cancelled; raise the timeout if this recurs"
+            )
         super().__init__(
             f"timed out after {timeout_seconds:g} s waiting for CloudFront: {shown}{more} "
-            "(CloudFront has no completion SLA; the invalidation goes on and cannot be "
-            "cancelled; raise the timeout if this recurs)"
+            f"({advice})"
         )
 
 
@@ -81,6 +101,12 @@ class PurgeFailed(PurgeError):
     def __init__(self, failures: Sequence[PurgeError], succeeded: Sequence[str]) -> None:
         self.failures = tuple(failures)
         self.succeeded = tuple(succeeded)
+        failed = sorted(
+            {f.distribution_id for f in self.failures if isinstance(f, CloudFrontCallError)}
+        )
+        head = (
+            f"{len(failed)} distributions failed ({', '.join(failed)}): " if len(failed) > 1 else ""
+        )
         detail = "; ".join(str(f) for f in self.failures)
         done = f" (completed: {', '.join(self.succeeded)})" if self.succeeded else ""
-        super().__init__(detail + done)
+        super().__init__(head + detail + done)

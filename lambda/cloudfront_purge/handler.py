@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from crhelper import CfnResource
 
 from cloudfront_purge import engine, rules
 from cloudfront_purge.errors import PurgeError
-from cloudfront_purge.responder import deliver, response_data
+from cloudfront_purge.responder import MAX_REASON_CHARS, deliver, response_data
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ class PurgeResource(CfnResource):
     - No EventBridge polling clients: crhelper builds lambda/events/logs clients at import
       for its polling, which this provider does not use (its 1-minute granularity is too
       coarse); skipping them keeps the cold start near ``import boto3`` + one client.
-    - Responses go through ``responder.deliver`` (bounded retries, non-2xx retried).
+    - Responses go through ``responder.deliver`` (bounded retries, non-2xx retried), with
+      the Reason cut at its end, not its start.
     - After a hand-off, this invocation sends nothing: the next leg answers.
     """
 
@@ -63,29 +65,58 @@ class PurgeResource(CfnResource):
                 json_logging=True, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
             )
         self._sam_local = None
+        # crhelper's timeout timer runs on its own thread; this lock makes "answer" and
+        # "hand off" exclusive, so CloudFormation never gets FAILED while a next leg waits.
+        self._lock = threading.Lock()
+        self.handing_off = False
         self.handed_off = False
         self.answered = False
 
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> None:
-        self.handed_off = False
-        self.answered = False
+        self.handing_off = self.handed_off = self.answered = False
         super().__call__(event, context)
+
+    def begin_hand_off(self) -> bool:
+        """Claim the hand-off; False if an answer (the timer's FAILED) went out already."""
+        with self._lock:
+            if self.answered:
+                return False
+            self.handing_off = True
+            return True
+
+    def end_hand_off(self, *, succeeded: bool) -> None:
+        with self._lock:
+            self.handing_off = False
+            self.handed_off = succeeded
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None
     ) -> None:
-        if self.handed_off or self.answered:
-            return
-        self.answered = True
-        # crhelper cuts a long Reason to its last 240 characters, which drops the
-        # distribution and call named at the start: cut the end instead.
-        self.Reason = _shorten(str(self.Reason))
-        # _send is private to crhelper 2.0.12 (pinned in pyproject): not in its stubs.
-        super()._send(status, _shorten(reason), send_response=deliver)  # type: ignore[misc]
+        with self._lock:
+            if self.handed_off or self.answered:
+                return
+            self.answered = True
+        # Built here rather than by crhelper's _send, which cuts a long Reason to its last
+        # 240 characters and so drops the distribution and call named at its start.
+        body = {
+            "Status": status or self.Status,
+            "PhysicalResourceId": str(self.PhysicalResourceId),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "Reason": _shorten(reason if status else str(self.Reason)),
+            "Data": self.Data,
+            "NoEcho": self.NoEcho,
+        }
+        # _response_url: set by crhelper 2.0.12 (pinned) per request; not in its stubs.
+        deliver(self._response_url, body)  # type: ignore[attr-defined]
 
     def _timeout(self) -> None:
-        # crhelper's timer, 0.5 s before Lambda kills the process: the hand-off should
-        # have happened long before, so say what was being waited on.
+        # crhelper's timer, 0.5 s before Lambda kills the process. A hand-off under way
+        # answers through the next leg; otherwise say what went wrong.
+        with self._lock:
+            if self.handing_off or self.handed_off:
+                return
         self._send(
             "FAILED",
             "the provider function ran out of time before it could hand the wait to a new "
@@ -93,7 +124,7 @@ class PurgeResource(CfnResource):
         )
 
 
-def _shorten(reason: str, limit: int = 256) -> str:
+def _shorten(reason: str, limit: int = MAX_REASON_CHARS) -> str:
     return reason if len(reason) <= limit else reason[: limit - 4] + " ..."
 
 
@@ -114,11 +145,18 @@ if not logging.root.handlers:  # pragma: no cover - Lambda installs one; local r
     logging.basicConfig()
 
 helper = PurgeResource()
+# The engine retries with its own backoff and deadline; botocore must not add waits. The
+# timeouts bound one call, which sizes the hand-off margin below.
 _CLIENT_CONFIG = Config(
-    # The engine retries with its own backoff and deadline; botocore must not add waits.
-    retries={"mode": "standard", "max_attempts": 1},
-    connect_timeout=5,
-    read_timeout=15,
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=3,
+    read_timeout=10,
+    user_agent_extra=USER_AGENT,
+)
+_INVOKE_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2},
+    connect_timeout=2,
+    read_timeout=5,
     user_agent_extra=USER_AGENT,
 )
 cloudfront = boto3.client("cloudfront", config=_CLIENT_CONFIG)
@@ -127,10 +165,11 @@ cloudfront = boto3.client("cloudfront", config=_CLIENT_CONFIG)
 def handoff_margin(remaining: float) -> float:
     """Seconds kept back at the end of an invocation to hand off cleanly.
 
-    A CloudFront call can block up to connect + read timeout (20 s), so a full-size
-    invocation keeps 30 s; a short one (local runs) keeps a fifth of its time.
+    The engine stops within one CloudFront call of the margin (at most 3 + 10 s), then the
+    self-invocation takes at most 2 x (2 + 5) s, and crhelper's timer fires 0.5 s before
+    the end: a full-size invocation keeps 45 s; a short one (local runs) keeps a fifth.
     """
-    return min(30.0, max(2.0, remaining * 0.2))
+    return min(45.0, max(2.0, remaining * 0.2))
 
 
 @helper.create
@@ -241,22 +280,27 @@ def _hand_off(
 ) -> None:
     if leg >= MAX_LEGS:
         raise PurgeError(f"gave up after {leg} invocations of waiting; invalidations: {known}")
+    # OldResourceProperties is not needed to resume; leaving it out keeps the payload
+    # under the asynchronous invocation size limit for large path lists.
     payload = {
-        **{k: v for k, v in event.items() if k != CONTINUATION},
+        **{k: v for k, v in event.items() if k not in (CONTINUATION, "OldResourceProperties")},
         CONTINUATION: {"Deadline": deadline, "Known": known, "Leg": leg + 1},
     }
+    if not helper.begin_hand_off():
+        return  # crhelper's timer answered FAILED already; do not start a leg nobody hears
     try:
-        boto3.client("lambda", config=_CLIENT_CONFIG).invoke(
+        boto3.client("lambda", config=_INVOKE_CONFIG).invoke(
             FunctionName=context.invoked_function_arn,
             InvocationType="Event",
-            Payload=json.dumps(payload).encode("utf-8"),
+            Payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         )
     except Exception as exc:  # every failure must become a FAILED answer, never a hang
+        helper.end_hand_off(succeeded=False)
         raise PurgeError(
             f"could not hand the wait to a new invocation ({type(exc).__name__}: {exc}); "
             f"invalidations {', '.join(known.values()) or '(none yet)'} go on in CloudFront"
         ) from exc
-    helper.handed_off = True
+    helper.end_hand_off(succeeded=True)
     logger.info(
         {
             "event": "handed_off",

@@ -141,7 +141,8 @@ def encode_path(path: str) -> str:
     while i < len(path):
         ch = path[i]
         if ch == "%" and _is_escape(path, i):
-            out.append(path[i : i + 3].upper())
+            # Kept as written: CloudFront matches the key it was given.
+            out.append(path[i : i + 3])
             i += 3
             continue
         if ch == "%" or ch in _UNSAFE or ord(ch) < 0x21 or ord(ch) > 0x7E:
@@ -211,26 +212,22 @@ class Batch:
 def plan_batches(paths: Sequence[str]) -> list[Batch]:
     """Split normalised paths into batches that each fit the in-progress limits.
 
-    File paths and wildcard paths count against separate limits, so batch i carries the
-    i-th chunk of each: the fewest batches possible, max(ceil(F/3000), ceil(W/15)).
+    File paths and wildcard paths count against separate in-progress limits (3,000 and 15),
+    but one request holds at most 3,000 paths in all: each batch takes up to 15 wildcards
+    and fills the rest of its 3,000 with files.
     """
     files = [p for p in paths if not is_wildcard(p)]
     wildcards = [p for p in paths if is_wildcard(p)]
-    count = max(
-        math.ceil(len(files) / MAX_FILES_PER_BATCH),
-        math.ceil(len(wildcards) / MAX_WILDCARDS_PER_BATCH),
-        1,
-    )
-    return [
-        Batch(
-            index=i,
-            paths=tuple(
-                wildcards[i * MAX_WILDCARDS_PER_BATCH : (i + 1) * MAX_WILDCARDS_PER_BATCH]
-                + files[i * MAX_FILES_PER_BATCH : (i + 1) * MAX_FILES_PER_BATCH]
-            ),
-        )
-        for i in range(count)
-    ]
+    batches: list[Batch] = []
+    f = w = 0
+    while f < len(files) or w < len(wildcards) or not batches:
+        taken = wildcards[w : w + MAX_WILDCARDS_PER_BATCH]
+        w += len(taken)
+        room = MAX_FILES_PER_BATCH - len(taken)
+        batch_files = files[f : f + room]
+        f += len(batch_files)
+        batches.append(Batch(index=len(batches), paths=tuple(taken + batch_files)))
+    return batches
 
 
 # --- Identity -----------------------------------------------------------------------------
@@ -388,11 +385,33 @@ def parse_properties(props: Mapping[str, object]) -> PurgeSpec:
         wait_for_completion=parse_bool(
             props.get(PROP_WAIT_FOR_COMPLETION, True), field=PROP_WAIT_FOR_COMPLETION
         ),
-        timeout_seconds=parse_timeout(props.get(PROP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS)),
+        timeout_seconds=_within_service_timeout(
+            parse_timeout(props.get(PROP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS)),
+            props.get("ServiceTimeout"),
+        ),
         invalidate_on_create=parse_bool(
             props.get(PROP_INVALIDATE_ON_CREATE, True), field=PROP_INVALIDATE_ON_CREATE
         ),
     )
+
+
+def _within_service_timeout(timeout: float, service_timeout: object) -> float:
+    """End the wait before CloudFormation's own ServiceTimeout, so the handler's FAILED (which
+    names the invalidation) arrives first: 2 minutes before it, or a fifth of it if shorter."""
+    if service_timeout is None:
+        return timeout
+    try:
+        limit = float(str(service_timeout))
+    except ValueError as exc:
+        raise RuleError(
+            f"ServiceTimeout must be a number of seconds, got {_show(service_timeout)}"
+        ) from exc
+    if not math.isfinite(limit) or limit <= 0:
+        raise RuleError(
+            f"ServiceTimeout must be a positive number of seconds, got {_show(service_timeout)}"
+        )
+    margin = min(float(SERVICE_TIMEOUT_MARGIN_SECONDS), limit / 5)
+    return max(float(MIN_TIMEOUT_SECONDS), min(timeout, limit - margin))
 
 
 def _show(value: object, limit: int = 80) -> str:

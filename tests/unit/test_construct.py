@@ -206,3 +206,16 @@ def test_two_synths_give_the_same_provider_asset_hash(tmp_path: Path) -> None:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_token_paths_pass_synth_and_a_token_source_hash_stays_a_token() -> None:
+    """Deploy-time values (parameters) are checked by the handler; a token mixed with a
+    directory hash must stay in the property, or a changed value would never purge."""
+    stack, d1, _ = make_stack()
+    commit = cdk.CfnParameter(stack, "Commit", type="String").value_as_string
+    prefix = cdk.CfnParameter(stack, "Prefix", type="String").value_as_string
+    CloudFrontInvalidation(stack, "P", distribution=d1, source_hash=commit, source_directories=[SITE],
+                           paths=[cdk.Fn.join("", ["/", prefix, "/*"]), "/index.html"])
+    props = next(iter(resources(assertions.Template.from_stack(stack), "Custom::CloudFrontInvalidation").values()))["Properties"]
+    assert "Commit" in json.dumps(props["SourceHash"])
+    assert "Prefix" in json.dumps(props["Paths"])

@@ -173,3 +173,37 @@ def test_a_redelivered_event_keeps_the_original_deadline() -> None:
         run(cf, clock, spec(), request_id="req-A", timeout=100)
     assert clock.now - first < 135
     assert len(cf.invalidations) == 1
+
+
+def test_timeout_reason_names_the_last_error_when_nothing_was_accepted() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    cf.faults["CreateInvalidation"] = [client_error("ServiceUnavailable", "CreateInvalidation", 503, "Try later")
+                                       for _ in range(10_000)]
+    with pytest.raises(PurgeTimeout) as info:
+        run(cf, clock, spec(), timeout=300)
+    reason = str(info.value)
+    assert "ServiceUnavailable: Try later" in reason and "(not accepted)" in reason
+    assert "goes on" not in reason  # there is no invalidation to go on
+
+
+def test_the_engine_stops_within_one_call_of_stop_at() -> None:
+    """A hung call near the end of a leg must leave the hand-off its time (found by review)."""
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 3600.0)
+
+    class SlowGets:
+        def __init__(self) -> None:
+            self.create_invalidation = cf.create_invalidation
+            self.list_invalidations = cf.list_invalidations
+
+        def get_invalidation(self, **kwargs: object) -> object:
+            clock.now += 13.0  # connect (3 s) + read (10 s) timeouts, the worst one call takes
+            return cf.get_invalidation(**kwargs)  # type: ignore[arg-type]
+
+    stop_at = clock.now + 100
+    jobs = engine.plan_jobs(spec(dists=("EDIST1", "EDIST2")), request_id="r1")
+    result = engine.purge(SlowGets(), jobs, deadline=clock.now + 3000, timeout_seconds=3000,
+                          stop_at=stop_at, clock=clock)
+    assert not result.finished
+    assert clock.now - stop_at <= 13.0

@@ -118,3 +118,23 @@ def test_properties_arrive_as_strings_and_are_coerced() -> None:
 def test_bad_properties_fail_naming_the_property(props: dict[str, object], message: str) -> None:
     with pytest.raises(RuleError, match=message):
         rules.parse_properties(props)
+
+
+def test_no_batch_holds_more_than_3000_paths_even_with_wildcards() -> None:
+    paths = rules.normalize_paths([f"/f/{i}.js" for i in range(3000)] + [f"/w{i}/*" for i in range(15)])
+    batches = rules.plan_batches(paths)
+    assert max(len(b.paths) for b in batches) <= 3000
+    assert sum(len(b.paths) for b in batches) == 3015
+
+
+def test_existing_escapes_are_kept_as_written() -> None:
+    assert rules.encode_path("/caf%c3%a9") == "/caf%c3%a9"
+
+
+def test_the_wait_ends_before_cloudformations_service_timeout() -> None:
+    # A raw template with ServiceTimeout 600 and the default TimeoutSeconds (1800).
+    spec = rules.parse_properties({**BASE, "ServiceTimeout": "600"})
+    assert spec.timeout_seconds == 600 - 120
+    assert rules.parse_properties({**BASE, "ServiceTimeout": "60"}).timeout_seconds == 48
+    with pytest.raises(RuleError, match="ServiceTimeout must be a number"):
+        rules.parse_properties({**BASE, "ServiceTimeout": "soon"})

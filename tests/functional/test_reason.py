@@ -1,0 +1,45 @@
+"""A FAILED Reason keeps what a person acts on: every failed distribution and the advice,
+even when IAM's own message is long (found by review: crhelper cut Reasons to their last
+240 characters)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from cloudfront_purge import handler
+from tests.unit.fakes import FakeClock, FakeCloudFront, client_error
+
+ROLE = ("arn:aws:sts::123456789012:assumed-role/SiteStack-CloudFrontInvalidationProvider7a1c2-"
+        "Q1W2E3R4T5Y6/SiteStack-CloudFrontInvalidationProvider7a1c2f6-AbCdEfGhIjKl")
+def denied(dist):
+    return client_error("AccessDenied", "CreateInvalidation", 403,
+        f"User: {ROLE} is not authorized to perform: cloudfront:CreateInvalidation on resource: "
+        f"arn:aws:cloudfront::123456789012:distribution/{dist} because no identity-based policy "
+        "allows the cloudfront:CreateInvalidation action")
+
+
+class Ctx:
+    aws_request_id = "a"
+    function_name = "p"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:p"
+    def get_remaining_time_in_millis(self): return 900_000
+
+
+def test_reason_keeps_advice_and_every_failed_distribution(monkeypatch):
+    class Clock(FakeClock):
+        @property
+        def now(self): return time.time()
+        @now.setter
+        def now(self, v): pass
+    cf = FakeCloudFront(Clock())
+    cf.faults["CreateInvalidation"] = [denied("EDIST1"), denied("EDIST2")]
+    answers = []
+    monkeypatch.setattr(handler, "cloudfront", cf)
+    monkeypatch.setattr(handler, "deliver", lambda url, body, _s=None: answers.append(body) or True)
+    ev = {"RequestType": "Create", "ResponseURL": "https://x/y", "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/x",
+          "RequestId": str(uuid.uuid4()), "LogicalResourceId": "Purge", "ResourceType": "Custom::CloudFrontInvalidation",
+          "ResourceProperties": {"ServiceToken": "x", "DistributionIds": ["EDIST1", "EDIST2"], "SourceHash": "abc"}}
+    handler.handler(ev, Ctx())
+    reason = answers[-1]["Reason"]
+    assert "EDIST2" in reason and "grant cloudfront:CreateInvalidation" in reason
