@@ -176,12 +176,14 @@ class LocalCloudFormation:
         overrides: Mapping[str, Any] | None = None,
         fail_after: bool = False,
         kill_first_invocation_after: float | None = None,
+        redeliver: bool = True,
     ) -> list[Outcome]:
         """One stack deployment with the template's properties (plus ``overrides``).
 
         ``fail_after``: another resource fails after ours, so CloudFormation rolls ours back.
         ``kill_first_invocation_after``: the Lambda dies that many seconds into the first
-        invocation, and the same event is delivered again (Lambda's async retry).
+        invocation, and the same event is delivered again (Lambda's async retry) unless
+        ``redeliver`` is False: then nobody answers and the ServiceTimeout decides.
         """
         outcomes: list[Outcome] = []
         touched: list[tuple[_Resource, dict[str, Any] | None, str | None]] = []
@@ -191,10 +193,12 @@ class LocalCloudFormation:
             old_props, old_physical = resource.properties, resource.physical_id
             if old_props is None:
                 outcome = self._request(step, "Create", resource, props,
-                                        kill_after=kill_first_invocation_after)
+                                        kill_after=kill_first_invocation_after,
+                                        redeliver=redeliver)
             elif props != old_props:
                 outcome = self._request(step, "Update", resource, props, old=old_props,
-                                        kill_after=kill_first_invocation_after)
+                                        kill_after=kill_first_invocation_after,
+                                        redeliver=redeliver)
             else:
                 continue
             outcomes.append(outcome)
@@ -255,6 +259,7 @@ class LocalCloudFormation:
         old: dict[str, Any] | None = None,
         physical_id: str | None = None,
         kill_after: float | None = None,
+        redeliver: bool = True,
     ) -> Outcome:
         spec = resource.spec
         event: dict[str, Any] = {
@@ -277,7 +282,9 @@ class LocalCloudFormation:
         sent_at = time.time()
         invocation = self.lambda_.invoke(resource.function, event, env=env)
         if kill_after is not None:
-            self._kill_and_redeliver(invocation, kill_after, resource, event, env)
+            self._kill(invocation, kill_after)
+            if redeliver:  # Lambda's asynchronous retry of the same event
+                self.lambda_.invoke(resource.function, json.loads(json.dumps(event)), env=env)
         response = None
         while response is None and time.time() - sent_at < timeout:
             response = self.responses.wait(event["RequestId"], timeout=_PROGRESS_EVERY)
@@ -310,21 +317,14 @@ class LocalCloudFormation:
         self.outcomes.append(outcome)
         return outcome
 
-    def _kill_and_redeliver(
-        self,
-        invocation: Invocation,
-        after: float,
-        resource: _Resource,
-        event: dict[str, Any],
-        env: dict[str, str],
-    ) -> None:
-        """The Lambda dies mid-wait; Lambda delivers the same event again."""
+    @staticmethod
+    def _kill(invocation: Invocation, after: float) -> None:
+        """The Lambda dies mid-wait (out of memory, a host failure)."""
         if not invocation.wait(timeout=after):
             pid = invocation.pid
             if pid is not None:
                 os.killpg(pid, signal.SIGKILL)
             invocation.wait(timeout=5)
-        self.lambda_.invoke(resource.function, json.loads(json.dumps(event)), env=env)
 
     def _service_timeout(self, spec: CustomResourceSpec) -> float:
         if self.service_timeout_override is not None:

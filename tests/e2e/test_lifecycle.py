@@ -95,3 +95,24 @@ def test_demo_command_runs_selected_scenarios(app_assembly, capsys) -> None:  # 
     out = capsys.readouterr().out
     assert code == 0, out
     assert "first deploy" in out and "problems: 0" in out and "waiting on" in out
+
+
+def test_no_answer_fails_the_request_at_the_service_timeout(story: Story) -> None:
+    """CloudFormation's rule, as the driver applies it: a Lambda that dies and is not retried
+    leaves the request to its ServiceTimeout (the construct sets it to timeout + 2 min)."""
+    story.ensure_created()
+    stack = story.stack
+    stack.service_timeout_override = 3.0
+    stack.cloud.set_invalidation_seconds(30)
+    try:
+        outcomes = stack.deploy("Lambda dies, never retried", overrides={"SourceHash": story.new_hash()},
+                                kill_first_invocation_after=0.5, redeliver=False)
+    finally:
+        stack.service_timeout_override = 60
+        stack.cloud.set_invalidation_seconds(story.invalidation_seconds)
+        stack.cloud.complete_now()
+    lost = outcomes[0]
+    assert lost.status == "TIMED_OUT" and "ServiceTimeout (3 s)" in lost.reason
+    assert lost.answered_at is None and lost.legs == 1
+    # CloudFormation then rolls back (its 30 s invalidation outlasts the 3 s limit too).
+    assert outcomes[1].step.endswith("(rollback)")
