@@ -71,11 +71,13 @@ class CloudFrontInvalidation(Construct):
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         dists = _check_distributions(distribution, distributions)
         _check_paths(paths)
-        timeout_seconds = timeout.to_seconds()
-        try:
-            rules.check_timeout(timeout_seconds, field="timeout")
-        except rules.RuleError as exc:
-            raise ValueError(str(exc)) from exc
+        for name, flag in (
+            ("wait_for_completion", wait_for_completion),
+            ("invalidate_on_create", invalidate_on_create),
+        ):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
+        timeout_seconds = _whole_seconds(timeout)
         content_hash = _content_hash(source_hash, source_directories, assets)
         super().__init__(scope, construct_id)
 
@@ -94,7 +96,7 @@ class CloudFrontInvalidation(Construct):
                 rules.PROP_PATHS: list(paths),
                 rules.PROP_SOURCE_HASH: content_hash,
                 rules.PROP_WAIT_FOR_COMPLETION: _flag(wait_for_completion),
-                rules.PROP_TIMEOUT_SECONDS: f"{timeout_seconds:g}",
+                rules.PROP_TIMEOUT_SECONDS: str(timeout_seconds),
                 rules.PROP_INVALIDATE_ON_CREATE: _flag(invalidate_on_create),
             },
         )
@@ -110,7 +112,11 @@ class CloudFrontInvalidation(Construct):
 
     @property
     def invalidation_ids(self) -> list[str]:
-        """Every invalidation id (one per distribution and batch), a list token."""
+        """Every invalidation id (one per distribution and batch), a list token.
+
+        After a Create skipped by ``invalidate_on_create=False`` this is ``[""]`` (CloudFormation
+        splits an empty string into one empty element); ``InvalidationCount`` is then "0".
+        """
         return Fn.split(",", self.resource.get_att_string(rules.ATTR_INVALIDATION_IDS))
 
     @property
@@ -120,7 +126,8 @@ class CloudFrontInvalidation(Construct):
 
     @property
     def status(self) -> str:
-        """ "Completed", or "InProgress" when not waiting, a GetAtt token."""
+        """A GetAtt token: "Completed"; "InProgress" when not waiting; "Skipped" for a Create
+        skipped by ``invalidate_on_create=False``."""
         return self.resource.get_att_string(rules.ATTR_STATUS)
 
 
@@ -148,8 +155,24 @@ def _check_distributions(
     return list(distributions)
 
 
+def _whole_seconds(timeout: Duration) -> int:
+    """ServiceTimeout takes whole seconds; say so rather than let jsii fail obscurely."""
+    if not isinstance(timeout, Duration):
+        raise ValueError(f"timeout must be a Duration (e.g. Duration.minutes(30)), got {timeout!r}")
+    millis = int(timeout.to_milliseconds())
+    if millis % 1000:
+        raise ValueError(f"timeout must be a whole number of seconds, got {millis / 1000:g} s")
+    try:
+        rules.check_timeout(millis / 1000, field="timeout")
+    except rules.RuleError as exc:
+        raise ValueError(str(exc)) from exc
+    return millis // 1000
+
+
 def _check_paths(paths: Sequence[str]) -> None:
     # Paths that are tokens (parameters, imports) are checked by the handler at deploy time.
+    if not isinstance(paths, str) and Token.is_unresolved(list(paths)):
+        return  # a list token (CommaDelimitedList parameter, Fn.split)
     if isinstance(paths, str) or len(paths) == 0:
         raise ValueError(
             "paths must not be empty: give at least one path, such as '/*'"

@@ -165,8 +165,14 @@ class CloudFrontInvalidationProvider(Construct):
             ValueError: an id that is not a CloudFront distribution id.
         """
         stack = Stack.of(self)
+        ids = list(distribution_ids)
+        if Token.is_unresolved(ids):
+            raise ValueError(
+                "distribution_ids: a list token (CommaDelimitedList parameter, Fn.split) cannot "
+                "be turned into ARNs at synth; pass the ids one by one (each may be a token)"
+            )
         arns: list[str] = []
-        for distribution_id in distribution_ids:
+        for distribution_id in ids:
             if not Token.is_unresolved(distribution_id):
                 try:
                     rules.validate_distribution_ids([distribution_id], field="distribution_ids")

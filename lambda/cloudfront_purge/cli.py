@@ -27,14 +27,11 @@ from cloudfront_purge.errors import CloudFrontCallError, PurgeError
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-#: CI systems' run ids: a re-run of the same pipeline step resumes instead of purging twice.
-_RUN_ID_VARIABLES = (
-    "CLOUDFRONT_INVALIDATE_RUN_ID",
-    "GITHUB_RUN_ID",
-    "CI_PIPELINE_ID",
-    "CODEBUILD_BUILD_ID",
-    "BUILD_ID",
-)
+#: Set it (or --run-id) to make a retried step resume instead of purging again. CI systems'
+#: own run ids are NOT used: they are shared by every job and step of a run (GitHub) or
+#: repeat across jobs (Jenkins' BUILD_ID), and a shared reference would make a later purge
+#: adopt an earlier invalidation and purge nothing.
+RUN_ID_VARIABLE = "CLOUDFRONT_INVALIDATE_RUN_ID"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +116,8 @@ def main(
         return 2
     except PurgeError as exc:
         print(f"cloudfront-invalidate: purge failed: {exc}", file=err)
+        if getattr(args, "json", False):
+            print(json.dumps({"status": "Failed", "error": str(exc)}, indent=2), file=out)
         return 1
     except KeyboardInterrupt:
         print(
@@ -188,7 +187,7 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
     if paths:
         props[rules.PROP_PATHS] = paths
     spec = rules.parse_properties(props)
-    run_id = args.run_id or _ci_run_id() or str(uuid.uuid4())
+    run_id = args.run_id or os.environ.get(RUN_ID_VARIABLE) or str(uuid.uuid4())
     jobs = engine.plan_jobs(spec, request_id=run_id)
     started = time.time()
     print(
@@ -228,6 +227,14 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
         ],
         "seconds": round(time.time() - started, 2),
     }
+    for job in result.jobs:
+        if job.created_at is not None and job.created_at < started - 1:
+            print(
+                f"note: {job.distribution_id} {job.invalidation_id} was created at "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(job.created_at))} UTC by "
+                f"an earlier run with run id {run_id}: nothing new was purged for it",
+                file=err,
+            )
     if args.json:
         print(json.dumps(summary, indent=2), file=out)
     else:
@@ -238,13 +245,6 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
                 file=out,
             )
     return 0
-
-
-def _ci_run_id() -> str | None:
-    for name in _RUN_ID_VARIABLES:
-        if os.environ.get(name):
-            return f"{name}={os.environ[name]}"
-    return None
 
 
 def _list(cf: CloudFrontClient, distribution_id: str, limit: int, out: TextIO) -> int:

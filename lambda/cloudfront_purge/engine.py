@@ -117,7 +117,7 @@ class Timing:
     ``scale`` shrinks every delay for emulated runs.
     """
 
-    poll_steps: tuple[tuple[float, float], ...] = ((20.0, 1.0), (120.0, 2.0), (math.inf, 2.8))
+    poll_steps: tuple[tuple[float, float], ...] = ((40.0, 1.0), (120.0, 2.0), (math.inf, 2.8))
     backoff_base: float = 0.5
     backoff_cap: float = 20.0
     capacity_interval: float = 5.0
@@ -398,7 +398,15 @@ class _Run:
         """CloudFront refused our reference as used: this request's earlier leg made it."""
         found = self._find_by_reference(job)
         if found is None:
-            self._fail(job, "CreateInvalidation", _code(exc), _message(exc))
+            self._fail(
+                job,
+                "CreateInvalidation",
+                "CallerReferenceAlreadyUsed",
+                f"CallerReference {job.caller_reference} was used before, more than "
+                f"{_LOOKBACK_SECONDS // 3600} h ago or by another caller, so nothing new was "
+                f"purged; a new request (or a new --run-id) gets a new reference "
+                f"(CloudFront said {_code(exc)}: {_message(exc)})",
+            )
             return
         paths = tuple(found.get("InvalidationBatch", {}).get("Paths", {}).get("Items", []))
         if sorted(paths) != sorted(job.batch.paths):

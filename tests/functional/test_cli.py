@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,15 +108,33 @@ def test_the_same_run_id_twice_makes_one_invalidation(cf: LocalCloudFront, dist:
     assert len(cf.invalidations(dist)) == 2
 
 
-def test_a_ci_run_id_stands_in_for_run_id(
+def test_ci_run_ids_do_not_stand_in_but_the_explicit_variable_does(
     cf: LocalCloudFront, dist: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Two Jenkins jobs with the same build number, or two steps of one GitHub run, must each
+    # purge: a shared CI id would make the second adopt the first's invalidation.
+    monkeypatch.setenv("BUILD_ID", "42")
     monkeypatch.setenv("GITHUB_RUN_ID", "9001")
+    assert run(cf, "purge", "-d", dist, "--no-wait").code == 0
+    assert run(cf, "purge", "-d", dist, "--no-wait").code == 0
+    assert len(cf.invalidations(dist)) == 2
+    monkeypatch.setenv("CLOUDFRONT_INVALIDATE_RUN_ID", "release-7")
     first = run(cf, "purge", "-d", dist, "--no-wait")
+    # The retried step, a minute later: it resumes the same invalidation and says so.
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 60)
     rerun = run(cf, "purge", "-d", dist, "--no-wait")
     assert (first.code, rerun.code) == (0, 0)
-    assert "run id GITHUB_RUN_ID=9001" in first.err
-    assert len(cf.invalidations(dist)) == 1
+    assert "run id release-7" in first.err
+    assert len(cf.invalidations(dist)) == 3
+    assert rows(rerun.out)[0][1] == rows(first.out)[0][1]
+    assert "nothing new was purged" in rerun.err
+
+
+def test_json_on_failure_is_still_json(cf: LocalCloudFront) -> None:
+    result = run(cf, "purge", "-d", "ENOSUCHDIST0", "--json", "--run-id", "r")
+    assert result.code == 1
+    assert json.loads(result.out)["status"] == "Failed"
 
 
 def test_no_wait_returns_while_in_progress(cf: LocalCloudFront, dist: str) -> None:

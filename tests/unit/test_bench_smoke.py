@@ -79,13 +79,13 @@ def test_waiter_and_crhelper_models() -> None:
 
 
 def test_poll_schedule_follows_the_engines_timing() -> None:
-    timing = engine.Timing()  # every 1 s to 20 s, every 2 s to 120 s, then every 2.8 s
+    timing = engine.Timing()  # every 1 s to 40 s, every 2 s to 120 s, then every 2.8 s
     assert poll_schedule(0.5, timing.poll_delay) == (0.5, 1)
-    assert poll_schedule(20.0, timing.poll_delay) == (0.0, 20)
-    lag, calls = poll_schedule(21.0, timing.poll_delay)
-    assert (round(lag, 6), calls) == (1.0, 21)
+    assert poll_schedule(40.0, timing.poll_delay) == (0.0, 40)
+    lag, calls = poll_schedule(41.0, timing.poll_delay)
+    assert (round(lag, 6), calls) == (1.0, 41)
     lag, calls = poll_schedule(121.0, timing.poll_delay)
-    assert (round(lag, 6), calls) == (1.8, 71)
+    assert (round(lag, 6), calls) == (1.8, 81)
     lag, calls = poll_schedule(100.0, lambda _t: 20.0)  # the waiter, without its poll at 0
     assert (lag, calls) == (0.0, 5)
 

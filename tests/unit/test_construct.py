@@ -219,3 +219,26 @@ def test_token_paths_pass_synth_and_a_token_source_hash_stays_a_token() -> None:
     props = next(iter(resources(assertions.Template.from_stack(stack), "Custom::CloudFrontInvalidation").values()))["Properties"]
     assert "Commit" in json.dumps(props["SourceHash"])
     assert "Prefix" in json.dumps(props["Paths"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"wait_for_completion": "false"}, "wait_for_completion must be True or False"),
+        ({"invalidate_on_create": "false"}, "invalidate_on_create must be True or False"),
+        ({"timeout": 600}, "timeout must be a Duration"),
+        ({"timeout": cdk.Duration.millis(90500)}, "timeout must be a whole number of seconds, got 90.5 s"),
+    ],
+)
+def test_prop_types_fail_at_synth_naming_the_prop(kwargs: dict[str, Any], message: str) -> None:
+    stack, d1, _ = make_stack()
+    with pytest.raises(ValueError, match=message):
+        CloudFrontInvalidation(stack, "Bad", distribution=d1, source_hash="h", **kwargs)
+
+
+def test_a_list_token_of_paths_is_left_to_deploy_time() -> None:
+    stack, d1, _ = make_stack()
+    paths = cdk.CfnParameter(stack, "Paths", type="CommaDelimitedList").value_as_list
+    CloudFrontInvalidation(stack, "P", distribution=d1, source_hash="h", paths=paths)
+    props = next(iter(resources(assertions.Template.from_stack(stack), "Custom::CloudFrontInvalidation").values()))["Properties"]
+    assert props["Paths"] == {"Ref": "Paths"}
