@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-id",
         default=None,
         help="what makes this purge unique; the same run id and inputs resume "
-        "the same invalidations (default: the CI run id, else a new uuid)",
+        "the same invalidations (default: $CLOUDFRONT_INVALIDATE_RUN_ID, else a new "
+        "uuid, so every run purges)",
     )
     purge.add_argument("--no-wait", action="store_true", help="stop once CloudFront accepted")
     purge.add_argument(
