@@ -48,8 +48,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Self
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import boto3
@@ -62,6 +61,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from localcloud._service import LocalService
 
 __all__ = [
     "OPERATIONS",
@@ -483,7 +484,7 @@ class _QuietRequestHandler(MotoRequestHandler):
         """Drop access-log lines; errors are still logged by werkzeug."""
 
 
-class LocalCloudFront:
+class LocalCloudFront(LocalService):
     """moto's CloudFront over real HTTP, with CloudFront's invalidation behaviour.
 
     Invalidations stay ``InProgress`` for ``invalidation_seconds`` (a number, or a
@@ -540,7 +541,7 @@ class LocalCloudFront:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> LocalCloudFront:
+    def start(self) -> Self:
         """Listen on ``host:port`` in a daemon thread; sets :attr:`endpoint_url`."""
         if self._server is not None:
             raise RuntimeError("already started")
@@ -576,16 +577,6 @@ class LocalCloudFront:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> LocalCloudFront:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- helpers for callers -------------------------------------------------------
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import REMOVE, LocalCloudFormation, Outcome
+from localcloud.lifecycle import REMOVE, LocalCloudFormation
 from localcloud.scenarios import SOURCE_HASH, Story
 
 EVENTS = ("Create", "Update", "Rollback")
@@ -144,9 +144,8 @@ def run_cell(stack: LocalCloudFormation, story: Story, event: str, fault: Fault)
         stack.cloud.complete_now()
     seconds = time.time() - started
     first = outcomes[0]
-    purging = [o for o in outcomes if o.request_type in ("Create", "Update")]
-    lost = sum(1 for o in purging if o.status == "SUCCESS" and not _purged(o))
-    duplicates = sum(_duplicates(o) for o in purging)
+    lost = sum(1 for o in outcomes if o.lost)
+    duplicates = sum(o.duplicates for o in outcomes)
     answered = ", ".join(o.status for o in outcomes)
     ok = (
         first.status == fault.expect
@@ -167,22 +166,6 @@ def _overrides(stack: LocalCloudFormation, fault: Fault) -> dict[str, Any]:
         dist = next(iter(stack.distributions.values()))
         overrides["DistributionIds"] = [dist, dist]
     return overrides
-
-
-def _purged(outcome: Outcome) -> bool:
-    """SUCCESS must mean: this request's invalidations exist and were Completed by then."""
-    if outcome.data.get("Status") == "Skipped":
-        return True
-    if not outcome.invalidations or outcome.answered_at is None:
-        return False
-    waited = outcome.data.get("Status") == "Completed"
-    return all(r.completes_at <= outcome.answered_at for r in outcome.invalidations) or not waited
-
-
-def _duplicates(outcome: Outcome) -> int:
-    references = [r.caller_reference for r in outcome.invalidations]
-    expected = int(outcome.data.get("InvalidationCount", len(set(references))) or 0)
-    return max(0, len(references) - max(expected, len(set(references))))
 
 
 def run_matrix(cdk_out: Path, *, invalidation_seconds: float = 0.6) -> list[Row]:

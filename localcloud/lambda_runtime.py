@@ -44,8 +44,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self
+
+from localcloud._service import LocalService
 
 __all__ = [
     "BOOTSTRAP",
@@ -397,7 +398,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
     do_DELETE = do_GET  # noqa: N815
 
 
-class LocalLambda:
+class LocalLambda(LocalService):
     """Registered functions, their invocations, and a local Lambda Invoke API.
 
     Environment of a handler process, later entries winning:
@@ -505,16 +506,6 @@ class LocalLambda:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # configuration ---------------------------------------------------------------
 

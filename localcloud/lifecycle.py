@@ -77,6 +77,30 @@ class Outcome:
     def seconds_to_answer(self) -> float | None:
         return None if self.answered_at is None else self.answered_at - self.sent_at
 
+    @property
+    def purges(self) -> bool:
+        """A Create or Update that was meant to invalidate (not skipped on create)."""
+        return self.request_type in ("Create", "Update") and self.data.get("Status") != "Skipped"
+
+    @property
+    def lost(self) -> bool:
+        """SUCCESS without the purge it promises: its invalidations missing, or (when it
+        waited) answered before they were Completed."""
+        if not self.purges or self.status != "SUCCESS":
+            return False
+        if not self.invalidations or self.answered_at is None:
+            return True
+        waited = self.data.get("Status") == "Completed"
+        answered = self.answered_at
+        return waited and any(r.completes_at > answered for r in self.invalidations)
+
+    @property
+    def duplicates(self) -> int:
+        """Invalidations beyond the one per batch this request should have made."""
+        references = [r.caller_reference for r in self.invalidations]
+        expected = int(self.data.get("InvalidationCount", len(set(references))) or 0)
+        return max(0, len(references) - max(expected, len(set(references))))
+
 
 @dataclass(frozen=True)
 class Progress:

@@ -44,13 +44,14 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from localcloud._service import LocalService
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -361,7 +362,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = _not_allowed  # noqa: N815
 
 
-class ResponseServer:
+class ResponseServer(LocalService):
     """A local stand-in for CloudFormation's ResponseURL endpoint (HTTPS, 127.0.0.1).
 
     Use as a context manager, or call :meth:`start` / :meth:`stop`::
@@ -423,16 +424,6 @@ class ResponseServer:
         with self._cond:
             self._cond.notify_all()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # addresses -------------------------------------------------------------------
 
