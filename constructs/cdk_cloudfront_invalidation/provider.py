@@ -52,6 +52,9 @@ INVALIDATION_ACTIONS = (
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 )
+#: Read a stack's status, to tell a rollback's Update from a normal one (the handler then
+#: never answers FAILED; README "Rollbacks never fail because of the cache").
+STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
 
 
 @functools.cache
@@ -115,6 +118,11 @@ class CloudFrontInvalidationProvider(Construct):
             log_group=log_group,
             description="Custom::CloudFrontInvalidation provider: purge CloudFront and wait "
             "for Completed",
+            # Lambda's JSON log format keeps the fields the handler logs as ``extra`` as
+            # top-level keys (README "Logs"); crhelper's own JSON formatter would drop them.
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
         )
         # A long wait re-invokes the function itself. A separate policy (not the role's
         # default policy, which the function depends on) avoids a dependency cycle.
@@ -132,7 +140,10 @@ class CloudFrontInvalidationProvider(Construct):
         self.role = role
         self.log_group = log_group
         self._granted: set[str] = set()
+        self._stacks_granted: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
+        # Its own stack's resources are the ones it serves first.
+        self.grant_rollback_detection([Stack.of(self).stack_id])
 
     @property
     def service_token(self) -> str:
@@ -188,6 +199,43 @@ class CloudFrontInvalidationProvider(Construct):
                 )
             )
         self.grant_distributions(arns)
+
+    def grant_rollback_detection(self, stacks: Iterable[str]) -> None:
+        """Let the provider read these stacks' status (``cloudformation:DescribeStacks``).
+
+        On an Update the provider asks the status of the stack that sent it; during a
+        rollback (``UPDATE_ROLLBACK_IN_PROGRESS``) it answers SUCCESS even when the purge
+        fails or times out, so the rollback never ends in ``UPDATE_ROLLBACK_FAILED``. Its own
+        stack is granted already. For other stacks and raw templates served through an
+        exported ServiceToken, grant each: without the grant, a rollback is treated as a
+        normal update (and a purge that fails during it fails the rollback).
+
+        Args:
+            stacks: stack ids (ARNs, such as ``Stack.of(x).stack_id``, tokens welcome) or
+                stack names; a name becomes ``arn:...:stack/<name>/*``, the form IAM
+                documents for a stack whose unique suffix is not known before it exists.
+        """
+        stack = Stack.of(self)
+        arns: list[str] = []
+        for item in stacks:
+            if Token.is_unresolved(item) or item.startswith("arn:"):
+                arns.append(item)
+            else:
+                arns.append(
+                    stack.format_arn(
+                        service="cloudformation",
+                        resource="stack",
+                        resource_name=f"{item}/*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                )
+        fresh = [arn for arn in dict.fromkeys(arns) if arn not in self._stacks_granted]
+        if not fresh:
+            return
+        self._stacks_granted.update(fresh)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(STACK_STATUS_ACTIONS), resources=fresh)
+        )
 
     def export_service_token(self, export_name: str) -> CfnOutput:
         """Export the ServiceToken so other stacks and raw templates can ``!ImportValue`` it.

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cloudfront_purge import engine, rules
-from cloudfront_purge.errors import CloudFrontCallError, PurgeError
+from cloudfront_purge.errors import AwsError, CloudFrontCallError, PurgeError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -134,15 +134,9 @@ def main(
 
 def _describe(exc: Exception, args: argparse.Namespace) -> str:
     """A CloudFront error as the engine words it (distribution, call, code, advice)."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = CloudFrontCallError(
-            getattr(args, "distribution_id", "?"),
-            str(getattr(exc, "operation_name", "") or "CloudFront call"),
-            str(response["Error"].get("Code", "Unknown")),
-            str(response["Error"].get("Message", "")),
-        )
-        return str(error)
+    error = AwsError.of(exc)
+    if error is not None:
+        return str(CloudFrontCallError.from_error(getattr(args, "distribution_id", "?"), error))
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -167,11 +161,13 @@ def _check_purge_input(args: argparse.Namespace, paths: Sequence[str]) -> None:
         source = "--paths-file" if args.paths_file and not args.paths else "--path"
         rules.validate_paths(paths, field=source)
     rules.validate_source_hash(args.source_hash, field="--source-hash")
-    if not rules.MIN_TIMEOUT_SECONDS <= args.timeout <= rules.MAX_TIMEOUT_SECONDS:
-        raise rules.RuleError(
-            f"--timeout is {args.timeout:g} seconds; it must be between "
-            f"{rules.MIN_TIMEOUT_SECONDS} and {rules.MAX_TIMEOUT_SECONDS}"
-        )
+    rules.check_timeout(args.timeout, field="--timeout")
+
+
+#: Engine events after which the next check's time is worth printing.
+_WAITING_EVENTS = frozenset(
+    {"waiting", "blocked", "waiting_for_capacity", "waiting_for_iam", "not_visible_yet"}
+)
 
 
 def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -199,7 +195,9 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
 
     def progress(kind: str, job: engine.Job) -> None:
         wait = max(0.0, job.next_at - time.time())
-        tail = f", next check in {wait:.1f} s" if kind in ("waiting", "blocked") else ""
+        tail = f", next check in {wait:.1f} s" if kind in _WAITING_EVENTS else ""
+        if kind in ("waiting_for_iam", "not_visible_yet") and job.last_problem:
+            tail += f" ({job.last_problem})"
         print(
             f"[{time.time() - started:7.1f}s] {job.distribution_id} "
             f"{job.invalidation_id or '(pending)'} {kind}: {job.status}{tail}",
@@ -250,17 +248,9 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
 
 def _list(cf: CloudFrontClient, distribution_id: str, limit: int, out: TextIO) -> int:
     shown = 0
-    marker = ""
-    while shown < limit:
-        page = cf.list_invalidations(
-            DistributionId=distribution_id, Marker=marker, MaxItems=str(min(100, limit - shown))
-        )["InvalidationList"]
-        for item in page.get("Items", []):
-            print(f"{item['Id']}\t{item['Status']}\t{item['CreateTime'].isoformat()}", file=out)
-            shown += 1
-        if not page.get("IsTruncated") or not page.get("NextMarker"):
-            break
-        marker = page["NextMarker"]
+    for item in engine.list_invalidations(cf, distribution_id, max_items=limit):
+        print(f"{item['Id']}\t{item['Status']}\t{item['CreateTime'].isoformat()}", file=out)
+        shown += 1
     if shown == 0:
         print(f"no invalidations on {distribution_id}", file=out)
     return 0

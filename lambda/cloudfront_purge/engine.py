@@ -14,17 +14,25 @@ Each batch of paths on each distribution is a Job, with its own small state mach
     any state --terminal CloudFront error--> Failed (and the distribution's other jobs stop)
 
 Transient faults (throttling, 5xx, connection errors) reschedule the same step with capped
-exponential backoff and jitter. All distributions progress together in one loop; a failed
-distribution does not stop the others from being waited on.
+exponential backoff and jitter. Two answers that are usually final are transient for a
+bounded window, because AWS is eventually consistent:
+
+- AccessDenied, for ``Timing.iam_wait`` (60 s) from this request's first call on the
+  distribution: a grant CloudFormation has just created can take that long to apply.
+- NoSuchInvalidation from GetInvalidation, for ``Timing.not_found_wait`` (30 s) from the
+  moment CreateInvalidation accepted that very id.
+
+All distributions progress together in one loop; a failed distribution does not stop the
+others from being waited on. The engine logs nothing itself: every step is an event handed
+to the caller's ``report`` (the handler logs it, the CLI prints it).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from cloudfront_purge.errors import (
+    AwsError,
     CloudFrontCallError,
     PurgeError,
     PurgeFailed,
@@ -52,8 +61,6 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 else:
     CloudFrontClient = Any
-
-logger = logging.getLogger(__name__)
 
 PENDING = "Pending"
 BLOCKED = "Blocked"
@@ -79,7 +86,27 @@ _REUSED_REFERENCE_HINT = "caller reference"
 #: A reused reference can only come from this same request, which is at most as old as
 #: CloudFormation's longest ServiceTimeout (plus slack); older invalidations are not ours.
 _LOOKBACK_SECONDS = 2 * MAX_SERVICE_TIMEOUT_SECONDS
-_MAX_LIST_PAGES = 20
+
+#: How long AccessDenied on a distribution counts as "the grant has not applied yet",
+#: counted from this request's first call on that distribution. IAM documents that its
+#: changes are eventually consistent and "may take some time to become effective" (IAM
+#: User Guide, "Changes that I make are not always immediately visible"); aws-cdk issues
+#: 37675 and 21332 show functions denied for seconds after CloudFormation reported their
+#: policy created. A minute covers those seconds several times over, while a grant that is
+#: really missing still fails the deploy within about a minute (README "Troubleshooting").
+IAM_PROPAGATION_WINDOW_SECONDS = 60.0
+#: The longest pause between two tries while waiting for IAM, so a grant that applies is
+#: noticed within seconds.
+IAM_RETRY_CAP_SECONDS = 8.0
+#: How long GetInvalidation may answer NoSuchInvalidation for an id CreateInvalidation has
+#: just accepted. AWS documents no read-after-write guarantee for GetInvalidation; a global
+#: service's reads can lag its writes for seconds, so half a minute is generous, and past
+#: it the invalidation is reported as missing (errors.py: advice for NoSuchInvalidation).
+NEW_INVALIDATION_VISIBILITY_SECONDS = 30.0
+#: ListInvalidations: items per page (CloudFront's default MaxItems) and at most this many
+#: items read per listing (newest first), which bounds one capacity check or look-up.
+LIST_PAGE_SIZE = 100
+MAX_LISTED_INVALIDATIONS = 2000
 
 
 def is_completed(status: str | None) -> bool:
@@ -121,6 +148,8 @@ class Timing:
     backoff_base: float = 0.5
     backoff_cap: float = 20.0
     capacity_interval: float = 5.0
+    iam_wait: float = IAM_PROPAGATION_WINDOW_SECONDS
+    not_found_wait: float = NEW_INVALIDATION_VISIBILITY_SECONDS
     scale: float = 1.0
 
     def poll_delay(self, elapsed: float) -> float:
@@ -138,6 +167,14 @@ class Timing:
     def capacity_delay(self) -> float:
         return self.capacity_interval * self.scale
 
+    @property
+    def iam_window(self) -> float:
+        return self.iam_wait * self.scale
+
+    @property
+    def not_found_window(self) -> float:
+        return self.not_found_wait * self.scale
+
 
 @dataclass
 class Job:
@@ -149,12 +186,17 @@ class Job:
     invalidation_id: str | None = None
     status: str = PENDING
     created_at: float | None = None
+    #: Our clock when CreateInvalidation (or an earlier leg) gave us the id.
+    accepted_at: float | None = None
     completed_at: float | None = None
     next_at: float = 0.0
     attempts: int = 0
     status_calls: int = 0
     #: The last transient error, for a timeout's Reason ("ServiceUnavailable: ...").
     last_problem: str | None = None
+    #: Files and wildcards in progress on the distribution at the last capacity check.
+    in_progress_files: int | None = None
+    in_progress_wildcards: int | None = None
     error: PurgeError | None = None
 
     @property
@@ -172,6 +214,8 @@ class PurgeResult:
     jobs: tuple[Job, ...]
     #: False when the run stopped at ``stop_at`` (the Lambda hands off to a new invocation).
     finished: bool
+    #: Distribution id -> epoch of this request's first call on it, for the next leg.
+    first_calls: dict[str, float] = field(default_factory=dict)
 
     @property
     def invalidation_ids(self) -> list[str]:
@@ -191,7 +235,29 @@ class PurgeResult:
         return COMPLETED if all(j.status == COMPLETED for j in self.jobs) else IN_PROGRESS
 
 
+#: ``report(event, job)``: the event names the step (submitted, waiting, completed, blocked,
+#: waiting_for_capacity, waiting_for_iam, not_visible_yet, resumed, retry:<code>, failed).
 Reporter = Callable[[str, Job], None]
+
+
+def list_invalidations(
+    client: CloudFrontClient,
+    distribution_id: str,
+    *,
+    max_items: int = MAX_LISTED_INVALIDATIONS,
+) -> Iterator[Mapping[str, Any]]:
+    """A distribution's invalidations, newest first, at most ``max_items``, read lazily.
+
+    The one ListInvalidations loop (engine and CLI): botocore's paginator, so the first page
+    carries no Marker and later ones the NextMarker CloudFront gave (CloudFront API
+    Reference, ListInvalidations). Stop iterating and no further page is asked for.
+    """
+    pages = client.get_paginator("list_invalidations").paginate(
+        DistributionId=distribution_id,
+        PaginationConfig={"PageSize": min(LIST_PAGE_SIZE, max_items), "MaxItems": max_items},
+    )
+    for page in pages:
+        yield from page.get("InvalidationList", {}).get("Items", [])
 
 
 def plan_jobs(spec: PurgeSpec, *, request_id: str) -> list[Job]:
@@ -226,6 +292,7 @@ def purge(
     clock: Clock | None = None,
     report: Reporter | None = None,
     rng: random.Random | None = None,
+    first_calls: Mapping[str, float] | None = None,
 ) -> PurgeResult:
     """Run the jobs until each is Completed (or accepted, when not waiting).
 
@@ -237,6 +304,9 @@ def purge(
         wait: False to finish once CloudFront accepted every batch.
         stop_at: epoch seconds at which to return unfinished (time for a hand-off).
         known: CallerReference -> invalidation id already created by an earlier leg.
+        first_calls: distribution id -> epoch of this request's first call on it, from an
+            earlier leg (``PurgeResult.first_calls``), so a hand-off does not restart the
+            IAM window.
 
     Returns:
         PurgeResult; ``finished`` is False only when ``stop_at`` came first.
@@ -253,11 +323,16 @@ def purge(
         clock=clock or SystemClock(),
         report=report or (lambda _event, _job: None),
         rng=rng or random.Random(),  # noqa: S311 - jitter, not cryptography
+        first_calls=dict(first_calls or {}),
     )
+    now = run.clock.time()
     for job in run.jobs:
         if known and job.caller_reference in known and job.status == PENDING:
             job.invalidation_id = known[job.caller_reference]
             job.status = IN_PROGRESS
+            # Accepted in an earlier leg, at the latest now: the visibility window must not
+            # restart with every leg.
+            job.accepted_at = min(run.first_calls.get(job.distribution_id, now), now)
     return run.until(deadline=deadline, stop_at=stop_at, timeout_seconds=timeout_seconds)
 
 
@@ -270,6 +345,7 @@ class _Run:
     clock: Clock
     report: Reporter
     rng: random.Random
+    first_calls: dict[str, float] = field(default_factory=dict)
     _paths_by_id: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def until(
@@ -294,7 +370,7 @@ class _Run:
                     )
                 )
             if stop_at is not None and now >= stop_at:
-                return PurgeResult(tuple(self.jobs), finished=False)
+                return self._result(finished=False)
             for job in active:
                 if stop_at is not None and self.clock.time() >= stop_at:
                     break  # the hand-off needs the time that is left
@@ -312,10 +388,9 @@ class _Run:
         return min(created) + timeout_seconds if created else float("inf")
 
     def _result(self, *, finished: bool) -> PurgeResult:
-        failed = [j for j in self.jobs if j.status == FAILED]
-        if failed:
+        if finished and any(j.status == FAILED for j in self.jobs):
             raise self._failure(None)
-        return PurgeResult(tuple(self.jobs), finished=finished)
+        return PurgeResult(tuple(self.jobs), finished=finished, first_calls=dict(self.first_calls))
 
     def _failure(self, timeout: PurgeTimeout | None) -> PurgeError:
         errors: list[PurgeError] = []
@@ -338,6 +413,7 @@ class _Run:
     # --- one step of one job ----------------------------------------------------------
 
     def _step(self, job: Job) -> None:
+        self.first_calls.setdefault(job.distribution_id, self.clock.time())
         try:
             if job.invalidation_id is None:
                 if job.status == BLOCKED and self._behind_another_blocked(job):
@@ -352,11 +428,15 @@ class _Run:
                 self._poll(job)
             job.attempts = 0
         except ClientError as exc:
-            code = _code(exc)
-            if code in RETRYABLE_CODES or _status(exc) >= 500:
-                self._retry(job, code, _message(exc))
+            error = _decode(exc)
+            if error.code in RETRYABLE_CODES or error.http_status >= 500:
+                self._retry(job, error.code, error.message)
+            elif error.code == "AccessDenied":
+                self._access_denied(job, error)
+            elif error.code == "NoSuchInvalidation" and self._not_visible_yet(job):
+                self._retry(job, error.code, error.message, event="not_visible_yet")
             else:
-                self._fail(job, _operation(exc), code, _message(exc))
+                self._fail(job, CloudFrontCallError.from_error(job.distribution_id, error))
         except (ConnectionError, HTTPClientError) as exc:
             self._retry(job, type(exc).__name__, str(exc))
 
@@ -370,14 +450,14 @@ class _Run:
                 },
             )
         except ClientError as exc:
-            code = _code(exc)
+            code = _decode(exc).code
             if code == "TooManyInvalidationsInProgress":
                 job.status = BLOCKED
                 job.next_at = self.clock.time() + self.timing.capacity_delay()
                 self.report("blocked", job)
                 return
             if code == "InvalidationBatchAlreadyExists" or (
-                code == "InvalidArgument" and _REUSED_REFERENCE_HINT in _message(exc).lower()
+                code == "InvalidArgument" and _REUSED_REFERENCE_HINT in _decode(exc).message.lower()
             ):
                 self._adopt_existing(job, exc)
                 return
@@ -388,6 +468,7 @@ class _Run:
     def _accept(self, job: Job, invalidation: Mapping[str, Any]) -> None:
         now = self.clock.time()
         job.invalidation_id = str(invalidation["Id"])
+        job.accepted_at = now
         job.status = COMPLETED if is_completed(invalidation.get("Status")) else IN_PROGRESS
         job.created_at = _epoch(invalidation.get("CreateTime"), default=now)
         if job.status == COMPLETED:
@@ -396,26 +477,33 @@ class _Run:
 
     def _adopt_existing(self, job: Job, exc: ClientError) -> None:
         """CloudFront refused our reference as used: this request's earlier leg made it."""
+        error = _decode(exc)
         found = self._find_by_reference(job)
         if found is None:
             self._fail(
                 job,
-                "CreateInvalidation",
-                "CallerReferenceAlreadyUsed",
-                f"CallerReference {job.caller_reference} was used before, more than "
-                f"{_LOOKBACK_SECONDS // 3600} h ago or by another caller, so nothing new was "
-                f"purged; a new request (or a new --run-id) gets a new reference "
-                f"(CloudFront said {_code(exc)}: {_message(exc)})",
+                CloudFrontCallError(
+                    job.distribution_id,
+                    "CreateInvalidation",
+                    "CallerReferenceAlreadyUsed",
+                    f"CallerReference {job.caller_reference} was used before, more than "
+                    f"{_LOOKBACK_SECONDS // 3600} h ago or by another caller, so nothing new "
+                    f"was purged; a new request (or a new --run-id) gets a new reference "
+                    f"(CloudFront said {error.code}: {error.message})",
+                ),
             )
             return
         paths = tuple(found.get("InvalidationBatch", {}).get("Paths", {}).get("Items", []))
         if sorted(paths) != sorted(job.batch.paths):
             self._fail(
                 job,
-                "CreateInvalidation",
-                _code(exc),
-                f"CallerReference {job.caller_reference} is taken by invalidation "
-                f"{found['Id']} with other paths",
+                CloudFrontCallError(
+                    job.distribution_id,
+                    "CreateInvalidation",
+                    error.code,
+                    f"CallerReference {job.caller_reference} is taken by invalidation "
+                    f"{found['Id']} with other paths",
+                ),
             )
             return
         self._accept(job, found)
@@ -423,7 +511,7 @@ class _Run:
 
     def _find_by_reference(self, job: Job) -> Mapping[str, Any] | None:
         not_before = self.clock.time() - _LOOKBACK_SECONDS
-        for item in self._list(job.distribution_id):
+        for item in list_invalidations(self.client, job.distribution_id):
             if _epoch(item.get("CreateTime"), default=0.0) < not_before:
                 return None
             found = self._get(job, str(item["Id"]))
@@ -458,22 +546,10 @@ class _Run:
         invalidation: Mapping[str, Any] = response["Invalidation"]
         return invalidation
 
-    def _list(self, distribution_id: str) -> Iterable[Mapping[str, Any]]:
-        """ListInvalidations, newest first, one page at a time, at most _MAX_LIST_PAGES."""
-        marker = ""
-        for _ in range(_MAX_LIST_PAGES):
-            page = self.client.list_invalidations(
-                DistributionId=distribution_id, Marker=marker, MaxItems="100"
-            )["InvalidationList"]
-            yield from page.get("Items", [])
-            if not page.get("IsTruncated") or not page.get("NextMarker"):
-                return
-            marker = page["NextMarker"]
-
     def _capacity_fits(self, job: Job) -> bool:
         """Read what is in progress on the distribution (ours and anyone else's)."""
         files = wildcards = 0
-        for item in self._list(job.distribution_id):
+        for item in list_invalidations(self.client, job.distribution_id):
             if not is_in_progress(item.get("Status")):
                 continue
             inv_id = str(item["Id"])
@@ -490,15 +566,10 @@ class _Run:
             files + job.batch.files <= MAX_FILES_IN_PROGRESS
             and wildcards + job.batch.wildcards <= MAX_WILDCARDS_IN_PROGRESS
         )
+        job.in_progress_files, job.in_progress_wildcards = files, wildcards
         if not fits:
-            logger.info(
-                "waiting for capacity",
-                extra={
-                    "distribution": job.distribution_id,
-                    "files_in_progress": files,
-                    "wildcards_in_progress": wildcards,
-                },
-            )
+            job.next_at = self.clock.time() + self.timing.capacity_delay()
+            self.report("waiting_for_capacity", job)
         return fits
 
     def _behind_another_blocked(self, job: Job) -> bool:
@@ -509,7 +580,7 @@ class _Run:
             for other in self.jobs
         )
 
-    def _retry(self, job: Job, reason: str, detail: str = "") -> None:
+    def _retry(self, job: Job, reason: str, detail: str = "", *, event: str = "") -> None:
         job.last_problem = f"{reason}: {detail}" if detail else reason
         job.attempts += 1
         now = self.clock.time()
@@ -518,10 +589,38 @@ class _Run:
             # A throttled poll must not come sooner than a normal one would.
             delay = max(delay, 2 * self.timing.poll_delay(now - (job.created_at or now)))
         job.next_at = now + delay
-        self.report(f"retry:{reason}", job)
+        self.report(event or f"retry:{reason}", job)
 
-    def _fail(self, job: Job, operation: str, code: str, message: str) -> None:
-        error = CloudFrontCallError(job.distribution_id, operation, code, message)
+    def _access_denied(self, job: Job, error: AwsError) -> None:
+        """Wait for IAM while the window from the first call on this distribution lasts."""
+        now = self.clock.time()
+        window_ends = self.first_calls[job.distribution_id] + self.timing.iam_window
+        if now >= window_ends:
+            waited = now - self.first_calls[job.distribution_id]
+            note = (
+                f"denied for {waited:.0f} s, longer than a new grant takes to apply"
+                if waited >= 1
+                else ""
+            )
+            self._fail(job, CloudFrontCallError.from_error(job.distribution_id, error, note=note))
+            return
+        job.last_problem = f"{error.code}: {error.message}"
+        job.attempts += 1
+        delay = min(
+            self.timing.backoff_delay(job.attempts, self.rng),
+            IAM_RETRY_CAP_SECONDS * self.timing.scale,
+        )
+        # The last try falls at the window's end, so "denied after the window" is observed.
+        job.next_at = min(now + delay, window_ends)
+        self.report("waiting_for_iam", job)
+
+    def _not_visible_yet(self, job: Job) -> bool:
+        """NoSuchInvalidation for an id CloudFront accepted moments ago: read lag, not loss."""
+        if job.accepted_at is None:
+            return False
+        return self.clock.time() - job.accepted_at < self.timing.not_found_window
+
+    def _fail(self, job: Job, error: CloudFrontCallError) -> None:
         for other in self.jobs:
             if other.distribution_id == job.distribution_id and not other.finished(True):
                 other.status = FAILED
@@ -531,20 +630,10 @@ class _Run:
         self.report("failed", job)
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-
-
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-
-
-def _operation(exc: ClientError) -> str:
-    return str(getattr(exc, "operation_name", "") or "CloudFront call")
+def _decode(exc: ClientError) -> AwsError:
+    error = AwsError.of(exc)
+    assert error is not None  # a ClientError always carries its response
+    return error
 
 
 def _epoch(value: object, *, default: float) -> float:

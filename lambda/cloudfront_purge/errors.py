@@ -3,12 +3,13 @@ can act on: it names the distribution, the call and CloudFront's error."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cloudfront_purge.rules import RuleError
+from cloudfront_purge.rules import RuleError, shorten
 
 __all__ = [
+    "AwsError",
     "CloudFrontCallError",
     "PurgeError",
     "PurgeFailed",
@@ -31,29 +32,72 @@ _ADVICE = {
     "InconsistentQuantities": "Paths.Quantity must equal the number of paths",
     "MissingBody": "the request carried no invalidation batch",
     "InvalidationBatchAlreadyExists": "another caller used this CallerReference with other paths",
+    "NoSuchInvalidation": "CloudFront accepted this invalidation but kept answering that it "
+    "does not exist; check it with cloudfront-invalidate list/show and purge again if it is "
+    "missing",
 }
 
 
 _MESSAGE_CHARS = 200
 
 
+@dataclass(frozen=True)
+class AwsError:
+    """What a botocore ClientError says, decoded in one place for the engine, the handler
+    and the CLI. Read from ``exc.response`` as botocore documents it ("Error handling" in
+    the Boto3 guide), so this module needs no botocore import."""
+
+    code: str
+    message: str
+    http_status: int
+    operation: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> AwsError | None:
+        """The decoded error, or None when ``exc`` is not an AWS service error."""
+        response = getattr(exc, "response", None)
+        if not isinstance(response, Mapping) or "Error" not in response:
+            return None
+        error = response.get("Error") or {}
+        metadata = response.get("ResponseMetadata") or {}
+        return cls(
+            code=str(error.get("Code", "Unknown")),
+            message=str(error.get("Message", "")) or str(exc),
+            http_status=int(metadata.get("HTTPStatusCode", 0) or 0),
+            operation=str(getattr(exc, "operation_name", "") or "CloudFront call"),
+        )
+
+
 class CloudFrontCallError(PurgeError):
     """CloudFront refused a call in a way that retrying will not fix."""
 
-    def __init__(self, distribution_id: str, operation: str, code: str, message: str) -> None:
+    def __init__(
+        self,
+        distribution_id: str,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        note: str = "",
+    ) -> None:
         self.distribution_id = distribution_id
         self.operation = operation
         self.code = code
         self.message = message
-        advice = _ADVICE.get(code)
+        advice = "; ".join(part for part in (_ADVICE.get(code), note) if part)
         # What to do comes before CloudFront's own words, which can be long (IAM quotes
         # whole role ARNs): a cut Reason keeps the part a person acts on.
-        detail = message if len(message) <= _MESSAGE_CHARS else message[:_MESSAGE_CHARS] + "..."
         super().__init__(
             f"distribution {distribution_id}: {operation} failed with {code}"
             + (f" ({advice})" if advice else "")
-            + f": {detail}"
+            + f": {shorten(message, _MESSAGE_CHARS + 3, marker='...')}"
         )
+
+    @classmethod
+    def from_error(
+        cls, distribution_id: str, error: AwsError, *, note: str = ""
+    ) -> CloudFrontCallError:
+        return cls(distribution_id, error.operation, error.code, error.message, note=note)
 
 
 @dataclass(frozen=True)

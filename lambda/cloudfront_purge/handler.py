@@ -7,8 +7,19 @@ Lifecycle:
   A wait that outlasts this invocation hands off: the function invokes itself
   asynchronously with the same event plus a continuation (deadline, invalidation ids) and
   returns without answering; the last leg answers. See README "Waiting past 15 minutes".
+- Update during a rollback (DescribeStacks on the event's StackId says
+  UPDATE_ROLLBACK_IN_PROGRESS): purge and wait as usual, but always answer SUCCESS. A
+  FAILED answer would leave the stack UPDATE_ROLLBACK_FAILED, which only a person can
+  repair, by skipping this resource and so its purge anyway: a stale cache is the lesser
+  harm. The problem goes to the log (``rollback_purge_unconfirmed``) and to the
+  PurgeConfirmed / PurgeProblem attributes. README "Rollbacks never fail because of the
+  cache".
 - Delete: SUCCESS at once. Nothing to undo: an invalidation cannot be cancelled, and a
   purge on delete only fails stacks (aws-cdk issue 4223).
+
+Logs: Lambda's JSON log format (the provider sets ``logging_format`` JSON), one line per
+event, the event name as the message and its fields as ``extra``, which Lambda's formatter
+writes as top-level JSON keys (README "Logs"). The ResponseURL is never logged.
 """
 
 from __future__ import annotations
@@ -27,8 +38,8 @@ from botocore.config import Config
 from crhelper import CfnResource
 
 from cloudfront_purge import engine, rules
-from cloudfront_purge.errors import PurgeError
-from cloudfront_purge.responder import MAX_REASON_CHARS, deliver, response_data
+from cloudfront_purge.errors import AwsError, PurgeError
+from cloudfront_purge.responder import deliver, response_data
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +48,14 @@ CONTINUATION = "CloudFrontInvalidationContinuation"
 #: A runaway chain of hand-offs is a bug; the deadline stops it long before this.
 MAX_LEGS = 20
 USER_AGENT = "cdk-cloudfront-invalidation/0.1"
+#: The stack's status while CloudFormation rolls an update back, the only time it sends a
+#: rollback's Updates (CloudFormation API Reference, DescribeStacks: StackStatus).
+ROLLBACK_STATUS = "UPDATE_ROLLBACK_IN_PROGRESS"
+#: Function environment settings that override the engine's eventual-consistency windows
+#: (seconds, 0 to MAX_WINDOW_SETTING_SECONDS); README "Troubleshooting".
+IAM_WAIT_VARIABLE = "CLOUDFRONT_PURGE_IAM_WAIT_SECONDS"
+NOT_FOUND_WAIT_VARIABLE = "CLOUDFRONT_PURGE_NOT_FOUND_WAIT_SECONDS"
+MAX_WINDOW_SETTING_SECONDS = 600.0
 
 
 class LambdaContext(Protocol):
@@ -61,8 +80,10 @@ class PurgeResource(CfnResource):
 
     def __init__(self) -> None:
         with _skip_polling_clients():
+            # json_logging off: crhelper's JSON formatter would replace Lambda's own and drop
+            # every field given as ``extra`` (README "Logs").
             super().__init__(
-                json_logging=True, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
+                json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
             )
         self._sam_local = None
         # crhelper's timeout timer runs on its own thread; this lock makes "answer" and
@@ -71,9 +92,12 @@ class PurgeResource(CfnResource):
         self.handing_off = False
         self.handed_off = False
         self.answered = False
+        #: Set once this request is known to be a rollback's Update: it must not fail.
+        self.rollback: Rollback | None = None
 
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> None:
         self.handing_off = self.handed_off = self.answered = False
+        self.rollback = None
         super().__call__(event, context)
 
     def begin_hand_off(self) -> bool:
@@ -104,7 +128,7 @@ class PurgeResource(CfnResource):
             "StackId": self.StackId,
             "RequestId": self.RequestId,
             "LogicalResourceId": self.LogicalResourceId,
-            "Reason": _shorten(reason if status else str(self.Reason)),
+            "Reason": reason if status else str(self.Reason),
             "Data": self.Data,
             "NoEcho": self.NoEcho,
         }
@@ -117,15 +141,57 @@ class PurgeResource(CfnResource):
         with self._lock:
             if self.handing_off or self.handed_off:
                 return
-        self._send(
-            "FAILED",
+        problem = (
             "the provider function ran out of time before it could hand the wait to a new "
-            "invocation (a CloudFront call hung?); the invalidations go on in CloudFront",
+            "invocation (a CloudFront call hung?); the invalidations go on in CloudFront"
         )
+        if self.rollback is not None:
+            self.rollback.settle(problem)
+            self._send("SUCCESS", str(self.Reason))
+            return
+        self._send("FAILED", problem)
 
 
-def _shorten(reason: str, limit: int = MAX_REASON_CHARS) -> str:
-    return reason if len(reason) <= limit else reason[: limit - 4] + " ..."
+class Rollback:
+    """What a rollback's Update has purged so far, so any ending can answer SUCCESS with
+    every attribute and say what is unconfirmed."""
+
+    def __init__(self, spec: rules.PurgeSpec | None, jobs: list[engine.Job]) -> None:
+        self.spec = spec
+        self.jobs = jobs
+
+    def settle(self, problem: str) -> None:
+        """Fill the answer's attributes and Reason, and log the unconfirmed purge."""
+        ids = [j.invalidation_id for j in self.jobs if j.invalidation_id]
+        submitted = bool(self.jobs) and all(j.accepted for j in self.jobs)
+        distributions = list(self.spec.distribution_ids) if self.spec else []
+        helper.Data.update(
+            response_data(
+                invalidation_ids=ids,
+                caller_references=[j.caller_reference for j in self.jobs],
+                status=rules.STATUS_UNCONFIRMED,
+                distribution_ids=distributions,
+                path_count=len(self.spec.paths) if self.spec else 0,
+                problem=problem,
+            )
+        )
+        helper.Reason = (
+            "rollback: answered SUCCESS so the rollback can finish, but the purge is "
+            f"unconfirmed: {problem}"
+        )
+        logger.warning(
+            "rollback_purge_unconfirmed",
+            extra={
+                "problem": problem,
+                "submitted": submitted,
+                "invalidations": ids,
+                "distributions": distributions,
+                "advice": "the cache may still serve the content being rolled back; purge "
+                "it with: cloudfront-invalidate purge "
+                + " ".join(f"-d {d}" for d in distributions)
+                + " -p '/*'",
+            },
+        )
 
 
 @contextmanager
@@ -160,6 +226,8 @@ _INVOKE_CONFIG = Config(
     user_agent_extra=USER_AGENT,
 )
 cloudfront = boto3.client("cloudfront", config=_CLIENT_CONFIG)
+#: Built on the first Update only (Creates never ask), to keep the cold start at one client.
+cloudformation: Any = None
 
 
 def handoff_margin(remaining: float) -> float:
@@ -184,7 +252,7 @@ def update(event: dict[str, Any], context: LambdaContext) -> str:
 
 @helper.delete
 def delete(event: dict[str, Any], _context: LambdaContext) -> str:
-    logger.info({"event": "delete", "note": "nothing to purge or undo"})
+    logger.info("delete", extra={"note": "nothing to purge or undo"})
     return str(event["PhysicalResourceId"])
 
 
@@ -192,12 +260,58 @@ def handler(event: dict[str, Any], context: LambdaContext) -> None:
     helper(event, context)
 
 
+def timing(environ: Mapping[str, str] = os.environ) -> engine.Timing:
+    """The engine's timing, with the windows the function's environment may override.
+
+    Raises:
+        RuleError: a setting that is not a number of seconds within range, named.
+    """
+    windows = {
+        "iam_wait": engine.IAM_PROPAGATION_WINDOW_SECONDS,
+        "not_found_wait": engine.NEW_INVALIDATION_VISIBILITY_SECONDS,
+    }
+    settings = ((IAM_WAIT_VARIABLE, "iam_wait"), (NOT_FOUND_WAIT_VARIABLE, "not_found_wait"))
+    for variable, name in settings:
+        raw = environ.get(variable)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = float("nan")
+        if not 0 <= seconds <= MAX_WINDOW_SETTING_SECONDS:
+            raise rules.RuleError(
+                f"the function's environment variable {variable} is {raw!r}; it must be a "
+                f"number of seconds from 0 to {MAX_WINDOW_SETTING_SECONDS:g}"
+            )
+        windows[name] = seconds
+    return engine.Timing(iam_wait=windows["iam_wait"], not_found_wait=windows["not_found_wait"])
+
+
 def _purge(event: dict[str, Any], context: LambdaContext) -> str:
     started = time.time()
     request_type = event["RequestType"]
+    continuation: Mapping[str, Any] = event.get(CONTINUATION) or {}
     if request_type == "Update":
         # A FAILED update must keep the old id; only SUCCESS may move it.
         helper.PhysicalResourceId = event["PhysicalResourceId"]
+        if _is_rollback(event, continuation):
+            helper.rollback = Rollback(None, [])
+    try:
+        return _purge_as_asked(event, context, started, continuation)
+    except Exception as exc:
+        rollback = helper.rollback
+        if rollback is None:
+            raise
+        # Whatever went wrong, during a rollback the answer is SUCCESS (module docstring).
+        rollback.settle(_problem(exc))
+        return str(helper.PhysicalResourceId)
+
+
+def _purge_as_asked(
+    event: dict[str, Any], context: LambdaContext, started: float, continuation: Mapping[str, Any]
+) -> str:
+    request_type = event["RequestType"]
     spec = rules.parse_properties(event.get("ResourceProperties", {}))
     physical_id = rules.physical_resource_id(
         stack_id=event["StackId"],
@@ -212,30 +326,33 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
             response_data(
                 invalidation_ids=[],
                 caller_references=[],
-                status="Skipped",
+                status=rules.STATUS_SKIPPED,
                 distribution_ids=spec.distribution_ids,
                 path_count=len(spec.paths),
             )
         )
-        logger.info({"event": "skipped", "reason": "InvalidateOnCreate is false"})
+        logger.info("skipped", extra={"reason": "InvalidateOnCreate is false"})
         return physical_id
 
-    continuation: Mapping[str, Any] = event.get(CONTINUATION) or {}
     leg = int(continuation.get("Leg", 1))
     deadline = float(continuation.get("Deadline", started + spec.timeout_seconds))
     remaining = context.get_remaining_time_in_millis() / 1000.0
     jobs = engine.plan_jobs(spec, request_id=event["RequestId"])
+    waits = timing()
+    if helper.rollback is not None:
+        helper.rollback.spec, helper.rollback.jobs = spec, jobs
     logger.info(
-        {
-            "event": "purge",
+        "purge",
+        extra={
             "request_type": request_type,
+            "rollback": helper.rollback is not None,
             "leg": leg,
             "distributions": list(spec.distribution_ids),
             "paths": len(spec.paths),
             "batches": len(jobs),
             "wait_for_completion": spec.wait_for_completion,
             "deadline_in_s": round(deadline - started, 1),
-        }
+        },
     )
     result = engine.purge(
         cloudfront,
@@ -245,10 +362,12 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
         wait=spec.wait_for_completion,
         stop_at=started + remaining - handoff_margin(remaining),
         known=continuation.get("Known"),
-        report=_log_progress(started),
+        timing=waits,
+        report=_log_progress(started, waits),
+        first_calls=continuation.get("FirstCalls"),
     )
     if not result.finished:
-        _hand_off(event, context, deadline=deadline, known=result.known, leg=leg)
+        _hand_off(event, context, deadline=deadline, result=result, leg=leg)
         return physical_id
     helper.Data.update(
         response_data(
@@ -260,14 +379,52 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
         )
     )
     logger.info(
-        {
-            "event": "done",
-            "status": result.status,
+        "done",
+        extra={
+            "purge_status": result.status,
             "invalidations": result.invalidation_ids,
             "seconds": round(time.time() - started, 3),
-        }
+        },
     )
     return physical_id
+
+
+def _is_rollback(event: Mapping[str, Any], continuation: Mapping[str, Any]) -> bool:
+    """Whether this Update is CloudFormation rolling back, asked once per request.
+
+    Anything but a clear answer (AccessDenied without the grant, throttling, a timeout)
+    counts as a normal update: the purge then fails as it would have without this check.
+    """
+    if "Rollback" in continuation:
+        return bool(continuation["Rollback"])
+    global cloudformation
+    try:
+        if cloudformation is None:
+            cloudformation = boto3.client("cloudformation", config=_CLIENT_CONFIG)
+        stacks = cloudformation.describe_stacks(StackName=event["StackId"])["Stacks"]
+        status = str(stacks[0]["StackStatus"]) if stacks else ""
+    except Exception as exc:  # any failure means "not known to be a rollback"
+        logger.warning(
+            "stack_status_unknown",
+            extra={
+                "problem": _problem(exc),
+                "consequence": "treated as a normal update: a failed purge fails it",
+                "advice": "grant cloudformation:DescribeStacks on this stack to the provider's "
+                "role (CloudFrontInvalidationProvider.grant_rollback_detection)",
+            },
+        )
+        return False
+    logger.info("stack_status", extra={"stack_status": status})
+    return status == ROLLBACK_STATUS
+
+
+def _problem(exc: BaseException) -> str:
+    error = AwsError.of(exc)
+    if error is not None:
+        return f"{error.operation} failed with {error.code}: {error.message}"
+    if isinstance(exc, PurgeError | rules.RuleError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _hand_off(
@@ -275,26 +432,35 @@ def _hand_off(
     context: LambdaContext,
     *,
     deadline: float,
-    known: dict[str, str],
+    result: engine.PurgeResult,
     leg: int,
 ) -> None:
+    known = result.known
     if leg >= MAX_LEGS:
         raise PurgeError(f"gave up after {leg} invocations of waiting; invalidations: {known}")
     # OldResourceProperties is not needed to resume; leaving it out keeps the payload
     # under the asynchronous invocation size limit for large path lists.
     payload = {
         **{k: v for k, v in event.items() if k not in (CONTINUATION, "OldResourceProperties")},
-        CONTINUATION: {"Deadline": deadline, "Known": known, "Leg": leg + 1},
+        CONTINUATION: {
+            "Deadline": deadline,
+            "Known": known,
+            "Leg": leg + 1,
+            # The IAM window counts from the first call, whichever leg made it.
+            "FirstCalls": result.first_calls,
+            # Asked once: the stack's status moves on while this request waits.
+            "Rollback": helper.rollback is not None,
+        },
     }
     if not helper.begin_hand_off():
-        return  # crhelper's timer answered FAILED already; do not start a leg nobody hears
+        return  # crhelper's timer answered already; do not start a leg nobody hears
     try:
         boto3.client("lambda", config=_INVOKE_CONFIG).invoke(
             FunctionName=context.invoked_function_arn,
             InvocationType="Event",
             Payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         )
-    except Exception as exc:  # every failure must become a FAILED answer, never a hang
+    except Exception as exc:  # every failure must become an answer, never a hang
         helper.end_hand_off(succeeded=False)
         raise PurgeError(
             f"could not hand the wait to a new invocation ({type(exc).__name__}: {exc}); "
@@ -302,28 +468,43 @@ def _hand_off(
         ) from exc
     helper.end_hand_off(succeeded=True)
     logger.info(
-        {
-            "event": "handed_off",
+        "handed_off",
+        extra={
             "next_leg": leg + 1,
             "invalidations": list(known.values()),
             "deadline_in_s": round(deadline - time.time(), 1),
-        }
+        },
     )
 
 
-def _log_progress(started: float) -> engine.Reporter:
+#: Engine events that say something is wrong for now, logged as warnings.
+_WARNING_EVENTS = frozenset({"waiting_for_iam", "not_visible_yet", "failed"})
+
+
+def _log_progress(started: float, waits: engine.Timing) -> engine.Reporter:
     def report(kind: str, job: engine.Job) -> None:
-        logger.info(
-            {
-                "event": kind,
-                "distribution": job.distribution_id,
-                "invalidation": job.invalidation_id,
-                "status": job.status,
-                "batch": job.batch.index,
-                "caller_reference": job.caller_reference,
-                "waited_s": round(time.time() - started, 2),
-                "next_check_in_s": round(max(0.0, job.next_at - time.time()), 2),
-            }
-        )
+        fields: dict[str, Any] = {
+            "distribution": job.distribution_id,
+            "invalidation": job.invalidation_id,
+            "purge_status": job.status,
+            "batch": job.batch.index,
+            "caller_reference": job.caller_reference,
+            "waited_s": round(time.time() - started, 2),
+            "next_check_in_s": round(max(0.0, job.next_at - time.time()), 2),
+        }
+        if kind == "waiting_for_iam":
+            fields["note"] = (
+                "AccessDenied: waiting for IAM to propagate a new grant, up to "
+                f"{waits.iam_window:g} s from this request's first call on the distribution"
+            )
+        if kind == "waiting_for_capacity":
+            fields["files_in_progress"] = job.in_progress_files
+            fields["wildcards_in_progress"] = job.in_progress_wildcards
+        if job.last_problem and (kind.startswith("retry:") or kind in _WARNING_EVENTS):
+            fields["problem"] = job.last_problem
+        if job.error is not None:
+            fields["error"] = str(job.error)
+        level = logging.WARNING if kind in _WARNING_EVENTS else logging.INFO
+        logger.log(level, kind, extra=fields)
 
     return report

@@ -17,6 +17,8 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from cloudfront_purge import rules
+
 logger = logging.getLogger(__name__)
 
 #: CloudFormation rejects a response body over 4,096 bytes.
@@ -24,6 +26,8 @@ MAX_BODY_BYTES = 4096
 #: Room kept for Status, ids and Reason around Data.
 _DATA_BUDGET_BYTES = 2800
 MAX_REASON_CHARS = 1000
+#: PurgeProblem is a GetAtt value and a log field, not the whole story: the log has it.
+MAX_PROBLEM_CHARS = 300
 DELIVERY_ATTEMPTS = 6
 _DELIVERY_TIMEOUT_SECONDS = 10.0
 
@@ -35,38 +39,43 @@ def response_data(
     status: str,
     distribution_ids: Sequence[str],
     path_count: int,
+    problem: str = "",
 ) -> dict[str, str]:
-    """The resource's attributes (GetAtt names), cut to fit the 4 KB body.
+    """The resource's attributes (GetAtt names, ``rules.ATTR_*``), cut to fit the 4 KB body.
 
-    Every value is a string: CloudFormation hands GetAtt values over as strings.
+    Every SUCCESS carries every attribute, so a GetAtt on any of them always works. Every
+    value is a string: CloudFormation hands GetAtt values over as strings. ``problem`` is
+    set only when a rollback answers SUCCESS without a confirmed purge.
     """
     data = {
-        "InvalidationId": invalidation_ids[0] if invalidation_ids else "",
-        "CallerReference": caller_references[0] if caller_references else "",
-        "Status": status,
-        "DistributionIds": ",".join(distribution_ids),
-        "InvalidationCount": str(len(invalidation_ids)),
-        "PathCount": str(path_count),
-        "InvalidationIds": ",".join(invalidation_ids),
+        rules.ATTR_INVALIDATION_ID: invalidation_ids[0] if invalidation_ids else "",
+        rules.ATTR_CALLER_REFERENCE: caller_references[0] if caller_references else "",
+        rules.ATTR_STATUS: status,
+        rules.ATTR_DISTRIBUTION_IDS: ",".join(distribution_ids),
+        rules.ATTR_INVALIDATION_COUNT: str(len(invalidation_ids)),
+        rules.ATTR_PATH_COUNT: str(path_count),
+        rules.ATTR_PURGE_CONFIRMED: "false" if problem else "true",
+        rules.ATTR_PURGE_PROBLEM: rules.shorten(problem, MAX_PROBLEM_CHARS),
+        rules.ATTR_INVALIDATION_IDS: ",".join(invalidation_ids),
     }
     if len(json.dumps(data)) > _DATA_BUDGET_BYTES:
         kept: list[str] = []
         for inv in invalidation_ids:
-            data["InvalidationIds"] = ",".join([*kept, inv])
+            data[rules.ATTR_INVALIDATION_IDS] = ",".join([*kept, inv])
             if len(json.dumps(data)) > _DATA_BUDGET_BYTES - 40:
                 break
             kept.append(inv)
-        data["InvalidationIds"] = ",".join(kept)
-        data["InvalidationIdsTruncated"] = "true"
+        data[rules.ATTR_INVALIDATION_IDS] = ",".join(kept)
+        data[rules.ATTR_INVALIDATION_IDS_TRUNCATED] = "true"
     return data
 
 
 def fit_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Cut the Reason (then Data) until the JSON body is under CloudFormation's limit."""
     fitted = dict(body)
-    reason = str(fitted.get("Reason", ""))
-    if len(reason) > MAX_REASON_CHARS:
-        fitted["Reason"] = reason[: MAX_REASON_CHARS - 15] + " ...(truncated)"
+    fitted["Reason"] = rules.shorten(
+        str(fitted.get("Reason", "")), MAX_REASON_CHARS, marker=" ...(truncated)"
+    )
     if len(json.dumps(fitted).encode("utf-8")) > MAX_BODY_BYTES:
         fitted["Data"] = {}
     return fitted
@@ -109,11 +118,12 @@ def deliver(
     """
     fitted = fit_body(body)
     payload = json.dumps(fitted).encode("utf-8")
+    # Log field names are snake_case like every other field (README "Logs").
     summary = {
-        "Status": fitted.get("Status"),
-        "PhysicalResourceId": fitted.get("PhysicalResourceId"),
-        "Reason": fitted.get("Reason"),
-        "LogicalResourceId": fitted.get("LogicalResourceId"),
+        "status": fitted.get("Status"),
+        "physical_resource_id": fitted.get("PhysicalResourceId"),
+        "reason": fitted.get("Reason"),
+        "logical_resource_id": fitted.get("LogicalResourceId"),
     }
     problem = ""
     for attempt in range(1, attempts + 1):
@@ -123,23 +133,23 @@ def deliver(
             problem = f"{type(exc).__name__}: {exc}"
         else:
             if 200 <= status < 300:
-                logger.info({"event": "responded", "http_status": status, **summary})
+                logger.info("responded", extra={"http_status": status, **summary})
                 return True
             problem = f"HTTP {status}"
         logger.warning(
-            {"event": "response_retry", "attempt": attempt, "problem": _scrub(problem, url)}
+            "response_retry", extra={"attempt": attempt, "problem": _scrub(problem, url)}
         )
         if attempt < attempts:
             sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
     logger.critical(
-        {
-            "event": "response_lost",
+        "response_lost",
+        extra={
             "problem": _scrub(problem, url),
             "attempts": attempts,
             "advice": "CloudFormation did not take the answer; the stack waits until its "
             "ServiceTimeout. The invalidations themselves were not affected.",
             **summary,
-        }
+        },
     )
     return False
 

@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-# --- CloudFront limits (FIELD-NOTES: "CloudFront invalidation API") -----------------------
+# --- CloudFront limits (Amazon CloudFront Developer Guide: "Invalidate files", -----------
+# "Concurrent invalidation request maximum"; README "CloudFront limits") --------------------
 MAX_PATH_LENGTH = 4000
 MAX_FILES_IN_PROGRESS = 3000
 MAX_WILDCARDS_IN_PROGRESS = 15
@@ -70,6 +71,20 @@ ATTR_INVALIDATION_ID = "InvalidationId"
 ATTR_INVALIDATION_IDS = "InvalidationIds"
 ATTR_CALLER_REFERENCE = "CallerReference"
 ATTR_STATUS = "Status"
+ATTR_DISTRIBUTION_IDS = "DistributionIds"
+ATTR_INVALIDATION_COUNT = "InvalidationCount"
+ATTR_PATH_COUNT = "PathCount"
+#: Present (as "true") only when InvalidationIds was cut to fit the 4,096-byte response.
+ATTR_INVALIDATION_IDS_TRUNCATED = "InvalidationIdsTruncated"
+#: "true" when the provider did all it was asked (Completed, or accepted when not waiting,
+#: or nothing asked); "false" only on a rollback that answered SUCCESS although the purge
+#: was not confirmed (README "Rollbacks never fail because of the cache").
+ATTR_PURGE_CONFIRMED = "PurgeConfirmed"
+#: Why the purge is unconfirmed, in a few words; empty when PurgeConfirmed is "true".
+ATTR_PURGE_PROBLEM = "PurgeProblem"
+#: The Status attribute on a rollback whose purge was not confirmed.
+STATUS_UNCONFIRMED = "Unconfirmed"
+STATUS_SKIPPED = "Skipped"
 
 _DISTRIBUTION_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
 _HASH_CHARS = re.compile(r"[^A-Za-z0-9]")
@@ -274,10 +289,6 @@ def physical_resource_id(*, stack_id: str, logical_id: str, distribution_ids: Se
     return f"{logical_id[:200]}-{digest}"
 
 
-def distribution_arn(distribution_id: str, *, account: str, partition: str = "aws") -> str:
-    return f"arn:{partition}:cloudfront::{account}:distribution/{distribution_id}"
-
-
 # --- Properties ---------------------------------------------------------------------------
 
 
@@ -414,7 +425,18 @@ def _within_service_timeout(timeout: float, service_timeout: object) -> float:
     return max(float(MIN_TIMEOUT_SECONDS), min(timeout, limit - margin))
 
 
+def shorten(text: str, limit: int, *, marker: str = " ...") -> str:
+    """``text`` cut to at most ``limit`` characters, the cut marked at its end.
+
+    The one truncation rule for every text a person reads in a Reason, an attribute or a
+    log line: the start is kept, because that is where the distribution, the call and the
+    advice are.
+    """
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(marker))] + marker
+
+
 def _show(value: object, limit: int = 80) -> str:
     """repr() cut short: a Reason must stay readable and under CloudFormation's limits."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 5] + "...'"
+    return shorten(repr(value), limit, marker="...'")

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import botocore.session
 from botocore.exceptions import ClientError
+from botocore.paginate import Paginator
+
+_SESSION = botocore.session.get_session()
 
 
 class FakeClock:
@@ -56,6 +60,12 @@ class FakeCloudFront:
     invalidations: list[FakeInvalidation] = field(default_factory=list)
     faults: dict[str, list[ClientError | Exception]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
+    #: The Marker of every ListInvalidations call (None: not sent).
+    markers: list[str | None] = field(default_factory=list)
+    #: Distribution ids whose calls answer AccessDenied until the clock reaches the value.
+    denied_until: dict[str, float] = field(default_factory=dict)
+    #: GetInvalidation answers NoSuchInvalidation for this long after an invalidation is made.
+    invisible_for: float = 0.0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def _enter(self, op: str, distribution_id: str) -> None:
@@ -63,6 +73,10 @@ class FakeCloudFront:
         queue = self.faults.get(op)
         if queue:
             raise queue.pop(0)
+        if self.clock.now < self.denied_until.get(distribution_id, -1.0):
+            raise client_error("AccessDenied", op, 403,
+                               f"User: arn:aws:sts::123456789012:assumed-role/provider/fn is not authorized to perform: "
+                               f"cloudfront:{op} on resource: arn:aws:cloudfront::123456789012:distribution/{distribution_id}")
         if distribution_id not in self.distributions:
             raise client_error("NoSuchDistribution", op, 404, "The specified distribution does not exist.")
 
@@ -105,11 +119,22 @@ class FakeCloudFront:
     def get_invalidation(self, *, DistributionId: str, Id: str) -> dict[str, Any]:
         self._enter("GetInvalidation", DistributionId)
         for inv in self.invalidations:
-            if inv.id == Id and inv.distribution_id == DistributionId:
+            if inv.id == Id and inv.distribution_id == DistributionId and self.clock.now >= inv.created + self.invisible_for:
                 return {"Invalidation": self._shape(inv)}
-        raise client_error("NoSuchInvalidation", "GetInvalidation", 404)
+        raise client_error("NoSuchInvalidation", "GetInvalidation", 404, "The specified invalidation does not exist.")
 
-    def list_invalidations(self, *, DistributionId: str, Marker: str = "", MaxItems: str = "100") -> dict[str, Any]:
+    def get_paginator(self, name: str) -> Paginator:
+        """botocore's own paginator over this fake, so paging is botocore's, not ours."""
+        assert name == "list_invalidations"
+        config = _SESSION.get_paginator_model("cloudfront").get_paginator("ListInvalidations")
+        model = _SESSION.get_service_model("cloudfront").operation_model("ListInvalidations")
+        return Paginator(self.list_invalidations, config, model)
+
+    def list_invalidations(self, *, DistributionId: str, Marker: str | None = None, MaxItems: str | int = "100") -> dict[str, Any]:
+        self.markers.append(Marker)
+        if Marker == "":
+            # As stock moto 5.2.5 answers it: an empty Marker is a bad request.
+            raise client_error("BadRequest", "ListInvalidations", 400, "Bad Request")
         self._enter("ListInvalidations", DistributionId)
         mine = [i for i in reversed(self.invalidations) if i.distribution_id == DistributionId]
         start = next((n + 1 for n, i in enumerate(mine) if i.id == Marker), 0) if Marker else 0
@@ -118,4 +143,4 @@ class FakeCloudFront:
         return {"InvalidationList": {
             "Items": [{"Id": i.id, "Status": self._status(i), "CreateTime": datetime.fromtimestamp(i.created, UTC)} for i in page],
             "IsTruncated": truncated, "NextMarker": page[-1].id if truncated and page else "",
-            "Quantity": len(page), "MaxItems": int(MaxItems), "Marker": Marker}}
+            "Quantity": len(page), "MaxItems": int(MaxItems), "Marker": Marker or ""}}

@@ -17,10 +17,11 @@ def spec(paths: tuple[str, ...] = ("/*",), dists: tuple[str, ...] = ("EDIST1",),
 
 
 def run(cf: FakeCloudFront, clock: FakeClock, s: rules.PurgeSpec, *, request_id: str = "req-1", timeout: float = 600,
-        stop_at: float | None = None, known: dict[str, str] | None = None, events: list[str] | None = None) -> engine.PurgeResult:
+        stop_at: float | None = None, known: dict[str, str] | None = None, events: list[str] | None = None,
+        first_calls: dict[str, float] | None = None) -> engine.PurgeResult:
     jobs = engine.plan_jobs(s, request_id=request_id)
     return engine.purge(cf, jobs, deadline=clock.now + timeout, timeout_seconds=timeout, wait=s.wait_for_completion,
-                        stop_at=stop_at, known=known, clock=clock, rng=random.Random(1),
+                        stop_at=stop_at, known=known, clock=clock, rng=random.Random(1), first_calls=first_calls,
                         report=(lambda kind, _job: events.append(kind)) if events is not None else None)
 
 
@@ -86,7 +87,7 @@ def test_throttling_and_connection_errors_back_off_and_succeed() -> None:
     assert len(set(round(s, 3) for s in clock.sleeps)) > 3
 
 
-@pytest.mark.parametrize(("code", "status"), [("AccessDenied", 403), ("NoSuchDistribution", 404),
+@pytest.mark.parametrize(("code", "status"), [("NoSuchDistribution", 404),
                                               ("InconsistentQuantities", 400), ("BatchTooLarge", 413)])
 def test_terminal_errors_fail_at_once_naming_distribution_call_and_error(code: str, status: int) -> None:
     clock = FakeClock()
@@ -207,3 +208,156 @@ def test_the_engine_stops_within_one_call_of_stop_at() -> None:
                           stop_at=stop_at, clock=clock)
     assert not result.finished
     assert clock.now - stop_at <= 13.0
+
+
+# --- ListInvalidations paging (one function: engine and CLI) ---------------------------------
+
+
+def _fill(cf: FakeCloudFront, n: int, dist: str = "EDIST1", files: int = 1) -> None:
+    for i in range(n):
+        paths = [f"/old{i}/{k}" for k in range(files)]
+        cf.create_invalidation(DistributionId=dist, InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": f"other-{i}"})
+
+
+def test_listing_sends_no_marker_first_then_the_next_marker_cloudfront_gave() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 0.0)
+    _fill(cf, 250)
+    listed = [item["Id"] for item in engine.list_invalidations(cf, "EDIST1")]
+    assert listed == [i.id for i in reversed(cf.invalidations)]
+    # Stock moto answers an empty Marker with 400: the first page must carry none at all.
+    assert cf.markers == [None, listed[99], listed[199]]
+
+
+def test_listing_stops_at_max_items_without_asking_for_more_pages() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 0.0)
+    _fill(cf, 250)
+    assert len(list(engine.list_invalidations(cf, "EDIST1", max_items=120))) == 120
+    assert cf.calls["ListInvalidations"] == 2
+    cf.calls.clear()
+    assert len(list(engine.list_invalidations(cf, "EDIST1", max_items=7))) == 7
+    assert cf.calls["ListInvalidations"] == 1
+
+
+def test_capacity_wait_reads_past_the_first_page_of_someone_elses_invalidations() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 40.0)
+    _fill(cf, 150, files=20)  # 3,000 files in progress, listed over two pages
+    events: list[str] = []
+    result = run(cf, clock, spec(paths=tuple(f"/mine{i}" for i in range(100))), events=events)
+    assert result.status == "Completed"
+    assert "blocked" in events and "waiting_for_capacity" in events
+    # Each capacity check read both pages, the first without a Marker.
+    assert cf.markers[0] is None and len(cf.markers) >= 2 and "" not in cf.markers
+    mine = cf.invalidations[-1]
+    assert mine.created >= cf.invalidations[0].done_at
+
+
+def test_reused_reference_is_found_on_a_later_page() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 5.0, reused_reference_error=True)
+    first = run(cf, clock, spec(), request_id="req-A")
+    _fill(cf, 130)  # newer invalidations push ours to the second page
+    again = run(cf, clock, spec(), request_id="req-A")
+    assert again.invalidation_ids == first.invalidation_ids
+    assert cf.markers[0] is None and len(cf.markers) >= 2
+
+
+# --- AccessDenied while IAM propagates ---------------------------------------------------------
+
+
+def test_access_denied_while_a_grant_propagates_is_waited_out() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 5.0)
+    cf.denied_until["EDIST1"] = clock.now + 20
+    events: list[str] = []
+    result = run(cf, clock, spec(), events=events)
+    assert result.status == "Completed"
+    assert len(cf.invalidations) == 1
+    assert "waiting_for_iam" in events
+    # Noticed within the retry cap once the grant applied, not at the window's end.
+    assert cf.invalidations[0].created - (1_000_000.0 + 20) <= engine.IAM_RETRY_CAP_SECONDS
+
+
+def test_access_denied_past_the_window_fails_with_the_advice() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    cf.denied_until["EDIST1"] = float("inf")
+    with pytest.raises(PurgeFailed) as info:
+        run(cf, clock, spec())
+    reason = str(info.value)
+    assert "EDIST1: CreateInvalidation failed with AccessDenied" in reason
+    assert "grant cloudfront:CreateInvalidation" in reason and "denied for 60 s" in reason
+    waited = clock.now - 1_000_000.0
+    assert engine.IAM_PROPAGATION_WINDOW_SECONDS <= waited <= engine.IAM_PROPAGATION_WINDOW_SECONDS + 1
+
+
+def test_no_such_distribution_is_not_waited_for() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    with pytest.raises(PurgeFailed, match="ENOPE: CreateInvalidation failed with NoSuchDistribution"):
+        run(cf, clock, spec(dists=("ENOPE",)))
+    assert clock.now - 1_000_000.0 < 1
+    assert cf.calls["CreateInvalidation"] == 1
+
+
+def test_the_iam_window_counts_from_the_first_call_even_across_a_hand_off() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    cf.denied_until["EDIST1"] = float("inf")
+    start = clock.now
+    first = run(cf, clock, spec(), stop_at=clock.now + 40)
+    assert not first.finished and first.first_calls == {"EDIST1": start}
+    with pytest.raises(PurgeFailed, match="AccessDenied"):
+        run(cf, clock, spec(), first_calls=first.first_calls)
+    assert clock.now - start <= engine.IAM_PROPAGATION_WINDOW_SECONDS + 1
+
+
+def test_a_shorter_iam_window_is_honoured() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    cf.denied_until["EDIST1"] = float("inf")
+    jobs = engine.plan_jobs(spec(), request_id="r")
+    with pytest.raises(PurgeFailed, match="AccessDenied"):
+        engine.purge(cf, jobs, deadline=clock.now + 600, timeout_seconds=600, clock=clock,
+                     timing=engine.Timing(iam_wait=5.0))
+    assert clock.now - 1_000_000.0 <= 5.5
+
+
+# --- NoSuchInvalidation right after CreateInvalidation ----------------------------------------
+
+
+def test_an_invalidation_not_visible_yet_is_polled_again() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 12.0, invisible_for=6.0)
+    events: list[str] = []
+    result = run(cf, clock, spec(), events=events)
+    assert result.status == "Completed"
+    assert "not_visible_yet" in events and len(cf.invalidations) == 1
+
+
+def test_an_invalidation_that_never_appears_fails_with_advice_after_the_window() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 12.0, invisible_for=10_000.0)
+    with pytest.raises(PurgeFailed) as info:
+        run(cf, clock, spec())
+    reason = str(info.value)
+    assert "GetInvalidation failed with NoSuchInvalidation" in reason and "I0001" not in reason.split(":")[0]
+    assert "cloudfront-invalidate list/show" in reason
+    waited = clock.now - 1_000_000.0
+    window = engine.NEW_INVALIDATION_VISIBILITY_SECONDS
+    assert window <= waited <= window + 2 * engine.Timing().backoff_cap
+
+
+def test_no_such_invalidation_for_an_id_we_never_made_is_terminal_at_once() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock)
+    first = run(cf, clock, spec(), stop_at=clock.now + 0.5)
+    # A continuation naming an id CloudFront does not know, from a leg long ago.
+    clock.now += 3600
+    known = {ref: "IGONE" for ref in first.known}
+    with pytest.raises(PurgeFailed, match="NoSuchInvalidation"):
+        run(cf, clock, spec(), known=known, first_calls=first.first_calls)
+    assert clock.now - (1_000_000.0 + 3600) < 1
