@@ -8,19 +8,60 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
-from cloudfront_purge import handler
+from cloudfront_purge import handler, rules
 from localcloud.cloudfront import LocalCloudFront
+from tests.unit.fakes import lambda_json_logs
 
 SECRET_URL = "https://cfn-responses.example/stack/resource?X-Amz-Signature=s3cr3t-sig"
 INVALIDATION_SECONDS = 0.6
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/site/abc"
+#: Every attribute a SUCCESS carries, whatever happened.
+ATTRIBUTES = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
+              rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
+              rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM}
+
+
+class StackStatus:
+    """DescribeStacks answering one status, counting the calls."""
+
+    def __init__(self, status: str = "UPDATE_IN_PROGRESS") -> None:
+        self.status = status
+        self.calls: list[dict[str, Any]] = []
+
+    def describe_stacks(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"Stacks": [{"StackId": kwargs["StackName"], "StackName": "site", "StackStatus": self.status,
+                            "CreationTime": "2026-01-01T00:00:00Z"}]}
+
+
+def stubbed_cloudformation(monkeypatch: pytest.MonkeyPatch) -> Stubber:
+    """A real botocore cloudformation client whose answers the test queues."""
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.activate()
+    monkeypatch.setattr(handler, "cloudformation", client)
+    return stubber
+
+
+def rolling_back(monkeypatch: pytest.MonkeyPatch) -> Stubber:
+    stubber = stubbed_cloudformation(monkeypatch)
+    stubber.add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackId": STACK_ID, "StackName": "site", "StackStatus": "UPDATE_ROLLBACK_IN_PROGRESS",
+                     "CreationTime": "2026-01-01T00:00:00Z"}]},
+        {"StackName": STACK_ID},
+    )
+    return stubber
 
 
 class Context:
@@ -72,6 +113,7 @@ def responses(cloud: LocalCloudFront, monkeypatch: pytest.MonkeyPatch) -> Respon
     recorder = Responses()
     monkeypatch.setattr(handler, "deliver", recorder)
     monkeypatch.setattr(handler, "cloudfront", cloud.client())
+    monkeypatch.setattr(handler, "cloudformation", StackStatus())
     return recorder
 
 
@@ -80,7 +122,7 @@ def event(request_type: str, props: dict[str, Any], *, old: dict[str, Any] | Non
     ev: dict[str, Any] = {
         "RequestType": request_type,
         "ResponseURL": SECRET_URL,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/site/abc",
+        "StackId": STACK_ID,
         "RequestId": request_id or str(uuid.uuid4()),
         "ResourceType": "Custom::CloudFrontInvalidation",
         "LogicalResourceId": "Purge",
@@ -166,16 +208,74 @@ def test_unknown_distribution_fails_with_a_clear_reason(responses: Responses) ->
     assert body["PhysicalResourceId"].startswith("Purge-")
 
 
-def test_access_denied_fails_with_a_reason_saying_what_to_grant(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
+def test_access_denied_past_the_iam_window_fails_with_a_reason_saying_what_to_grant(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(handler.IAM_WAIT_VARIABLE, "1.5")
     cloud.faults.deny(dist)
+    started = time.time()
     try:
-        handler.handler(event("Create", props(dist)), Context())
+        with lambda_json_logs() as logs:
+            handler.handler(event("Create", props(dist)), Context())
     finally:
         cloud.faults.allow(dist)
     body = responses.last
     assert body["Status"] == "FAILED"
     assert "AccessDenied" in body["Reason"] and dist in body["Reason"]
-    assert "cloudfront:CreateInvalidation" in body["Reason"]
+    assert "cloudfront:CreateInvalidation" in body["Reason"] and "denied for 2 s" in body["Reason"]
+    assert 1.5 <= responses.times[-1] - started < 10
+    waits = logs.events("waiting_for_iam")
+    assert waits and waits[0]["level"] == "WARNING" and waits[0]["distribution"] == dist
+    assert "waiting for IAM to propagate" in waits[0]["note"] and "AccessDenied" in waits[0]["problem"]
+    assert cloud.invalidations(dist) == []
+
+
+def test_access_denied_while_iam_propagates_is_waited_out(
+    cloud: LocalCloudFront, dist: str, responses: Responses
+) -> None:
+    """A first deploy whose grant applies a few seconds after CloudFormation created it."""
+    cloud.faults.deny(dist)
+    before = cloud.calls("CreateInvalidation")
+
+    def grant_applies() -> None:
+        # Two denied tries, then the grant applies.
+        bound = time.monotonic() + 30
+        while cloud.calls("CreateInvalidation") < before + 2 and time.monotonic() < bound:
+            time.sleep(0.05)
+        cloud.faults.allow(dist)
+
+    granter = threading.Thread(target=grant_applies)
+    granter.start()
+    try:
+        with lambda_json_logs() as logs:
+            handler.handler(event("Create", props(dist)), Context())
+    finally:
+        granter.join(35)
+        cloud.faults.allow(dist)
+    assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
+    assert len(cloud.invalidations(dist)) == 1
+    assert len(logs.events("waiting_for_iam")) >= 2
+
+
+def test_a_bad_window_setting_fails_naming_the_variable(dist: str, responses: Responses,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(handler.IAM_WAIT_VARIABLE, "a minute")
+    handler.handler(event("Create", props(dist)), Context())
+    assert responses.last["Status"] == "FAILED"
+    assert f"{handler.IAM_WAIT_VARIABLE} is 'a minute'; it must be a number of seconds from 0 to 600" in responses.last["Reason"]
+
+
+def test_an_invalidation_not_yet_visible_after_create_is_polled_again(
+    cloud: LocalCloudFront, dist: str, responses: Responses
+) -> None:
+    cloud.faults.on_call("GetInvalidation", 1, "NoSuchInvalidation")
+    cloud.faults.on_call("GetInvalidation", 2, "NoSuchInvalidation")
+    with lambda_json_logs() as logs:
+        handler.handler(event("Create", props(dist)), Context())
+    assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
+    assert responses.last["Data"]["Status"] == "Completed"
+    assert len(cloud.invalidations(dist)) == 1
+    assert len(logs.events("not_visible_yet")) == 2
 
 
 def test_bad_properties_fail_naming_the_property(dist: str, responses: Responses) -> None:
@@ -203,8 +303,8 @@ def test_invalidate_on_create_false_skips_the_first_purge(cloud: LocalCloudFront
     # Every attribute is answered, so a GetAtt on any of them does not fail the deploy.
     data = responses.last["Data"]
     assert data["Status"] == "Skipped"
-    assert {"InvalidationId", "InvalidationIds", "CallerReference", "DistributionIds",
-            "InvalidationCount", "PathCount"} <= set(data)
+    assert set(data) == ATTRIBUTES
+    assert data["PurgeConfirmed"] == "true" and data["PurgeProblem"] == ""
 
 
 def test_a_wait_longer_than_the_invocation_hands_off_and_the_next_leg_answers(
@@ -235,17 +335,31 @@ def test_a_wait_longer_than_the_invocation_hands_off_and_the_next_leg_answers(
     assert cloud.calls("CreateInvalidation") >= 1
 
 
-def test_response_url_never_reaches_the_logs(cloud: LocalCloudFront, dist: str, responses: Responses,
-                                             caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    handler.handler(event("Create", props(dist)), Context())
-    handler.handler(event("Create", props("ENOPE")), Context())
-    text = caplog.text + json.dumps([r.msg for r in caplog.records], default=str)
+def test_logs_keep_their_fields_in_lambdas_json_format_and_never_the_response_url(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs the formatter Lambda runs for logging_format JSON (awslambdaric's) over a success,
+    a failure and a rollback, and reads the lines as CloudWatch Logs would get them."""
+    with lambda_json_logs() as logs:
+        handler.handler(event("Create", props(dist)), Context())
+        handler.handler(event("Create", props("ENOPE")), Context())
+        rolling_back(monkeypatch)
+        handler.handler(event("Update", props("EGONE", "other"), old=props(dist), physical_id="Purge-1"), Context())
+    text = "".join(logs.lines)
     assert "s3cr3t-sig" not in text and "cfn-responses.example" not in text
-    # ...while the logs do say what is waited on and for how long.
-    events = {r.msg["event"]: r.msg for r in caplog.records if isinstance(r.msg, dict)}
-    assert "next_check_in_s" in events["submitted"] and events["submitted"]["invalidation"]
-    assert events["completed"]["waited_s"] > 0
+    (purge,) = [r for r in logs.events("purge") if r["distributions"] == [dist]]
+    assert purge["request_type"] == "Create" and purge["paths"] == 1 and purge["rollback"] is False
+    (submitted,) = [r for r in logs.events("submitted") if r["distribution"] == dist]
+    assert submitted["invalidation"] and "next_check_in_s" in submitted and submitted["logger"] == "cloudfront_purge.handler"
+    (completed,) = logs.events("completed")
+    assert completed["waited_s"] > 0 and completed["purge_status"] == "Completed"
+    (done,) = logs.events("done")
+    assert done["invalidations"] == [submitted["invalidation"]]
+    (failed,) = [r for r in logs.events("failed") if r["distribution"] == "ENOPE"]
+    assert "NoSuchDistribution" in failed["error"]
+    (unconfirmed,) = logs.events("rollback_purge_unconfirmed")
+    assert unconfirmed["level"] == "WARNING" and unconfirmed["submitted"] is False
+    assert "NoSuchDistribution" in unconfirmed["problem"] and "-d EGONE" in unconfirmed["advice"]
 
 
 def test_several_distributions_purge_in_parallel_and_one_failing_names_itself(
@@ -284,3 +398,132 @@ def test_more_paths_than_the_in_progress_limit_are_batched_and_all_complete(
     for earlier, later in itertools.pairwise(records):
         assert later.create_time >= earlier.completes_at
     assert len({r.caller_reference for r in records}) == 3
+
+
+# --- rollbacks -------------------------------------------------------------------------------
+
+
+def test_an_update_asks_the_stack_status_once_and_answers_every_attribute(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubber = stubbed_cloudformation(monkeypatch)
+    stubber.add_response("describe_stacks", {"Stacks": [{"StackId": STACK_ID, "StackName": "site",
+                         "StackStatus": "UPDATE_IN_PROGRESS", "CreationTime": "2026-01-01T00:00:00Z"}]},
+                         {"StackName": STACK_ID})
+    handler.handler(event("Update", props(dist, "b"), old=props(dist), physical_id="Purge-1"), Context())
+    stubber.assert_no_pending_responses()
+    body = responses.last
+    assert body["Status"] == "SUCCESS" and set(body["Data"]) == ATTRIBUTES
+    assert (body["Data"]["PurgeConfirmed"], body["Data"]["PurgeProblem"]) == ("true", "")
+
+
+def test_a_rollback_whose_purge_times_out_still_succeeds_saying_so(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubber = rolling_back(monkeypatch)
+    cloud.set_invalidation_seconds(30)
+    try:
+        with lambda_json_logs() as logs:
+            handler.handler(event("Update", props(dist, "a", TimeoutSeconds="1"), old=props(dist, "b"),
+                                  physical_id="Purge-1"), Context())
+    finally:
+        cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
+    stubber.assert_no_pending_responses()
+    body = responses.last
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == "Purge-1"
+    data = body["Data"]
+    assert set(data) == ATTRIBUTES
+    (record,) = cloud.invalidations(dist)  # submitted: the purge was asked for
+    assert data["PurgeConfirmed"] == "false" and data["Status"] == "Unconfirmed"
+    assert "timed out after 1 s" in data["PurgeProblem"] and data["InvalidationId"] == record.id
+    assert body["Reason"].startswith("rollback: answered SUCCESS")
+    (logged,) = logs.events("rollback_purge_unconfirmed")
+    assert logged["submitted"] is True and logged["invalidations"] == [record.id]
+
+
+def test_a_rollback_to_a_deleted_distribution_succeeds_without_a_purge(
+    responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rolling_back(monkeypatch)
+    started = time.time()
+    handler.handler(event("Update", props("EDELETED0"), old=props("ENEW0"), physical_id="Purge-1"), Context())
+    body = responses.last
+    assert body["Status"] == "SUCCESS"
+    assert body["Data"]["PurgeConfirmed"] == "false" and "NoSuchDistribution" in body["Data"]["PurgeProblem"]
+    assert body["Data"]["InvalidationCount"] == "0" and body["Data"]["DistributionIds"] == "EDELETED0"
+    assert time.time() - started < 2
+
+
+def test_when_the_stack_status_cannot_be_read_an_update_fails_as_usual(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubber = stubbed_cloudformation(monkeypatch)
+    stubber.add_client_error("describe_stacks", "AccessDenied", "not authorized to perform: cloudformation:DescribeStacks",
+                             403, expected_params={"StackName": STACK_ID})
+    with lambda_json_logs() as logs:
+        handler.handler(event("Update", props("EGONE0"), old=props(dist), physical_id="Purge-1"), Context())
+    assert responses.last["Status"] == "FAILED" and "NoSuchDistribution" in responses.last["Reason"]
+    (unknown,) = logs.events("stack_status_unknown")
+    assert "AccessDenied" in unknown["problem"] and "grant_rollback_detection" in unknown["advice"]
+
+
+def test_a_rollback_hand_off_carries_the_decision_and_the_iam_clock(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoked: list[dict[str, Any]] = []
+
+    class FakeLambda:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            invoked.append(json.loads(kwargs["Payload"]))
+            return {"StatusCode": 202}
+
+    rolling_back(monkeypatch)
+    monkeypatch.setattr(handler.boto3, "client", lambda service, **_: FakeLambda())
+    cloud.set_invalidation_seconds(4.0)
+    try:
+        handler.handler(event("Update", props(dist, "a", TimeoutSeconds="5"), old=props(dist, "b"),
+                              physical_id="Purge-1"), Context(timeout=2.5))
+        assert responses.bodies == [] and len(invoked) == 1
+        continuation = invoked[0][handler.CONTINUATION]
+        assert continuation["Rollback"] is True and set(continuation["FirstCalls"]) == {dist}
+        # The next leg never asks again: the stack may have moved on by then.
+        status = StackStatus("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+        monkeypatch.setattr(handler, "cloudformation", status)
+        with lambda_json_logs() as logs:
+            handler.handler(invoked[0], Context(timeout=60))
+    finally:
+        cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
+    assert status.calls == []
+    (leg2,) = logs.events("purge")
+    assert leg2["leg"] == 2 and leg2["rollback"] is True
+    assert responses.last["Status"] == "SUCCESS" and responses.last["Data"]["PurgeConfirmed"] == "true"
+    assert len(cloud.invalidations(dist)) == 1
+
+
+def test_a_rollback_whose_cloudfront_call_hangs_still_succeeds_when_time_runs_out(
+    dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch, cloud: LocalCloudFront
+) -> None:
+    release = threading.Event()
+    real = cloud.client()
+
+    class Hangs:
+        def create_invalidation(self, **kwargs: Any) -> Any:
+            release.wait(20)
+            return real.create_invalidation(**kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    rolling_back(monkeypatch)
+    monkeypatch.setattr(handler, "cloudfront", Hangs())
+    worker = threading.Thread(target=handler.handler, args=(
+        event("Update", props(dist, "a"), old=props(dist, "b"), physical_id="Purge-1"), Context(timeout=3.0)))
+    worker.start()
+    bound = time.monotonic() + 20
+    while not responses.bodies and time.monotonic() < bound:
+        time.sleep(0.05)
+    release.set()
+    worker.join(30)
+    (body,) = responses.bodies
+    assert body["Status"] == "SUCCESS" and set(body["Data"]) == ATTRIBUTES
+    assert "ran out of time" in body["Data"]["PurgeProblem"]

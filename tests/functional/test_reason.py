@@ -33,7 +33,9 @@ def test_reason_keeps_advice_and_every_failed_distribution(monkeypatch):
         @now.setter
         def now(self, v): pass
     cf = FakeCloudFront(Clock())
-    cf.faults["CreateInvalidation"] = [denied("EDIST1"), denied("EDIST2")]
+    # Denied past the IAM window (shortened here): still denied means a missing grant.
+    monkeypatch.setenv(handler.IAM_WAIT_VARIABLE, "0.3")
+    cf.faults["CreateInvalidation"] = [denied("EDIST1"), denied("EDIST2")] * 200
     answers = []
     monkeypatch.setattr(handler, "cloudfront", cf)
     monkeypatch.setattr(handler, "deliver", lambda url, body, _s=None: answers.append(body) or True)
@@ -42,4 +44,5 @@ def test_reason_keeps_advice_and_every_failed_distribution(monkeypatch):
           "ResourceProperties": {"ServiceToken": "x", "DistributionIds": ["EDIST1", "EDIST2"], "SourceHash": "abc"}}
     handler.handler(ev, Ctx())
     reason = answers[-1]["Reason"]
-    assert "EDIST2" in reason and "grant cloudfront:CreateInvalidation" in reason
+    assert answers[-1]["Status"] == "FAILED"
+    assert "EDIST1" in reason and "EDIST2" in reason and "grant cloudfront:CreateInvalidation" in reason

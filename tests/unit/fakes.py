@@ -6,7 +6,10 @@ The HTTP-level emulator (localcloud.cloudfront) serves the functional and end-to
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -144,3 +147,44 @@ class FakeCloudFront:
             "Items": [{"Id": i.id, "Status": self._status(i), "CreateTime": datetime.fromtimestamp(i.created, UTC)} for i in page],
             "IsTruncated": truncated, "NextMarker": page[-1].id if truncated and page else "",
             "Quantity": len(page), "MaxItems": int(MaxItems), "Marker": Marker or ""}}
+
+
+class LambdaLogSink:
+    """Where Lambda's runtime writes formatted log lines: kept here, parsed as JSON."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def log(self, msg: str, frame_type: bytes | None = None) -> None:
+        self.lines.append(msg)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines]
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("message") == name]
+
+
+@contextmanager
+def lambda_json_logs() -> Iterator[LambdaLogSink]:
+    """The logging set-up Lambda's Python runtime makes for ``logging_format`` JSON.
+
+    awslambdaric's own ``_setup_logging`` (the runtime interface client the managed Python
+    runtimes run) installs its handler and JsonFormatter on the root logger, as in Lambda;
+    removed again afterwards.
+    """
+    from awslambdaric import bootstrap
+    from awslambdaric.lambda_runtime_log_utils import LogFormat
+
+    root = logging.getLogger()
+    before, level, converter = list(root.handlers), root.level, logging.Formatter.converter
+    sink = LambdaLogSink()
+    bootstrap._setup_logging(LogFormat.JSON, "INFO", sink)
+    try:
+        yield sink
+    finally:
+        for added in [h for h in root.handlers if h not in before]:
+            root.removeHandler(added)
+        root.setLevel(level)
+        logging.Formatter.converter = converter

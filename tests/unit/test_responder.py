@@ -7,7 +7,9 @@ import logging
 
 import pytest
 
-from cloudfront_purge.responder import MAX_BODY_BYTES, deliver, fit_body, response_data
+from cloudfront_purge import rules
+from cloudfront_purge.responder import MAX_BODY_BYTES, MAX_REASON_CHARS, deliver, fit_body, response_data
+from tests.unit.fakes import lambda_json_logs
 
 URL = "https://cfn.example/bucket/key?X-Amz-Signature=topsecret"
 BODY = {"Status": "SUCCESS", "PhysicalResourceId": "P", "StackId": "s", "RequestId": "r",
@@ -28,17 +30,27 @@ def test_non_2xx_is_retried_until_accepted(caplog: pytest.LogCaptureFixture) -> 
     assert sleeps == [0.5, 1.0]
 
 
-def test_a_lost_response_gives_up_after_bounded_tries_and_says_so_loudly(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-
+def test_a_lost_response_gives_up_after_bounded_tries_and_says_so_loudly() -> None:
     def send(url: str, payload: bytes) -> int:
         raise ConnectionResetError(f"reset while talking to {url}")
 
-    assert deliver(URL, BODY, send=send, sleep=lambda _s: None, attempts=4) is False
-    critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
-    assert len(critical) == 1 and critical[0].msg["event"] == "response_lost"
-    assert "topsecret" not in caplog.text and "cfn.example" not in caplog.text
-    assert "<ResponseURL>" in caplog.text
+    with lambda_json_logs() as logs:
+        assert deliver(URL, BODY, send=send, sleep=lambda _s: None, attempts=4) is False
+    (lost,) = logs.events("response_lost")
+    assert lost["level"] == "CRITICAL" and lost["attempts"] == 4
+    assert lost["problem"] == "ConnectionResetError: reset while talking to <ResponseURL>"
+    assert lost["status"] == "SUCCESS" and lost["physical_resource_id"] == "P"
+    assert [r["attempt"] for r in logs.events("response_retry")] == [1, 2, 3, 4]
+    text = "".join(logs.lines)
+    assert "topsecret" not in text and "cfn.example" not in text
+
+
+def test_a_delivered_response_is_logged_with_its_fields() -> None:
+    with lambda_json_logs() as logs:
+        assert deliver(URL, {**BODY, "Status": "FAILED", "Reason": "r" * 2000}, send=lambda _u, _p: 200) is True
+    (done,) = logs.events("responded")
+    assert done["http_status"] == 200 and done["status"] == "FAILED"
+    assert done["reason"].endswith(" ...(truncated)") and len(done["reason"]) == MAX_REASON_CHARS
 
 
 def test_body_is_cut_to_cloudformations_limit() -> None:
@@ -57,3 +69,17 @@ def test_many_invalidation_ids_are_cut_and_flagged() -> None:
     assert data["InvalidationCount"] == "400" and data["InvalidationId"] == ids[0]
     kept = data["InvalidationIds"].split(",")
     assert kept == ids[: len(kept)] and len(kept) > 50
+
+
+def test_every_attribute_is_answered_and_a_problem_unconfirms_the_purge() -> None:
+    attrs = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
+             rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
+             rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM}
+    fine = response_data(invalidation_ids=["I1"], caller_references=["r"], status="Completed",
+                         distribution_ids=["E1"], path_count=1)
+    assert set(fine) == attrs
+    assert (fine["PurgeConfirmed"], fine["PurgeProblem"]) == ("true", "")
+    bad = response_data(invalidation_ids=[], caller_references=[], status="Unconfirmed",
+                        distribution_ids=["E1"], path_count=1, problem="x" * 1000)
+    assert set(bad) == attrs and bad["PurgeConfirmed"] == "false"
+    assert len(bad["PurgeProblem"]) == 300 and bad["PurgeProblem"].endswith(" ...")
