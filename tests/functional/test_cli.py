@@ -296,3 +296,17 @@ def test_installed_command_works_against_the_local_cloud(cf: LocalCloudFront, di
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "  /index.html" in shown.stdout.splitlines()
+
+
+def test_list_sends_no_marker_on_its_first_page() -> None:
+    """Stock moto (and so the fake) answers an empty Marker with 400 Bad Request."""
+    from tests.unit.fakes import FakeClock, FakeCloudFront
+
+    fake = FakeCloudFront(FakeClock(), duration=lambda _d, _p: 0.0)
+    for i in range(150):
+        fake.create_invalidation(DistributionId="EDIST1", InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": [f"/p{i}"]}, "CallerReference": f"r{i}"})
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["list", "-d", "EDIST1", "--max", "120"], client=fake, out=out, err=err) == 0, err.getvalue()
+    assert len(rows(out.getvalue())) == 120
+    assert fake.markers[0] is None and len(fake.markers) == 2

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
 from cloudfront_purge import rules
-from cloudfront_purge.responder import MAX_BODY_BYTES, MAX_REASON_CHARS, deliver, fit_body, response_data
+from cloudfront_purge.responder import (
+    MAX_BODY_BYTES,
+    MAX_REASON_CHARS,
+    deliver,
+    fit_body,
+    response_data,
+)
 from tests.unit.fakes import lambda_json_logs
 
 URL = "https://cfn.example/bucket/key?X-Amz-Signature=topsecret"
