@@ -53,7 +53,7 @@ INVALIDATION_ACTIONS = (
     "cloudfront:ListInvalidations",
 )
 #: Read a stack's status, to tell a rollback's Update from a normal one (the handler then
-#: never answers FAILED; README "Rollbacks never fail because of the cache").
+#: never answers FAILED; README "Troubleshooting").
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
 
 
@@ -119,7 +119,8 @@ class CloudFrontInvalidationProvider(Construct):
             description="Custom::CloudFrontInvalidation provider: purge CloudFront and wait "
             "for Completed",
             # Lambda's JSON log format keeps the fields the handler logs as ``extra`` as
-            # top-level keys (README "Logs"); crhelper's own JSON formatter would drop them.
+            # top-level keys; crhelper's own JSON formatter would drop them (README
+            # "Troubleshooting").
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
@@ -211,9 +212,9 @@ class CloudFrontInvalidationProvider(Construct):
         normal update (and a purge that fails during it fails the rollback).
 
         Args:
-            stacks: stack ids (ARNs, such as ``Stack.of(x).stack_id``, tokens welcome) or
-                stack names; a name becomes ``arn:...:stack/<name>/*``, the form IAM
-                documents for a stack whose unique suffix is not known before it exists.
+            stacks: stack ids (ARNs, such as ``Stack.of(x).stack_id``; a token is taken
+                as a stack id) or stack names; a name becomes ``arn:...:stack/<name>/*``
+                (the stack's unique suffix is not known before the stack exists).
         """
         stack = Stack.of(self)
         arns: list[str] = []

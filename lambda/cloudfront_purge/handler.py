@@ -12,14 +12,13 @@ Lifecycle:
   FAILED answer would leave the stack UPDATE_ROLLBACK_FAILED, which only a person can
   repair, by skipping this resource and so its purge anyway: a stale cache is the lesser
   harm. The problem goes to the log (``rollback_purge_unconfirmed``) and to the
-  PurgeConfirmed / PurgeProblem attributes. README "Rollbacks never fail because of the
-  cache".
+  PurgeConfirmed / PurgeProblem attributes. README "Troubleshooting".
 - Delete: SUCCESS at once. Nothing to undo: an invalidation cannot be cancelled, and a
   purge on delete only fails stacks (aws-cdk issue 4223).
 
 Logs: Lambda's JSON log format (the provider sets ``logging_format`` JSON), one line per
 event, the event name as the message and its fields as ``extra``, which Lambda's formatter
-writes as top-level JSON keys (README "Logs"). The ResponseURL is never logged.
+writes as top-level JSON keys (README "Troubleshooting"). The ResponseURL is never logged.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -40,6 +39,9 @@ from crhelper import CfnResource
 from cloudfront_purge import engine, rules
 from cloudfront_purge.errors import AwsError, PurgeError
 from cloudfront_purge.responder import deliver, response_data
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class LambdaContext(Protocol):
 
 
 class PurgeResource(CfnResource):
-    """crhelper's lifecycle with three changes.
+    """crhelper's lifecycle with four changes.
 
     - No EventBridge polling clients: crhelper builds lambda/events/logs clients at import
       for its polling, which this provider does not use (its 1-minute granularity is too
@@ -76,12 +78,13 @@ class PurgeResource(CfnResource):
     - Responses go through ``responder.deliver`` (bounded retries, non-2xx retried), with
       the Reason cut at its end, not its start.
     - After a hand-off, this invocation sends nothing: the next leg answers.
+    - During a rollback, running out of time answers SUCCESS, never FAILED (``Rollback``).
     """
 
     def __init__(self) -> None:
         with _skip_polling_clients():
             # json_logging off: crhelper's JSON formatter would replace Lambda's own and drop
-            # every field given as ``extra`` (README "Logs").
+            # every field given as ``extra`` (README "Troubleshooting").
             super().__init__(
                 json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
             )
@@ -188,7 +191,7 @@ class Rollback:
                 "distributions": distributions,
                 "advice": "the cache may still serve the content being rolled back; purge "
                 "it with: cloudfront-invalidate purge "
-                + " ".join(f"-d {d}" for d in distributions)
+                + " ".join(f"-d {d}" for d in distributions or ["<distribution id>"])
                 + " -p '/*'",
             },
         )
@@ -227,7 +230,7 @@ _INVOKE_CONFIG = Config(
 )
 cloudfront = boto3.client("cloudfront", config=_CLIENT_CONFIG)
 #: Built on the first Update only (Creates never ask), to keep the cold start at one client.
-cloudformation: Any = None
+cloudformation: CloudFormationClient | None = None
 
 
 def handoff_margin(remaining: float) -> float:

@@ -118,7 +118,7 @@ def deliver(
     """
     fitted = fit_body(body)
     payload = json.dumps(fitted).encode("utf-8")
-    # Log field names are snake_case like every other field (README "Logs").
+    # Log field names are snake_case like every other field (README "Troubleshooting").
     summary = {
         "status": fitted.get("Status"),
         "physical_resource_id": fitted.get("PhysicalResourceId"),

@@ -78,7 +78,7 @@ ATTR_PATH_COUNT = "PathCount"
 ATTR_INVALIDATION_IDS_TRUNCATED = "InvalidationIdsTruncated"
 #: "true" when the provider did all it was asked (Completed, or accepted when not waiting,
 #: or nothing asked); "false" only on a rollback that answered SUCCESS although the purge
-#: was not confirmed (README "Rollbacks never fail because of the cache").
+#: was not confirmed (README "Troubleshooting").
 ATTR_PURGE_CONFIRMED = "PurgeConfirmed"
 #: Why the purge is unconfirmed, in a few words; empty when PurgeConfirmed is "true".
 ATTR_PURGE_PROBLEM = "PurgeProblem"

@@ -527,3 +527,15 @@ def test_a_rollback_whose_cloudfront_call_hangs_still_succeeds_when_time_runs_ou
     (body,) = responses.bodies
     assert body["Status"] == "SUCCESS" and set(body["Data"]) == ATTRIBUTES
     assert "ran out of time" in body["Data"]["PurgeProblem"]
+
+
+def test_the_windows_default_to_the_engines_constants_and_follow_the_environment() -> None:
+    from cloudfront_purge import engine
+
+    default = handler.timing({})
+    assert (default.iam_wait, default.not_found_wait) == (engine.IAM_PROPAGATION_WINDOW_SECONDS,
+                                                          engine.NEW_INVALIDATION_VISIBILITY_SECONDS)
+    set_ = handler.timing({handler.IAM_WAIT_VARIABLE: "120", handler.NOT_FOUND_WAIT_VARIABLE: "0"})
+    assert (set_.iam_wait, set_.not_found_wait) == (120.0, 0.0)
+    with pytest.raises(rules.RuleError, match=f"{handler.NOT_FOUND_WAIT_VARIABLE} is '601'"):
+        handler.timing({handler.NOT_FOUND_WAIT_VARIABLE: "601"})
