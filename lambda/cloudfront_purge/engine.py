@@ -88,12 +88,14 @@ _REUSED_REFERENCE_HINT = "caller reference"
 _LOOKBACK_SECONDS = 2 * MAX_SERVICE_TIMEOUT_SECONDS
 
 #: How long AccessDenied on a distribution counts as "the grant has not applied yet",
-#: counted from this request's first call on that distribution. IAM documents that its
-#: changes are eventually consistent and "may take some time to become effective" (IAM
-#: User Guide, "Changes that I make are not always immediately visible"); aws-cdk issues
-#: 37675 and 21332 show functions denied for seconds after CloudFormation reported their
-#: policy created. A minute covers those seconds several times over, while a grant that is
-#: really missing still fails the deploy within about a minute (README "Troubleshooting").
+#: counted from this request's first call on that distribution. IAM documents that it is
+#: eventually consistent: a change takes time to be visible from every endpoint (IAM User
+#: Guide, Troubleshooting IAM, "Changes that I make are not always immediately visible");
+#: aws-cdk issues 37675 and 21332 show functions denied for seconds after CloudFormation
+#: reported their policy created. A minute covers those seconds several times over, while
+#: a grant that is really missing still fails the deploy within about a minute (README
+#: "Troubleshooting"). A re-delivered event (a Lambda retry) starts a new window; a
+#: hand-off does not (``first_calls``).
 IAM_PROPAGATION_WINDOW_SECONDS = 60.0
 #: The longest pause between two tries while waiting for IAM, so a grant that applies is
 #: noticed within seconds.
