@@ -539,3 +539,19 @@ def test_the_windows_default_to_the_engines_constants_and_follow_the_environment
     assert (set_.iam_wait, set_.not_found_wait) == (120.0, 0.0)
     with pytest.raises(rules.RuleError, match=f"{handler.NOT_FOUND_WAIT_VARIABLE} is '601'"):
         handler.timing({handler.NOT_FOUND_WAIT_VARIABLE: "601"})
+
+
+def test_an_invalidation_that_never_appears_fails_after_the_window_saying_what_to_check(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(handler.NOT_FOUND_WAIT_VARIABLE, "1")
+    cloud.faults.rate("GetInvalidation", "NoSuchInvalidation", 1.0)
+    try:
+        handler.handler(event("Create", props(dist)), Context())
+    finally:
+        cloud.faults.clear()
+    body = responses.last
+    assert body["Status"] == "FAILED"
+    assert f"distribution {dist}: GetInvalidation failed with NoSuchInvalidation" in body["Reason"]
+    assert "cloudfront-invalidate list/show" in body["Reason"]
+    assert len(cloud.invalidations(dist)) == 1
