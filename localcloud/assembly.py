@@ -319,12 +319,14 @@ def find_event_invoke_configs(
         qualifier = props.get("Qualifier", "$LATEST")
         if qualifier != "$LATEST":
             raise AssemblyError(f"{where}: only Qualifier $LATEST runs locally, got {qualifier!r}")
-        _, function_id = _follow_to_function(stack, _named_resource(props.get("FunctionName"), where), where)
+        function_ref = _named_resource(props.get("FunctionName"), where)
+        _, function_id = _follow_to_function(stack, function_ref, where)
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         on_failure: LambdaFunction | None = None
         on_failure_id: str | None = None
         if destination is not None:
-            _, on_failure_id = _follow_to_function(stack, _named_resource(destination, where), where)
+            destination_ref = _named_resource(destination, where)
+            _, on_failure_id = _follow_to_function(stack, destination_ref, where)
             on_failure = _lambda_function(stack, on_failure_id, refs or {})
         specs.append(
             EventInvokeSpec(
@@ -347,7 +349,9 @@ def _named_resource(value: Any, where: str) -> str:  # noqa: ANN401 - a template
             return arg
         if key == "Fn::GetAtt":
             return _getatt_parts(arg)[0]
-    raise AssemblyError(f"{where}: expected a Ref or Fn::GetAtt to a function, got {json.dumps(value)}")
+    raise AssemblyError(
+        f"{where}: expected a Ref or Fn::GetAtt to a function, got {json.dumps(value)}"
+    )
 
 
 def _whole(value: Any, where: str) -> int:  # noqa: ANN401

@@ -163,6 +163,11 @@ class AsyncQueue:
             self._duplicate.update(numbers)
 
     @property
+    def attempts(self) -> int:
+        """Asynchronous attempts admitted so far (the caller holds the condition)."""
+        return self._events_seen
+
+    @property
     def pending(self) -> int:
         """Retries waiting for their time (the caller holds the condition)."""
         return len(self._pending)

@@ -28,10 +28,10 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
-import subprocess
 import time
 import uuid
 from collections.abc import Mapping
@@ -271,6 +271,13 @@ class LocalLambda(LocalService):
         """The event of ``invocation`` is gone: if it fails, nothing retries it and no
         destination hears of it (a host failure that takes the event with it)."""
         invocation.lost = True
+
+    @property
+    def async_attempts(self) -> int:
+        """Asynchronous attempts so far (what :meth:`drop_invocations` and
+        :meth:`duplicate_invocations` count): the next one is ``async_attempts + 1``."""
+        with self._cond:
+            return self._queue.attempts
 
     @property
     def destination_records(self) -> list[DestinationRecord]:

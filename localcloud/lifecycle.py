@@ -281,6 +281,7 @@ class LocalCloudFormation:
             self._created_at = time.time()
         self.stack_status = "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS"
         rolled_back = False
+        rolling_back = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
         for logical_id, resource in self.resources.items():
             merged = {**self.template_properties(logical_id), **(overrides or {})}
             props = {k: v for k, v in merged.items() if v is not REMOVE}
@@ -300,13 +301,13 @@ class LocalCloudFormation:
                 touched.append((resource, old_props, old_physical))
                 resource.properties, resource.physical_id = props, outcome.physical_id
                 continue
-            self.stack_status = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
+            self.stack_status = rolling_back
             rolled_back = True
             outcomes += self._roll_back(step, resource, outcome, old_props, old_physical, props)
             fail_after = True  # the stack rolls back everything else it touched, too
             break
         if fail_after:
-            self.stack_status = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
+            self.stack_status = rolling_back
             rolled_back = True
             for resource, old_props, old_physical in reversed(touched):
                 outcomes += self._roll_back(step, resource, None, old_props, old_physical,

@@ -132,7 +132,7 @@ class _ExactFunctionDestination:
         _scope: Construct,
         _fn: lambda_.IFunction,
         *,
-        type: lambda_.DestinationType | None = None,  # noqa: A002 - jsii's keyword
+        type: lambda_.DestinationType | None = None,
     ) -> lambda_.DestinationConfig:
         return lambda_.DestinationConfig(destination=self._function.function_arn)
 

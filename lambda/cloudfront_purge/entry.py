@@ -64,7 +64,7 @@ def _load() -> tuple[Handler | None, str | None]:
     try:
         module = importlib.import_module(HANDLER_MODULE)
         real: Handler = getattr(module, HANDLER_FUNCTION)
-    except Exception as exc:  # noqa: BLE001 - any start-up failure must still answer
+    except Exception as exc:
         # The answer's own log lines (responded / response_retry) must show.
         logging.getLogger("cloudfront_purge").setLevel(logging.INFO)
         logger.error(

@@ -55,7 +55,7 @@ def resources(template: assertions.Template, type_: str) -> dict[str, Any]:
 def test_one_provider_function_for_many_instances(synthesized: dict[str, Any]) -> None:
     template = synthesized["template"]
     functions = resources(template, "AWS::Lambda::Function")
-    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.handler.handler"}
+    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.entry.handler"}
     assert len(providers) == 1
     (provider_id, provider), = providers.items()
     props = provider["Properties"]
