@@ -222,13 +222,11 @@ class AsyncQueue:
                 if pending.claimed:  # cancelled by stop()
                     return
                 pending.claimed = True
-                self._pending.remove(pending)
-                self._cond.notify_all()
-            age = time.time() - invocation.received_at
-            if config is not None and age > config.max_event_age_seconds * self.time_scale:
-                self._give_up(invocation, "EventAgeExceeded", config, call_env)
-                return
             try:
+                age = time.time() - invocation.received_at
+                if config is not None and age > config.max_event_age_seconds * self.time_scale:
+                    self._give_up(invocation, "EventAgeExceeded", config, call_env)
+                    return
                 self._launch(
                     invocation.function,
                     invocation.event,
@@ -240,6 +238,13 @@ class AsyncQueue:
                 )
             except RuntimeError:
                 pass  # stopped meanwhile
+            finally:
+                # Counted as pending until its attempt runs, so the queue is never seen
+                # idle in between.
+                with self._cond:
+                    if pending in self._pending:
+                        self._pending.remove(pending)
+                    self._cond.notify_all()
 
         with self._cond:
             if self._stopped:
