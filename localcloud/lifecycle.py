@@ -198,16 +198,22 @@ class LocalCloudFormation:
         self.close()
 
     def _configure_async_invocation(self) -> None:
+        """Apply the EventInvokeConfigs of the providers, then of their destinations."""
         names = {r.spec.provider_logical_id: r.function.name for r in self.resources.values()}
-        for config in find_event_invoke_configs(self.stack):
-            name = names.get(config.function_logical_id)
-            if name is None:
-                continue  # another function of the stack: not ours to run
-            on_failure = None
-            if config.on_failure is not None:
+        configs = find_event_invoke_configs(self.stack)
+        for config in configs:
+            if config.on_failure is not None and config.function_logical_id in names:
                 self.lambda_.register(config.on_failure)
                 self.destinations[config.on_failure.name] = config.on_failure
-                on_failure = config.on_failure.name
+                assert config.on_failure_logical_id is not None
+                names[config.on_failure_logical_id] = config.on_failure.name
+        for config in configs:
+            name = names.get(config.function_logical_id)
+            if name is None:
+                continue  # another function of the stack: not one this driver runs
+            on_failure = None
+            if config.on_failure is not None and config.on_failure_logical_id in names:
+                on_failure = names[config.on_failure_logical_id]
             self.lambda_.configure_async(
                 name,
                 AsyncConfig(
