@@ -75,6 +75,8 @@ def run(
 
 
 def collect(invocation: Invocation, result_file: Path) -> None:
+    """Read the outcome (result, error, or a crash / timeout) and write Lambda's END and
+    REPORT lines."""
     fn = invocation.function
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(invocation.ended_at))
     if invocation.timed_out:
@@ -117,6 +119,7 @@ def collect(invocation: Invocation, result_file: Path) -> None:
 
 
 def pump(proc: subprocess.Popen[bytes], invocation: Invocation) -> None:
+    """Copy the process's output into the invocation's log as it comes."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     while True:
@@ -131,6 +134,7 @@ def pump(proc: subprocess.Popen[bytes], invocation: Invocation) -> None:
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """End the handler and anything it started (its own process group)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

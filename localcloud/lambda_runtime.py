@@ -79,6 +79,7 @@ RESERVED_ENV_VARS = frozenset(
         "LAMBDA_RUNTIME_DIR",
     }
 )
+
 _ARN = re.compile(
     r"^arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:"
     r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
@@ -87,10 +88,9 @@ _PARTIAL_ARN = re.compile(
     r"^(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
 )
 
+
 def _format_seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 
 
 class LocalLambda(LocalService):
