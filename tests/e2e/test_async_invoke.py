@@ -123,6 +123,33 @@ def test_a_duplicated_event_makes_one_invalidation_and_one_consistent_answer(
     assert json.loads(bodies[0])["Data"]["InvalidationId"] == record.id
 
 
+def test_a_duplicated_hand_off_leg_makes_no_second_invalidation(
+    stack: LocalCloudFormation,
+) -> None:
+    """A wait longer than one invocation hands off; the first hand-off leg (the second
+    asynchronous attempt of the request) is delivered twice."""
+    ensure_created(stack)
+    stack.set_function_timeout(3.0)
+    stack.cloud.set_invalidation_seconds(5.0)
+    stack.lambda_.duplicate_invocations(stack.lambda_.async_attempts + 2)
+    try:
+        (update,) = stack.deploy("hand-off leg delivered twice", overrides={"SourceHash": "leg-1"})
+    finally:
+        stack.cloud.set_invalidation_seconds(0.5)
+        stack.set_function_timeout(None)
+    assert update.status == "SUCCESS", update.reason
+    legs = stack.lambda_.invocations[-update.legs :]
+    assert any(i.source == "duplicate" for i in legs)  # the fault did happen
+    (record,) = update.invalidations
+    bodies = accepted(stack.responses.attempts(update.request_id))
+    answers = {
+        json.dumps({k: json.loads(b)[k] for k in ("Status", "PhysicalResourceId", "Data")})
+        for b in bodies
+    }
+    assert len(answers) == 1
+    assert json.loads(bodies[0])["Data"]["InvalidationId"] == record.id
+
+
 def cloudformation(stack: LocalCloudFormation) -> Any:
     return boto3.client(
         "cloudformation",
