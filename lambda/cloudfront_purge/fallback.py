@@ -50,6 +50,9 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
     Returns True when CloudFormation took the answer. The ResponseURL is never logged.
     """
     request_type = event["RequestType"]
+    url = str(event["ResponseURL"])
+    # An error message can quote the URL it failed on; the Reason and the log must not.
+    failure_reason = scrub(failure_reason, event)
     physical_id = event.get("PhysicalResourceId") or not_created_id(event)
     body: dict[str, Any] = {
         "Status": "SUCCESS" if request_type == "Delete" else "FAILED",
@@ -73,4 +76,9 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
             "reason": failure_reason,
         }
     )
-    return responder.deliver(str(event["ResponseURL"]), body)
+    return responder.deliver(url, body)
+
+
+def scrub(text: str, event: Mapping[str, Any]) -> str:
+    """``text`` without the event's ResponseURL (whole, or without its signature)."""
+    return responder._scrub(text, str(event.get("ResponseURL") or "\0"))

@@ -94,7 +94,9 @@ def handler(record: dict[str, Any], _context: object) -> None:
             "attempts": context.get("approximateInvokeCount"),
             "invocation_request_id": context.get("requestId"),
             "request_type": event.get("RequestType"),
-            "response_payload": json.dumps(record.get("responsePayload"))[:_ERROR_CHARS],
+            "response_payload": fallback.scrub(
+                json.dumps(record.get("responsePayload"))[:_ERROR_CHARS], event
+            ),
         }
     )
     if not fallback.answer(event, reason_for(record)):

@@ -150,3 +150,16 @@ def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str
         if name not in ours and name.split(".")[0] not in sys.stdlib_module_names
     }
     assert outside == set()
+
+
+def test_the_response_url_never_reaches_the_reason_or_the_log(
+    sent: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    crashed = record(cfn_event("Create"))
+    crashed["responsePayload"]["errorMessage"] = f"PUT {URL} failed: timed out"
+    with caplog.at_level("INFO"):
+        on_failure.handler(crashed, None)
+    (body,) = sent
+    assert "<ResponseURL>" in body["Reason"]
+    for text in (body["Reason"], caplog.text):
+        assert URL.split("?")[0] not in text and "X-Amz-Signature" not in text
