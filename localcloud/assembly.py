@@ -36,10 +36,12 @@ __all__ = [
     "PSEUDO_PARAMETERS",
     "AssemblyError",
     "CustomResourceSpec",
+    "EventInvokeSpec",
     "StackTemplate",
     "UnresolvedReferenceError",
     "cfn_stringify",
     "find_custom_resources",
+    "find_event_invoke_configs",
     "load_assembly",
     "pseudo_refs",
     "resolve",
@@ -282,6 +284,83 @@ def find_custom_resources(
             )
         )
     return specs
+
+
+@dataclass(eq=False)
+class EventInvokeSpec:
+    """An ``AWS::Lambda::EventInvokeConfig``: a function's asynchronous invocation rules."""
+
+    logical_id: str
+    function_logical_id: str
+    retry_attempts: int
+    """``MaximumRetryAttempts`` (Lambda's default when absent: 2)."""
+    max_event_age_seconds: int
+    """``MaximumEventAgeInSeconds`` (Lambda's default when absent: 21600)."""
+    on_failure: LambdaFunction | None
+    """The on-failure destination, when it is a function of the assembly."""
+    on_failure_logical_id: str | None
+
+
+def find_event_invoke_configs(
+    stack: StackTemplate, refs: Mapping[str, Any] | None = None
+) -> list[EventInvokeSpec]:
+    """The stack's ``AWS::Lambda::EventInvokeConfig`` resources on its own functions.
+
+    Raises:
+        AssemblyError: a config whose function or destination is not a function of the
+            stack, or whose numbers are not whole numbers.
+    """
+    specs: list[EventInvokeSpec] = []
+    for logical_id, resource in stack.resources.items():
+        if resource.get("Type") != "AWS::Lambda::EventInvokeConfig":
+            continue
+        where = f"{stack.name}/{logical_id}"
+        props: dict[str, Any] = resource.get("Properties", {})
+        qualifier = props.get("Qualifier", "$LATEST")
+        if qualifier != "$LATEST":
+            raise AssemblyError(f"{where}: only Qualifier $LATEST runs locally, got {qualifier!r}")
+        function_ref = _named_resource(props.get("FunctionName"), where)
+        _, function_id = _follow_to_function(stack, function_ref, where)
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        on_failure: LambdaFunction | None = None
+        on_failure_id: str | None = None
+        if destination is not None:
+            destination_ref = _named_resource(destination, where)
+            _, on_failure_id = _follow_to_function(stack, destination_ref, where)
+            on_failure = _lambda_function(stack, on_failure_id, refs or {})
+        specs.append(
+            EventInvokeSpec(
+                logical_id=logical_id,
+                function_logical_id=function_id,
+                retry_attempts=_whole(props.get("MaximumRetryAttempts", 2), where),
+                max_event_age_seconds=_whole(props.get("MaximumEventAgeInSeconds", 21600), where),
+                on_failure=on_failure,
+                on_failure_logical_id=on_failure_id,
+            )
+        )
+    return specs
+
+
+def _named_resource(value: Any, where: str) -> str:  # noqa: ANN401 - a template expression
+    """The logical id a ``Ref`` or ``Fn::GetAtt .Arn`` names."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref" and isinstance(arg, str):
+            return arg
+        if key == "Fn::GetAtt":
+            return _getatt_parts(arg)[0]
+    raise AssemblyError(
+        f"{where}: expected a Ref or Fn::GetAtt to a function, got {json.dumps(value)}"
+    )
+
+
+def _whole(value: Any, where: str) -> int:  # noqa: ANN401
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise AssemblyError(f"{where}: expected a whole number, got {json.dumps(value)}")
+    try:
+        return int(value)
+    except ValueError:
+        raise AssemblyError(f"{where}: expected a whole number, got {value!r}") from None
 
 
 def _service_timeout(value: Any, where: str) -> int | None:  # noqa: ANN401

@@ -1,18 +1,18 @@
 """Run a Python Lambda handler locally the way AWS Lambda does.
 
-* Each invocation is a FRESH process: ``<python> -I -S -u -B localcloud/_bootstrap.py``
-  (isolated mode, no ``site``, unbuffered, no ``.pyc`` written: /var/task is read-only
-  on Lambda, and a cdk.out asset should stay as synthesized), with ``cwd`` = the asset dir and
-  ``sys.path`` = [asset dir, runtime dir] + the standard library. The runtime dir holds
-  only boto3 and what it imports (symlinks into this interpreter's site-packages), as
-  the Lambda Python runtime ships boto3 and nothing else: a handler that imports
-  anything its asset does not bundle fails with ``Runtime.ImportModuleError``.
-* The environment is built from scratch (Lambda's variables, dummy credentials, the
-  caller's ``env``, the function's own ``environment``); the parent's environment is
-  not passed on, except PATH.
+One concern per module: :mod:`localcloud.lambda_model` (a function, an invocation),
+:mod:`localcloud.lambda_runtime_dir` (boto3 and nothing else beside the standard library),
+:mod:`localcloud.lambda_process` (one fresh process per invocation, timeouts),
+:mod:`localcloud.lambda_api` (the Invoke API a handler calls to re-invoke itself),
+:mod:`localcloud.lambda_async` (asynchronous retries, event age, on-failure destinations,
+lost and duplicated events). This module ties them together in :class:`LocalLambda`.
+
+* Each invocation is a FRESH process with ``sys.path`` = [asset dir, runtime dir] + the
+  standard library. The environment is built from scratch (Lambda's variables, dummy
+  credentials, the caller's ``env``, the function's own ``environment``); the parent's
+  environment is not passed on, except PATH.
 * ``context.get_remaining_time_in_millis()`` counts down to a deadline set when the
-  process is started; past ``timeout_seconds`` + a grace the process group is killed
-  and the invocation is marked ``timed_out`` ("Task timed out after ...").
+  process is started.
 * Invocations are asynchronous (CloudFormation uses InvocationType Event):
   :meth:`LocalLambda.invoke` returns an :class:`Invocation` at once.
 * A local Lambda Invoke API (plain HTTP on 127.0.0.1) lets a handler re-invoke itself
@@ -24,53 +24,37 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import importlib.metadata
-import importlib.util
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Self
 
 from localcloud._service import LocalService
+from localcloud.lambda_api import ApiServer
+from localcloud.lambda_async import AsyncConfig, AsyncQueue, DestinationRecord
+from localcloud.lambda_model import Invocation, InvocationSource, InvocationType, LambdaFunction
+from localcloud.lambda_process import BOOTSTRAP, kill_group, run, spawn
+from localcloud.lambda_runtime_dir import RUNTIME_MODULES, build_runtime_dir
 
 __all__ = [
     "BOOTSTRAP",
     "RESERVED_ENV_VARS",
     "RUNTIME_MODULES",
+    "AsyncConfig",
     "Invocation",
     "LambdaFunction",
     "LocalLambda",
     "build_runtime_dir",
 ]
-
-BOOTSTRAP = Path(__file__).resolve().with_name("_bootstrap.py")
-
-#: What ``import boto3; boto3.client(...)`` loads beyond the standard library
-#: (checked by running it under ``python -I -S`` and listing ``sys.modules``).
-RUNTIME_MODULES: tuple[str, ...] = (
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "urllib3",
-    "six",
-)
 
 #: Keys Lambda refuses in a function's environment configuration.
 RESERVED_ENV_VARS = frozenset(
@@ -96,8 +80,6 @@ RESERVED_ENV_VARS = frozenset(
     }
 )
 
-_DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".build" / "lambda-runtime"
-_API_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 _ARN = re.compile(
     r"^arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:"
     r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
@@ -105,297 +87,10 @@ _ARN = re.compile(
 _PARTIAL_ARN = re.compile(
     r"^(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
 )
-_MAX_EVENT_PAYLOAD = 1024 * 1024  # async invocation payload limit (1 MB since 2025; was 256 KB)
-_MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
-
-InvocationSource = Literal["direct", "api", "retry"]
-InvocationType = Literal["Event", "RequestResponse"]
-
-
-@dataclass
-class LambdaFunction:
-    """A function as Lambda knows it. ``handler`` ``a.b.c`` means module ``a.b``, function ``c``."""
-
-    name: str
-    asset_dir: Path
-    handler: str
-    timeout_seconds: float = 3.0
-    environment: dict[str, str] = field(default_factory=dict)
-    memory_mb: int = 128
-    runtime: str | None = None
-    """The template's ``Runtime`` (e.g. ``python3.13``); informational: the local
-    interpreter is whatever :class:`LocalLambda` is given."""
-
-    def __post_init__(self) -> None:
-        self.asset_dir = Path(self.asset_dir)
-        if "." not in self.handler:
-            raise ValueError(f"handler {self.handler!r} must look like 'module.function'")
-        if self.timeout_seconds <= 0:
-            raise ValueError("timeout_seconds must be > 0")
 
 
 def _format_seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def build_runtime_dir(cache_root: Path | None = None) -> Path:
-    """Build (once) a directory holding only boto3 and its dependencies, as symlinks.
-
-    The directory name is a hash of the interpreter and the linked paths, so a changed
-    venv gets a new one. Built in a temporary sibling and renamed into place, so
-    concurrent builders never see half a directory.
-    """
-    root = cache_root or _DEFAULT_CACHE
-    links: dict[str, Path] = {}
-    dists = importlib.metadata.packages_distributions()
-    for module in RUNTIME_MODULES:
-        spec = importlib.util.find_spec(module)
-        if spec is None or spec.origin is None:
-            raise RuntimeError(f"{module} is not installed in {sys.prefix}: the runtime needs it")
-        if spec.submodule_search_locations:
-            source = Path(next(iter(spec.submodule_search_locations)))
-        else:
-            source = Path(spec.origin)
-        links[source.name] = source
-        for dist_name in dists.get(module, []):
-            normalized = re.sub(r"[-_.]+", "_", dist_name)
-            for info in source.parent.glob(f"{normalized}-*.dist-info"):
-                links[info.name] = info
-    digest = hashlib.sha256(
-        "\n".join(
-            [sys.executable, sys.version, *(f"{k}={v}" for k, v in sorted(links.items()))]
-        ).encode()
-    ).hexdigest()[:16]
-    target = root / f"py{sys.version_info[0]}{sys.version_info[1]}-{digest}"
-    if (target / ".complete").exists():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    try:
-        staging.chmod(0o755)
-        for name, source in links.items():
-            (staging / name).symlink_to(source, target_is_directory=source.is_dir())
-        (staging / ".complete").write_text("\n".join(sorted(links)) + "\n")
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / ".complete").exists():
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-class Invocation:
-    """One run of a handler in its own process. Fields fill in as it runs."""
-
-    def __init__(
-        self,
-        *,
-        function: LambdaFunction,
-        event: object,
-        request_id: str,
-        invocation_type: InvocationType,
-        source: InvocationSource,
-        attempt: int,
-        invoked_function_arn: str,
-    ) -> None:
-        self.function = function
-        self.event: Any = event
-        self.request_id = request_id
-        self.invocation_type: InvocationType = invocation_type
-        self.source: InvocationSource = source
-        self.attempt = attempt
-        self.invoked_function_arn = invoked_function_arn
-        self.started_at: float = 0.0
-        self.ended_at: float | None = None
-        self.returncode: int | None = None
-        self.timed_out = False
-        self.pid: int | None = None
-        self.result: Any = None
-        self.error: dict[str, Any] | None = None
-        self._lock = threading.Lock()
-        self._output = threading.Condition(self._lock)
-        self._chunks: list[bytes] = []
-        self._done = threading.Event()
-
-    @property
-    def logs(self) -> str:
-        """Everything the process wrote to stdout and stderr, plus Lambda's
-        START / END / REPORT lines and the "Task timed out" line. Live while running."""
-        with self._lock:
-            data = b"".join(self._chunks)
-        return data.decode("utf-8", errors="replace")
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    @property
-    def succeeded(self) -> bool:
-        """Finished, not timed out, and the handler returned (no error)."""
-        return self.done and not self.timed_out and self.error is None and self.returncode == 0
-
-    @property
-    def duration(self) -> float | None:
-        return None if self.ended_at is None else self.ended_at - self.started_at
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the process has ended and its logs are collected. True if done."""
-        return self._done.wait(timeout)
-
-    def wait_for_log(self, text: str, timeout: float) -> bool:
-        """Block until ``text`` appears in the logs (True) or timeout / the end (False)."""
-        needle = text.encode()
-        deadline = time.monotonic() + timeout
-        with self._output:
-            while needle not in b"".join(self._chunks):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._done.is_set():
-                    return False
-                self._output.wait(remaining)
-            return True
-
-    def _append(self, data: bytes) -> None:
-        with self._output:
-            self._chunks.append(data)
-            self._output.notify_all()
-
-    def _finish(self) -> None:
-        self._done.set()
-        with self._output:
-            self._output.notify_all()
-
-    def _log_line(self, text: str) -> None:
-        self._append((text + "\n").encode())
-
-    def __repr__(self) -> str:
-        if not self.done:
-            state = "running"
-        else:
-            state = "timed out" if self.timed_out else f"rc={self.returncode}"
-        return (
-            f"Invocation({self.function.name!r}, request_id={self.request_id!r}, "
-            f"source={self.source}, attempt={self.attempt}, {state})"
-        )
-
-
-class _ApiServer(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: LocalLambda
-
-
-class _ApiHandler(BaseHTTPRequestHandler):
-    server: _ApiServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-    def _reply(
-        self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def _error(self, status: int, error_type: str, message: str) -> None:
-        body = json.dumps({"Type": "User", "message": message}).encode()
-        self._reply(
-            status,
-            body,
-            {"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())},
-        )
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def do_POST(self) -> None:
-        body = self._read_body()
-        split = urllib.parse.urlsplit(self.path)
-        match = _API_PATH.match(split.path)
-        if match is None:
-            self._unknown()
-            return
-        function_name = urllib.parse.unquote(match.group("name"))
-        qualifier = urllib.parse.parse_qs(split.query).get("Qualifier", [None])[0]
-        owner = self.server.owner
-        fn, problem = owner._lookup_api_name(function_name, qualifier)
-        if fn is None:
-            status, error_type, message = problem
-            self._error(status, error_type, message)
-            return
-        invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if invocation_type == "DryRun":
-            self._reply(204)
-            return
-        if invocation_type not in ("Event", "RequestResponse"):
-            self._error(
-                400,
-                "InvalidParameterValueException",
-                f"Unsupported invocation type {invocation_type!r}",
-            )
-            return
-        limit = _MAX_EVENT_PAYLOAD if invocation_type == "Event" else _MAX_SYNC_PAYLOAD
-        if len(body) > limit:
-            self._error(
-                413,
-                "RequestTooLargeException",
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
-            )
-            return
-        try:
-            event = json.loads(body.decode("utf-8")) if body else {}
-        except (UnicodeDecodeError, ValueError):
-            self._error(
-                400,
-                "InvalidRequestContentException",
-                "Could not parse request body into json",
-            )
-            return
-        try:
-            invocation = owner._start(
-                fn,
-                event,
-                env=owner._api_env(fn.name),
-                invocation_type=invocation_type,  # type: ignore[arg-type]
-                source="api",
-            )
-        except RuntimeError as exc:  # stopped meanwhile
-            self._error(503, "ServiceException", str(exc))
-            return
-        if invocation_type == "Event":
-            self._reply(202, b"", {"x-amzn-RequestId": invocation.request_id})
-            return
-        invocation.wait(fn.timeout_seconds + owner.grace_seconds + 10)
-        headers = {"x-amzn-RequestId": invocation.request_id, "X-Amz-Executed-Version": "$LATEST"}
-        if self.headers.get("X-Amz-Log-Type") == "Tail":
-            headers["X-Amz-Log-Result"] = base64.b64encode(
-                invocation.logs.encode()[-4096:]
-            ).decode()
-        if invocation.error is not None:
-            headers["X-Amz-Function-Error"] = "Unhandled"
-            payload = json.dumps(invocation.error).encode()
-        else:
-            payload = json.dumps(invocation.result).encode()
-        self._reply(200, payload, headers)
-
-    def _unknown(self) -> None:
-        self._error(404, "UnknownOperationException", "Unknown operation")
-
-    def do_GET(self) -> None:
-        self._read_body()
-        self._unknown()
-
-    do_PUT = do_GET  # noqa: N815
-    do_DELETE = do_GET  # noqa: N815
 
 
 class LocalLambda(LocalService):
@@ -417,10 +112,14 @@ class LocalLambda(LocalService):
     ``env`` of the latest :meth:`invoke` of that function, as if the caller's ``env``
     were part of the function's configuration.
 
-    ``max_event_retries``: an Event invocation that fails (error, crash or timeout) is run
-    again up to this many times, ``retry_delay_seconds`` apart, with the same
-    aws_request_id, as Lambda does for asynchronous invocations (AWS default: 2 retries,
-    1 and 2 minutes apart). Default 0 here, so a test sees only the legs it expects.
+    Asynchronous invocations follow :mod:`localcloud.lambda_async`. A function given an
+    :class:`AsyncConfig` (:meth:`configure_async`) gets Lambda's rules: its retries 1 and
+    2 minutes apart, its maximum event age, its on-failure destination, all times
+    multiplied by ``async_time_scale``. Any other function: an Event invocation that fails
+    is run again up to ``max_event_retries`` times, ``retry_delay_seconds`` apart, with
+    the same aws_request_id, and nothing more. Default 0 here, so a test sees only the
+    legs it expects. Switches: :meth:`drop_invocations`, :meth:`duplicate_invocations`,
+    :meth:`lose`.
     """
 
     def __init__(
@@ -435,6 +134,7 @@ class LocalLambda(LocalService):
         env: Mapping[str, str] | None = None,
         max_event_retries: int = 0,
         retry_delay_seconds: float = 0.0,
+        async_time_scale: float = 1.0,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -451,9 +151,17 @@ class LocalLambda(LocalService):
         self._last_invoke_env: dict[str, dict[str, str]] = {}
         self._invocations: list[Invocation] = []
         self._running: dict[int, subprocess.Popen[bytes]] = {}
-        self._active = 0  # invocations not yet done + retries scheduled
-        self._pending_retries: list[_PendingRetry] = []
-        self._httpd: _ApiServer | None = None
+        self._active = 0  # handler processes not yet done
+        self._queue = AsyncQueue(
+            self._cond,
+            launch=self._launch,
+            resolve=self._lookup,
+            arn=self.arn,
+            time_scale=async_time_scale,
+            default_retries=max_event_retries,
+            default_delay=retry_delay_seconds,
+        )
+        self._httpd: ApiServer | None = None
         self._thread: threading.Thread | None = None
         self._workdir: Path | None = None
         self._stopped = False
@@ -467,7 +175,8 @@ class LocalLambda(LocalService):
         if self._runtime_dir is None:
             self._runtime_dir = build_runtime_dir()
         self._workdir = Path(tempfile.mkdtemp(prefix="localcloud-lambda-"))
-        httpd = _ApiServer(("127.0.0.1", 0), _ApiHandler)
+        self._queue.start()
+        httpd = ApiServer(("127.0.0.1", 0))
         httpd.owner = self
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -483,16 +192,11 @@ class LocalLambda(LocalService):
         """Stop the API, cancel pending retries, kill every running handler process."""
         with self._cond:
             self._stopped = True
-            for pending in self._pending_retries:
-                if not pending.claimed:
-                    pending.claimed = True
-                    pending.timer.cancel()
-                    self._active -= 1
-            self._pending_retries = []
             running = list(self._running.values())
             self._cond.notify_all()
+        self._queue.stop()
         for proc in running:
-            _kill_group(proc)
+            kill_group(proc)
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
             httpd.shutdown()
@@ -505,7 +209,6 @@ class LocalLambda(LocalService):
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
 
     # configuration ---------------------------------------------------------------
 
@@ -543,6 +246,44 @@ class LocalLambda(LocalService):
             self._functions[fn.name] = fn
             self._function_env[fn.name] = dict(env or {})
         return self.arn(fn)
+
+    def configure_async(self, name: str, config: AsyncConfig | None) -> None:
+        """Set (None: remove) the function's EventInvokeConfig: retries, event age, and
+        on-failure destination (a function name or ARN registered here)."""
+        self._queue.configure(name, config)
+
+    def async_config(self, name: str) -> AsyncConfig | None:
+        return self._queue.config(name)
+
+    def drop_invocations(self, *numbers: int) -> None:
+        """Fault: lose the Nth asynchronous attempts (1-based, counted from this runtime's
+        start over every function, duplicates not counted) before they run. A lost attempt
+        counts as a failed one: it is retried, or given up to the on-failure destination,
+        by the function's rules."""
+        self._queue.drop(*numbers)
+
+    def duplicate_invocations(self, *numbers: int) -> None:
+        """Fault: deliver the Nth asynchronous attempts twice, at once, with one request id
+        (Lambda's queue may deliver an event more than once)."""
+        self._queue.duplicate(*numbers)
+
+    def lose(self, invocation: Invocation) -> None:
+        """The event of ``invocation`` is gone: if it fails, nothing retries it and no
+        destination hears of it (a host failure that takes the event with it)."""
+        invocation.lost = True
+
+    @property
+    def async_attempts(self) -> int:
+        """Asynchronous attempts so far (what :meth:`drop_invocations` and
+        :meth:`duplicate_invocations` count): the next one is ``async_attempts + 1``."""
+        with self._cond:
+            return self._queue.attempts
+
+    @property
+    def destination_records(self) -> list[DestinationRecord]:
+        """Every on-failure record sent so far (a copy)."""
+        with self._cond:
+            return list(self._queue.records)
 
     @property
     def functions(self) -> dict[str, LambdaFunction]:
@@ -594,7 +335,7 @@ class LocalLambda(LocalService):
         """Block until no invocation runs and no retry is pending. True if idle."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._active > 0:
+            while self._active > 0 or self._queue.pending > 0:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -712,7 +453,6 @@ class LocalLambda(LocalService):
         env["_LOCALCLOUD_DEADLINE_MS"] = str(deadline_ms)
         env["_LOCALCLOUD_INVOKED_ARN"] = invocation.invoked_function_arn
         return env
-
     def _start(
         self,
         fn: LambdaFunction,
@@ -723,6 +463,7 @@ class LocalLambda(LocalService):
         source: InvocationSource,
         request_id: str | None = None,
         attempt: int = 1,
+        received_at: float | None = None,
     ) -> Invocation:
         payload = json.dumps(event).encode()
         invocation = Invocation(
@@ -733,35 +474,59 @@ class LocalLambda(LocalService):
             source=source,
             attempt=attempt,
             invoked_function_arn=self.arn(fn),
+            received_at=received_at,
         )
+        duplicate = False
         with self._cond:
             if self._stopped or self._httpd is None or self._workdir is None:
                 raise RuntimeError("LocalLambda is not running")
-            result_file = self._workdir / f"{uuid.uuid4().hex}.result.json"
-            invocation.started_at = time.time()
-            deadline_ms = int((invocation.started_at + fn.timeout_seconds) * 1000)
-            process_env = self._process_env(fn, env, invocation, deadline_ms)
-            invocation._log_line(f"START RequestId: {invocation.request_id} Version: $LATEST")
-            proc = subprocess.Popen(
-                [self.python, "-I", "-S", "-u", "-B", str(BOOTSTRAP), str(result_file)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=fn.asset_dir,
-                env=process_env,
-                start_new_session=True,
+            if invocation_type == "Event" and source != "duplicate":
+                dropped, duplicate = self._queue.admit()
+                if dropped:
+                    invocation.dropped = True
+                    invocation.started_at = invocation.ended_at = time.time()
+                    invocation.error = {
+                        "errorMessage": "the attempt was lost before the function ran "
+                        "(localcloud fault injection)",
+                        "errorType": "Localcloud.Dropped",
+                    }
+                    self._invocations.append(invocation)
+                    self._cond.notify_all()
+            if not invocation.dropped:
+                result_file = self._workdir / f"{uuid.uuid4().hex}.result.json"
+                invocation.started_at = time.time()
+                deadline_ms = int((invocation.started_at + fn.timeout_seconds) * 1000)
+                process_env = self._process_env(fn, env, invocation, deadline_ms)
+                invocation._log_line(
+                    f"START RequestId: {invocation.request_id} Version: $LATEST"
+                )
+                proc = spawn(self.python, invocation, process_env, result_file)
+                invocation.pid = proc.pid
+                self._running[proc.pid] = proc
+                self._invocations.append(invocation)
+                self._active += 1
+                self._cond.notify_all()
+        if invocation.dropped:
+            self._queue.settle(invocation, env)
+            invocation._finish()
+        else:
+            threading.Thread(
+                target=self._supervise,
+                args=(invocation, proc, payload, result_file, env),
+                name=f"localcloud-lambda-{proc.pid}",
+                daemon=True,
+            ).start()
+        if duplicate:
+            self._start(
+                fn,
+                json.loads(payload),
+                env=env,
+                invocation_type=invocation_type,
+                source="duplicate",
+                request_id=invocation.request_id,
+                attempt=attempt,
+                received_at=invocation.received_at,
             )
-            invocation.pid = proc.pid
-            self._running[proc.pid] = proc
-            self._invocations.append(invocation)
-            self._active += 1
-            self._cond.notify_all()
-        threading.Thread(
-            target=self._supervise,
-            args=(invocation, proc, payload, result_file, env),
-            name=f"localcloud-lambda-{proc.pid}",
-            daemon=True,
-        ).start()
         return invocation
 
     def _supervise(
@@ -772,144 +537,35 @@ class LocalLambda(LocalService):
         result_file: Path,
         call_env: Mapping[str, str],
     ) -> None:
-        fn = invocation.function
-        reader = threading.Thread(target=_pump, args=(proc, invocation), daemon=True)
-        reader.start()
         try:
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(payload)
-                proc.stdin.close()
-            except (BrokenPipeError, OSError):
-                pass
-            limit = invocation.started_at + fn.timeout_seconds + self.grace_seconds
-            try:
-                proc.wait(timeout=max(0.0, limit - time.time()))
-            except subprocess.TimeoutExpired:
-                invocation.timed_out = True
-                _kill_group(proc)
-                proc.wait()
-            invocation.ended_at = time.time()
-            invocation.returncode = proc.returncode
-            reader.join(timeout=1.0)
-            if reader.is_alive():  # a grandchild holds the pipe open: end the group
-                _kill_group(proc)
-                reader.join(timeout=2.0)
-            self._collect(invocation, result_file)
+            run(invocation, proc, payload, result_file, self.grace_seconds)
         finally:
             with self._cond:
                 self._running.pop(proc.pid, None)
-            self._maybe_schedule_retry(invocation, call_env)
+            self._queue.settle(invocation, call_env)
             invocation._finish()
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
 
-    def _collect(self, invocation: Invocation, result_file: Path) -> None:
-        fn = invocation.function
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(invocation.ended_at))
-        if invocation.timed_out:
-            invocation._log_line(
-                f"{stamp}Z {invocation.request_id} Task timed out after "
-                f"{fn.timeout_seconds:.2f} seconds"
-            )
-            invocation.error = {
-                "errorMessage": (
-                    f"{stamp}Z {invocation.request_id} Task timed out after "
-                    f"{fn.timeout_seconds:.2f} seconds"
-                ),
-                "errorType": "Sandbox.Timedout",
-            }
-        else:
-            try:
-                outcome = json.loads(result_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                outcome = None
-            if isinstance(outcome, dict) and "error" in outcome:
-                invocation.error = outcome["error"]
-            elif isinstance(outcome, dict) and "result" in outcome:
-                invocation.result = outcome["result"]
-            else:
-                message = f"RequestId: {invocation.request_id} Error: Runtime exited"
-                if invocation.returncode is not None and invocation.returncode < 0:
-                    message += f" with signal {-invocation.returncode}"
-                else:
-                    message += f" with error: exit status {invocation.returncode}"
-                invocation._log_line(message)
-                invocation.error = {"errorMessage": message, "errorType": "Runtime.ExitError"}
-        result_file.unlink(missing_ok=True)
-        duration_ms = (invocation.duration or 0.0) * 1000
-        invocation._log_line(f"END RequestId: {invocation.request_id}")
-        status = "\tStatus: timeout" if invocation.timed_out else ""
-        invocation._log_line(
-            f"REPORT RequestId: {invocation.request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {fn.memory_mb} MB{status}"
+    def _launch(
+        self,
+        fn: LambdaFunction,
+        event: object,
+        call_env: Mapping[str, str],
+        source: InvocationSource,
+        request_id: str | None,
+        attempt: int,
+        received_at: float | None,
+    ) -> Invocation:
+        """The async queue's way in: a retry, or a destination's invocation."""
+        return self._start(
+            fn,
+            event,
+            env=call_env,
+            invocation_type="Event",
+            source=source,
+            request_id=request_id,
+            attempt=attempt,
+            received_at=received_at,
         )
-
-    def _maybe_schedule_retry(self, invocation: Invocation, call_env: Mapping[str, str]) -> None:
-        if invocation.invocation_type != "Event" or invocation.error is None:
-            return
-        if invocation.attempt > self.max_event_retries:
-            return
-
-        def fire() -> None:
-            with self._cond:
-                if pending.claimed:  # cancelled by stop()
-                    return
-                pending.claimed = True
-                self._pending_retries.remove(pending)
-            try:
-                self._start(
-                    invocation.function,
-                    invocation.event,
-                    env=call_env,
-                    invocation_type="Event",
-                    source="retry",
-                    request_id=invocation.request_id,
-                    attempt=invocation.attempt + 1,
-                )
-            except RuntimeError:
-                pass  # stopped meanwhile
-            finally:
-                with self._cond:
-                    self._active -= 1
-                    self._cond.notify_all()
-
-        with self._cond:
-            if self._stopped:
-                return
-            pending = _PendingRetry(threading.Timer(self.retry_delay_seconds, fire))
-            pending.timer.daemon = True
-            self._pending_retries.append(pending)
-            self._active += 1  # a pending retry keeps the runtime busy
-            pending.timer.start()
-
-
-@dataclass
-class _PendingRetry:
-    timer: threading.Timer
-    claimed: bool = False
-
-
-def _pump(proc: subprocess.Popen[bytes], invocation: Invocation) -> None:
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        invocation._append(chunk)
-    proc.stdout.close()
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass

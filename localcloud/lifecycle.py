@@ -11,6 +11,13 @@ Rules followed (FIELD-NOTES, "CloudFormation custom resources"):
 - A failed Update (ours, or another resource's after ours: ``fail_after``) is rolled back by
   an Update with old and new properties swapped.
 - No answer within the ServiceTimeout: the request fails ("timed out").
+- The provider's ``AWS::Lambda::EventInvokeConfig`` applies: Lambda's asynchronous retries
+  (1 and 2 minutes apart, times ``async_time_scale``), its maximum event age, and its
+  on-failure destination function, registered from the same assembly.
+- ``DescribeStacks`` answers the stack's status as it goes (CREATE_IN_PROGRESS,
+  UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_IN_PROGRESS while the rollback Update runs, then
+  ..._COMPLETE / ..._FAILED) on a loopback endpoint the function gets as
+  ``AWS_ENDPOINT_URL_CLOUDFORMATION``; ``describe_stacks_fault`` makes it fail.
 """
 
 from __future__ import annotations
@@ -29,16 +36,20 @@ from localcloud.assembly import (
     CustomResourceSpec,
     StackTemplate,
     find_custom_resources,
+    find_event_invoke_configs,
     load_assembly,
     pseudo_refs,
 )
+from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
-from localcloud.lambda_runtime import Invocation, LambdaFunction, LocalLambda
+from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda
 from localcloud.responses import ResponseServer
 
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 _PROGRESS_EVERY = 0.25
+#: Lambda's asynchronous retry delays (1 and 2 minutes) and event age, scaled for tests.
+DEFAULT_ASYNC_TIME_SCALE = 0.01
 #: An override value that removes the property (a raw template can omit anything).
 REMOVE: Any = object()
 
@@ -137,14 +148,19 @@ class LocalCloudFormation:
         function_timeout: float | None = None,
         service_timeout: float | None = None,
         on_progress: ProgressFn | None = None,
+        async_time_scale: float = DEFAULT_ASYNC_TIME_SCALE,
     ) -> None:
         stacks = load_assembly(cdk_out)
         self.stack = _pick(stacks, stack_name)
         self.cloud = cloud
         self.on_progress = on_progress
         self.service_timeout_override = service_timeout
+        #: DescribeStacks' StackStatus; None until the first deployment.
+        self.stack_status: str | None = None
+        self._created_at = time.time()
         self.responses = ResponseServer().start()
-        self.lambda_ = LocalLambda().start()
+        self.lambda_ = LocalLambda(async_time_scale=async_time_scale).start()
+        self.cloudformation_api = CloudFormationApi(self._stack_states).start()
         self.distributions = {
             logical_id: cloud.create_distribution(comment=logical_id)
             for logical_id, res in self.stack.resources.items()
@@ -161,6 +177,9 @@ class LocalCloudFormation:
             )
         if not self.resources:
             raise ValueError(f"stack {self.stack.name} has no {RESOURCE_TYPE}")
+        #: The on-failure destination functions of the providers, by name.
+        self.destinations: dict[str, LambdaFunction] = {}
+        self._configure_async_invocation()
         self.outcomes: list[Outcome] = []
         #: Fault injection: the ResponseURL answers 500 to this many PUTs of each request.
         self.response_failures = 0
@@ -169,6 +188,7 @@ class LocalCloudFormation:
 
     def close(self) -> None:
         self.lambda_.stop()
+        self.cloudformation_api.stop()
         self.responses.stop()
 
     def __enter__(self) -> LocalCloudFormation:
@@ -176,6 +196,54 @@ class LocalCloudFormation:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def _configure_async_invocation(self) -> None:
+        """Apply the EventInvokeConfigs of the providers, then of their destinations."""
+        names = {r.spec.provider_logical_id: r.function.name for r in self.resources.values()}
+        configs = find_event_invoke_configs(self.stack)
+        for config in configs:
+            if config.on_failure is not None and config.function_logical_id in names:
+                self.lambda_.register(config.on_failure)
+                self.destinations[config.on_failure.name] = config.on_failure
+                assert config.on_failure_logical_id is not None
+                names[config.on_failure_logical_id] = config.on_failure.name
+        for config in configs:
+            name = names.get(config.function_logical_id)
+            if name is None:
+                continue  # another function of the stack: not one this driver runs
+            on_failure = None
+            if config.on_failure is not None and config.on_failure_logical_id in names:
+                on_failure = names[config.on_failure_logical_id]
+            self.lambda_.configure_async(
+                name,
+                AsyncConfig(
+                    retry_attempts=config.retry_attempts,
+                    max_event_age_seconds=config.max_event_age_seconds,
+                    on_failure=on_failure,
+                ),
+            )
+
+    @property
+    def describe_stacks_fault(self) -> DescribeFault | None:
+        """Fault switch: DescribeStacks answers AccessDenied or Throttling (None: normal)."""
+        return self.cloudformation_api.describe_fault
+
+    @describe_stacks_fault.setter
+    def describe_stacks_fault(self, fault: DescribeFault | None) -> None:
+        self.cloudformation_api.fail_describe_stacks(fault)
+
+    def _stack_states(self) -> list[StackState]:
+        if self.stack_status is None:
+            return []
+        refs = pseudo_refs(self.stack)
+        return [
+            StackState(
+                stack_name=self.stack.stack_name,
+                stack_id=str(refs["AWS::StackId"]),
+                status=self.stack_status,
+                creation_time=self._created_at,
+            )
+        ]
 
     def set_function_timeout(self, seconds: float | None) -> None:
         """As if the function were redeployed with another timeout (None: as deployed)."""
@@ -206,11 +274,20 @@ class LocalCloudFormation:
 
         ``fail_after``: another resource fails after ours, so CloudFormation rolls ours back.
         ``kill_first_invocation_after``: the Lambda dies that many seconds into the first
-        invocation, and the same event is delivered again (Lambda's async retry) unless
-        ``redeliver`` is False: then nobody answers and the ServiceTimeout decides.
+        invocation, and the same event is delivered again (Lambda's async retry: by the
+        provider's EventInvokeConfig when the template has one, else at once) unless
+        ``redeliver`` is False: then the event is lost with the host (no retry, no
+        on-failure record), nobody answers and the ServiceTimeout decides.
         """
         outcomes: list[Outcome] = []
         touched: list[tuple[_Resource, dict[str, Any] | None, str | None]] = []
+        creating = all(r.properties is None for r in self.resources.values())
+        previous_status = self.stack_status
+        if creating:
+            self._created_at = time.time()
+        self.stack_status = "CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS"
+        rolled_back = False
+        rolling_back = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
         for logical_id, resource in self.resources.items():
             merged = {**self.template_properties(logical_id), **(overrides or {})}
             props = {k: v for k, v in merged.items() if v is not REMOVE}
@@ -230,23 +307,39 @@ class LocalCloudFormation:
                 touched.append((resource, old_props, old_physical))
                 resource.properties, resource.physical_id = props, outcome.physical_id
                 continue
+            self.stack_status = rolling_back
+            rolled_back = True
             outcomes += self._roll_back(step, resource, outcome, old_props, old_physical, props)
             fail_after = True  # the stack rolls back everything else it touched, too
             break
         if fail_after:
+            self.stack_status = rolling_back
+            rolled_back = True
             for resource, old_props, old_physical in reversed(touched):
                 outcomes += self._roll_back(step, resource, None, old_props, old_physical,
                                             resource.properties or {})
+        if not outcomes and not rolled_back:
+            self.stack_status = previous_status  # nothing changed: no stack operation
+        elif rolled_back:
+            rollbacks_ok = all(o.status == "SUCCESS" for o in outcomes
+                               if o.step.endswith("(rollback)"))
+            prefix = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
+            self.stack_status = f"{prefix}_{'COMPLETE' if rollbacks_ok else 'FAILED'}"
+        else:
+            self.stack_status = "CREATE_COMPLETE" if creating else "UPDATE_COMPLETE"
         return outcomes
 
     def delete(self, step: str = "delete") -> list[Outcome]:
         outcomes = []
+        self.stack_status = "DELETE_IN_PROGRESS"
         for resource in self.resources.values():
             if resource.properties is None:
                 continue
             outcomes.append(self._request(step, "Delete", resource, resource.properties,
                                           physical_id=resource.physical_id))
             resource.properties = resource.physical_id = None
+        failed = any(o.status != "SUCCESS" for o in outcomes)
+        self.stack_status = "DELETE_FAILED" if failed else "DELETE_COMPLETE"
         return outcomes
 
     # --- internals ------------------------------------------------------------------
@@ -300,14 +393,18 @@ class LocalCloudFormation:
         if old is not None:
             event["OldResourceProperties"] = old
         event["ResponseURL"] = self.responses.new_url(event, fail_first=self.response_failures)
-        env = {**self.cloud.env(), **self.responses.env(), **self.lambda_.env()}
+        env = {**self.cloud.env(), **self.responses.env(), **self.lambda_.env(),
+               **self.cloudformation_api.env()}
         timeout = self._service_timeout(spec)
         first_legs = len(self.lambda_.invocations)
         sent_at = time.time()
         invocation = self.lambda_.invoke(resource.function, event, env=env)
         if kill_after is not None:
+            retried = self._async_retries(resource) > 0
+            if not redeliver:
+                self.lambda_.lose(invocation)  # the event dies with the host: no retry
             self._kill(invocation, kill_after)
-            if redeliver:  # Lambda's asynchronous retry of the same event
+            if redeliver and not retried:  # Lambda's asynchronous retry of the same event
                 self.lambda_.invoke(resource.function, json.loads(json.dumps(event)), env=env)
         response = None
         while response is None and time.time() - sent_at < timeout:
@@ -340,6 +437,10 @@ class LocalCloudFormation:
         )
         self.outcomes.append(outcome)
         return outcome
+
+    def _async_retries(self, resource: _Resource) -> int:
+        config = self.lambda_.async_config(resource.function.name)
+        return config.retry_attempts if config is not None else 0
 
     @staticmethod
     def _kill(invocation: Invocation, after: float) -> None:

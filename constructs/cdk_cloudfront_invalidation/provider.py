@@ -16,12 +16,14 @@ distributions those templates purge with
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import crhelper
+import jsii
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -33,7 +35,11 @@ from cloudfront_purge import rules
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"
-HANDLER = "cloudfront_purge.handler.handler"
+#: The entry point loads ``cloudfront_purge.handler`` under a guard, so a function that
+#: cannot start still answers CloudFormation (README, "Troubleshooting").
+HANDLER = "cloudfront_purge.entry.handler"
+#: Lambda's on-failure destination for the provider's asynchronous invocations.
+ON_FAILURE_HANDLER = "cloudfront_purge.on_failure.handler"
 #: The modules of cloudfront_purge that run in Lambda; the CLI does not ship there.
 RUNTIME_MODULES = (
     "__init__.py",
@@ -42,7 +48,15 @@ RUNTIME_MODULES = (
     "engine.py",
     "responder.py",
     "handler.py",
+    "entry.py",
+    "fallback.py",
+    "on_failure.py",
 )
+#: Modes of the staged asset, whatever the build host's umask: Lambda runs the code as a
+#: user that is not the file owner, so files must be world-readable (AWS Lambda Developer
+#: Guide, "Deploying Python Lambda functions with .zip file archives").
+ASSET_FILE_MODE = 0o644
+ASSET_DIR_MODE = 0o755
 #: Each invocation waits up to this long (less a hand-off margin), then hands off.
 FUNCTION_TIMEOUT = Duration.minutes(15)
 MEMORY_MB = 256
@@ -72,7 +86,58 @@ def handler_asset_dir() -> str:
         staging / "crhelper",
         ignore=lambda _dir, names: [n for n in names if not n.endswith(".py")],
     )
+    normalize_modes(staging)
     return str(staging)
+
+
+def normalize_modes(root: Path) -> None:
+    """Files 0644, folders 0755 under ``root`` (itself included), whatever the umask was.
+
+    CDK copies these modes into the asset, and a 0600 file is unreadable by Lambda's
+    runtime user: the function could not even start.
+    """
+    root.chmod(ASSET_DIR_MODE)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            (Path(folder) / name).chmod(ASSET_DIR_MODE)
+        for name in files:
+            (Path(folder) / name).chmod(ASSET_FILE_MODE)
+
+
+# --- asynchronous invocation: retries, event age, on-failure answer ------------------------
+#: Lambda retries a failed asynchronous invocation twice (its maximum). A crashed or killed
+#: leg is then re-run with the same event; deterministic CallerReferences make that safe.
+ASYNC_RETRY_ATTEMPTS = 2
+#: Long enough for one full attempt (FUNCTION_TIMEOUT) plus Lambda's retry back-off (about
+#: 1 then 2 minutes); short enough that a request stuck in Lambda's queue is answered
+#: FAILED by the on-failure function well before CloudFormation's one-hour ServiceTimeout.
+ASYNC_MAX_EVENT_AGE = Duration.minutes(30)
+#: The on-failure function only PUTs one answer (responder.deliver: bounded retries).
+ON_FAILURE_TIMEOUT = Duration.minutes(2)
+ON_FAILURE_MEMORY_MB = 128
+#: Its own invocations: a couple of retries if the PUT did not go through, and no
+#: destination at all, so nothing can loop.
+ON_FAILURE_RETRY_ATTEMPTS = 2
+ON_FAILURE_MAX_EVENT_AGE = Duration.hours(1)
+
+
+@jsii.implements(lambda_.IDestination)
+class _ExactFunctionDestination:
+    """A Lambda destination that grants nothing itself (aws-cdk-lib's LambdaDestination
+    grants ``lambda:InvokeFunction`` on ``<arn>`` and ``<arn>:*``); the provider grants
+    exactly the function's ARN in its own policy."""
+
+    def __init__(self, function: lambda_.IFunction) -> None:
+        self._function = function
+
+    def bind(
+        self,
+        _scope: Construct,
+        _fn: lambda_.IFunction,
+        *,
+        type: lambda_.DestinationType | None = None,
+    ) -> lambda_.DestinationConfig:
+        return lambda_.DestinationConfig(destination=self._function.function_arn)
 
 
 class CloudFrontInvalidationProvider(Construct):
@@ -138,6 +203,7 @@ class CloudFrontInvalidationProvider(Construct):
             ],
         )
         self.self_invoke_policy.attach_to_role(role)
+        self._configure_async_invocation(role)
         self.role = role
         self.log_group = log_group
         self._granted: set[str] = set()
@@ -145,6 +211,67 @@ class CloudFrontInvalidationProvider(Construct):
         self._exports: dict[str, CfnOutput] = {}
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
+
+    def _configure_async_invocation(self, role: iam.IRole) -> None:
+        """Retries, maximum event age, and an on-failure function that answers FAILED.
+
+        The on-failure function runs the same asset (``cloudfront_purge.on_failure``,
+        standard library only) with its own role and log group: it needs no CloudFront or
+        Lambda permission, only to write its log.
+        """
+        on_failure_logs = logs.LogGroup(self, "OnFailureLogs", retention=LOG_RETENTION)
+        on_failure_role = iam.Role(
+            self,
+            "OnFailureRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Custom::CloudFrontInvalidation on-failure answerer: its log group only",
+        )
+        on_failure_logs.grant_write(on_failure_role)
+        self.on_failure_function = lambda_.Function(
+            self,
+            "OnFailure",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=ON_FAILURE_HANDLER,
+            code=lambda_.Code.from_asset(handler_asset_dir()),
+            timeout=ON_FAILURE_TIMEOUT,
+            memory_size=ON_FAILURE_MEMORY_MB,
+            role=on_failure_role,
+            log_group=on_failure_logs,
+            description="Custom::CloudFrontInvalidation: answers FAILED for a request whose "
+            "invocations Lambda gave up",
+        )
+        lambda_.EventInvokeConfig(
+            self,
+            "OnFailureAsyncInvoke",
+            function=self.on_failure_function,
+            retry_attempts=ON_FAILURE_RETRY_ATTEMPTS,
+            max_event_age=ON_FAILURE_MAX_EVENT_AGE,
+        )
+        # Lambda invokes the destination with the provider's execution role: exactly this
+        # function's ARN, in a policy of its own (as SelfInvoke, to avoid a cycle).
+        destination_policy = iam.Policy(
+            self,
+            "OnFailureInvoke",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.on_failure_function.function_arn],
+                )
+            ],
+        )
+        destination_policy.attach_to_role(role)
+        async_config = lambda_.EventInvokeConfig(
+            self,
+            "AsyncInvoke",
+            function=self.function,
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=ASYNC_MAX_EVENT_AGE,
+            on_failure=_ExactFunctionDestination(self.on_failure_function),
+        )
+        # Lambda checks the role may invoke the destination when the config is created.
+        async_config.node.add_dependency(destination_policy)
+        self.on_failure_invoke_policy = destination_policy
 
     @property
     def service_token(self) -> str:

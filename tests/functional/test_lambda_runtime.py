@@ -19,7 +19,7 @@ import crhelper
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.lambda_runtime import RUNTIME_MODULES, LambdaFunction, LocalLambda
+from localcloud.lambda_runtime import RUNTIME_MODULES, AsyncConfig, LambdaFunction, LocalLambda
 from localcloud.responses import ResponseServer
 
 # Sends a CloudFormation response the way crhelper does, but retries a failed PUT.
@@ -358,6 +358,94 @@ def test_failed_event_invocations_are_retried_with_the_same_request_id(assets: P
     assert [i.source for i in legs] == ["direct", "retry", "retry"]
     assert len({i.request_id for i in legs}) == 1
     assert all(i.error is not None for i in legs)
+
+
+RECORDER = """
+import json
+
+def handler(event, context):
+    print("RECORD " + json.dumps(event), flush=True)
+"""
+
+
+def test_retries_exhausted_send_the_documented_record_to_the_destination(assets: Path) -> None:
+    failing = make_fn(assets, "always-fails", FAILER)
+    destination = make_fn(assets, "destination", RECORDER)
+    with LocalLambda(async_time_scale=0.005) as runtime:
+        runtime.register(destination)
+        runtime.register(failing)
+        runtime.configure_async(failing.name, AsyncConfig(on_failure=destination.name))
+        first = runtime.invoke(failing, {"n": 1})
+        assert runtime.wait_idle(60)
+        legs = runtime.invocations
+    assert [(i.function.name, i.attempt, i.source) for i in legs] == [
+        ("always-fails", 1, "direct"),
+        ("always-fails", 2, "retry"),
+        ("always-fails", 3, "retry"),
+        ("destination", 1, "destination"),
+    ]
+    record = json.loads(legs[3].logs.split("RECORD ", 1)[1].splitlines()[0])
+    assert set(record) == {
+        "version", "timestamp", "requestContext", "requestPayload", "responseContext",
+        "responsePayload",
+    }  # fmt: skip
+    assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
+    assert record["requestContext"] == {
+        "requestId": first.request_id,
+        "functionArn": runtime.arn(failing) + ":$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"] == {"n": 1}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    assert record["responsePayload"]["errorMessage"] == f"boom {first.request_id}"
+
+
+def test_an_event_older_than_its_maximum_age_goes_to_the_destination(assets: Path) -> None:
+    failing = make_fn(assets, "fails-ages", FAILER)
+    destination = make_fn(assets, "age-destination", RECORDER)
+    # 110 s of age: the retry after 1 minute runs, the one 2 minutes later is too old.
+    config = AsyncConfig(max_event_age_seconds=110, on_failure=destination.name)
+    with LocalLambda(async_time_scale=0.05) as runtime:
+        runtime.register(destination)
+        runtime.configure_async(failing.name, config)
+        runtime.invoke(failing, {"n": 2})
+        assert runtime.wait_idle(60)
+        legs = runtime.invocations
+        (record,) = runtime.destination_records
+    assert [(i.function.name, i.attempt) for i in legs] == [
+        ("fails-ages", 1), ("fails-ages", 2), ("age-destination", 1)
+    ]  # fmt: skip
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert "responsePayload" not in record
+
+
+def test_dropped_and_duplicated_attempts(assets: Path) -> None:
+    recorder = make_fn(assets, "recorder", RECORDER)
+    with LocalLambda(async_time_scale=0.005) as runtime:
+        runtime.configure_async(recorder.name, AsyncConfig(retry_attempts=1))
+        runtime.drop_invocations(runtime.async_attempts + 1)
+        runtime.duplicate_invocations(runtime.async_attempts + 3)
+        lost = runtime.invoke(recorder, {"n": "lost once"})
+        assert runtime.wait_idle(60)
+        twice = runtime.invoke(recorder, {"n": "twice"})
+        assert runtime.wait_idle(60)
+        legs = runtime.invocations
+    assert [(i.request_id, i.attempt, i.dropped, i.ran) for i in legs[:2]] == [
+        (lost.request_id, 1, True, False), (lost.request_id, 2, False, True)
+    ]  # fmt: skip
+    copies = runtime.invocations_of(twice.request_id)
+    assert [i.source for i in copies] == ["direct", "duplicate"]
+    assert all(i.succeeded and 'RECORD {"n": "twice"}' in i.logs for i in copies)
+
+
+def test_async_config_takes_only_what_lambda_accepts() -> None:
+    with pytest.raises(ValueError, match="MaximumRetryAttempts must be between 0 and 2"):
+        AsyncConfig(retry_attempts=3)
+    with pytest.raises(ValueError, match="MaximumEventAgeInSeconds must be between 60"):
+        AsyncConfig(max_event_age_seconds=59)
 
 
 def test_stop_kills_running_handlers(assets: Path) -> None:

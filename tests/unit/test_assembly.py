@@ -16,6 +16,7 @@ from localcloud.assembly import (
     UnresolvedReferenceError,
     cfn_stringify,
     find_custom_resources,
+    find_event_invoke_configs,
     load_assembly,
     resolve,
 )
@@ -287,3 +288,58 @@ def test_non_lambda_providers_and_bad_references_are_explained(tmp_path: Path) -
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AssemblyError, match=r"manifest\.json"):
         load_assembly(tmp_path)
+
+
+def event_invoke_config(function: Any, **props: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::EventInvokeConfig",
+        "Properties": {"FunctionName": function, "Qualifier": "$LATEST", **props},
+    }
+
+
+def test_event_invoke_configs_name_their_function_and_destination(tmp_path: Path) -> None:
+    template = {
+        "Resources": {
+            "Fn": function_resource(Code={"ZipFile": "x"}),
+            "Answerer": function_resource(Code={"ZipFile": "y"}, Timeout=120),
+            "FnAsync": event_invoke_config(
+                {"Ref": "Fn"},
+                MaximumRetryAttempts=1,
+                MaximumEventAgeInSeconds=600,
+                DestinationConfig={
+                    "OnFailure": {"Destination": {"Fn::GetAtt": ["Answerer", "Arn"]}}
+                },
+            ),
+            "AnswererAsync": event_invoke_config({"Ref": "Answerer"}),
+        }
+    }
+    stack = load_assembly(write_assembly(tmp_path / "cdk.out", template))[0]
+    configs = {c.logical_id: c for c in find_event_invoke_configs(stack)}
+    fn_async = configs["FnAsync"]
+    assert (fn_async.function_logical_id, fn_async.retry_attempts) == ("Fn", 1)
+    assert fn_async.max_event_age_seconds == 600
+    assert fn_async.on_failure_logical_id == "Answerer"
+    assert fn_async.on_failure is not None and fn_async.on_failure.timeout_seconds == 120
+    # Lambda's defaults when the template leaves them out; no destination, no record.
+    answerer = configs["AnswererAsync"]
+    assert (answerer.retry_attempts, answerer.max_event_age_seconds) == (2, 21600)
+    assert answerer.on_failure is None
+    for config in configs.values():
+        if config.on_failure is not None:
+            shutil.rmtree(config.on_failure.asset_dir)
+
+
+def test_event_invoke_configs_that_cannot_run_locally_are_explained(tmp_path: Path) -> None:
+    template = {
+        "Resources": {
+            "Fn": function_resource(Code={"ZipFile": "x"}),
+            "Async": event_invoke_config({"Ref": "Fn"}, Qualifier="live"),
+        }
+    }
+    stack = load_assembly(write_assembly(tmp_path / "a", template))[0]
+    with pytest.raises(AssemblyError, match=r"Qualifier \$LATEST"):
+        find_event_invoke_configs(stack)
+    template = {"Resources": {"Async": event_invoke_config("my-function-by-name")}}
+    stack = load_assembly(write_assembly(tmp_path / "b", template))[0]
+    with pytest.raises(AssemblyError, match="expected a Ref or Fn::GetAtt"):
+        find_event_invoke_configs(stack)

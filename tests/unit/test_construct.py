@@ -55,7 +55,7 @@ def resources(template: assertions.Template, type_: str) -> dict[str, Any]:
 def test_one_provider_function_for_many_instances(synthesized: dict[str, Any]) -> None:
     template = synthesized["template"]
     functions = resources(template, "AWS::Lambda::Function")
-    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.handler.handler"}
+    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.entry.handler"}
     assert len(providers) == 1
     (provider_id, provider), = providers.items()
     props = provider["Properties"]
@@ -66,9 +66,9 @@ def test_one_provider_function_for_many_instances(synthesized: dict[str, Any]) -
     assert len(customs) == 6
     tokens = {json.dumps(c["Properties"]["ServiceToken"]) for c in customs.values()}
     assert tokens == {json.dumps({"Fn::GetAtt": [provider_id, "Arn"]})}
-    # Log retention is set on the provider's log group.
+    # Log retention is set on the provider's log group and its on-failure function's.
     groups = resources(template, "AWS::Logs::LogGroup")
-    assert [g["Properties"]["RetentionInDays"] for g in groups.values()] == [30]
+    assert [g["Properties"]["RetentionInDays"] for g in groups.values()] == [30, 30]
 
 
 def test_iam_names_the_distribution_arns_and_no_wildcard(synthesized: dict[str, Any]) -> None:
@@ -83,7 +83,8 @@ def test_iam_names_the_distribution_arns_and_no_wildcard(synthesized: dict[str, 
     assert '"*"' not in text
     assert ":distribution/" in text and '"Ref": "D1' in text and '"Ref": "D2' in text
     invoke = [s for s in statements if "lambda:InvokeFunction" in _list(s["Action"])]
-    assert len(invoke) == 1 and "Fn::GetAtt" in json.dumps(invoke[0]["Resource"])
+    # Itself (the hand-off) and its on-failure destination, each by its exact ARN.
+    assert len(invoke) == 2 and all(set(s["Resource"]) == {"Fn::GetAtt"} for s in invoke)
     assert not any(str(a).startswith(("events:", "cloudfront:*")) for s in statements for a in _list(s["Action"]))
 
 

@@ -4,8 +4,12 @@ id, and the two examples built on them (a CDK app, a plain CloudFormation templa
 from __future__ import annotations
 
 import json
+import os
 import re
 import runpy
+import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from cfnlint.decode import decode
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
+from cdk_cloudfront_invalidation.provider import ON_FAILURE_HANDLER, handler_asset_dir
 from cloudfront_purge import rules
 from cloudfront_purge.responder import response_data
 
@@ -27,7 +32,7 @@ INVALIDATION_ACTIONS = [
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 ]
-HANDLER = "cloudfront_purge.handler.handler"
+HANDLER = "cloudfront_purge.entry.handler"
 
 
 def arn(distribution_id: str) -> dict[str, Any]:
@@ -129,28 +134,144 @@ def test_construct_and_shared_users_share_one_function() -> None:
     assert invalidation_grants(template) == [arn("EOWN12345"), arn("EOTHER1234")]
 
 
-def test_the_provider_role_writes_only_to_its_own_log_group() -> None:
+def test_each_provider_role_writes_only_to_its_own_log_group() -> None:
+    """The provider and its on-failure answerer: a role, a log group, a function each."""
     stack = cdk.Stack(cdk.App(), "Provider")
     CloudFrontInvalidationProvider.of_stack(stack)
     template = assertions.Template.from_stack(stack)
-    (role,) = template.find_resources("AWS::IAM::Role").values()
-    assert "ManagedPolicyArns" not in role["Properties"]  # no AWSLambdaBasicExecutionRole
-    (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
-    statements = [
-        s
-        for policy in template.find_resources("AWS::IAM::Policy").values()
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    roles = template.find_resources("AWS::IAM::Role")
+    assert len(roles) == 2
+    assert all("ManagedPolicyArns" not in r["Properties"] for r in roles.values())
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == [
+        HANDLER,
+        ON_FAILURE_HANDLER,
     ]
-    logs = [s for s in statements if str(s["Action"]).count("logs:")]
-    assert logs == [
-        {
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Effect": "Allow",
-            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
-        }
-    ]
-    (function,) = template.find_resources("AWS::Lambda::Function").values()
-    assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": log_group_id}
+    policies = template.find_resources("AWS::IAM::Policy").values()
+    for function in functions.values():
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        logs = [
+            s
+            for policy in policies
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if str(s["Action"]).count("logs:")
+        ]
+        assert logs == [
+            {
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+            }
+        ]
+
+
+# --- asynchronous invocation: retries, event age, on-failure answer -----------------------------
+
+
+def test_async_invocation_gives_up_to_an_on_failure_function_that_cannot_loop() -> None:
+    stack = cdk.Stack(cdk.App(), "Provider")
+    CloudFrontInvalidationProvider.of_stack(stack)
+    template = assertions.Template.from_stack(stack)
+    function_id = provider_function_id(template)
+    (on_failure_id,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": ON_FAILURE_HANDLER}}
+    )
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c
+        for c in template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    }
+    assert set(configs) == {function_id, on_failure_id}
+    provider = configs[function_id]["Properties"]
+    assert provider["MaximumRetryAttempts"] == 2
+    assert provider["MaximumEventAgeInSeconds"] == 1800
+    assert provider["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [on_failure_id, "Arn"]}}
+    }
+    answerer = configs[on_failure_id]["Properties"]
+    assert "DestinationConfig" not in answerer  # nothing to loop through
+    assert answerer["MaximumRetryAttempts"] == 2
+    # Lambda checks the destination permission when it creates the config.
+    assert any("OnFailureInvoke" in d for d in _list(configs[function_id].get("DependsOn", [])))
+
+
+def test_the_provider_may_invoke_exactly_itself_and_its_on_failure_function() -> None:
+    stack = cdk.Stack(cdk.App(), "Provider")
+    CloudFrontInvalidationProvider.of_stack(stack)
+    template = assertions.Template.from_stack(stack)
+    function_id = provider_function_id(template)
+    (on_failure_id,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": ON_FAILURE_HANDLER}}
+    )
+    invoke_grants = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert "*" not in json.dumps(statement["Resource"]).replace('"Fn::', "")
+            if "lambda:InvokeFunction" in _list(statement["Action"]):
+                invoke_grants.append(statement["Resource"])
+    assert sorted(invoke_grants, key=json.dumps) == sorted(
+        [{"Fn::GetAtt": [function_id, "Arn"]}, {"Fn::GetAtt": [on_failure_id, "Arn"]}],
+        key=json.dumps,
+    )
+
+
+def test_both_functions_run_the_same_asset_with_standard_library_entry_points() -> None:
+    stack = cdk.Stack(cdk.App(), "Provider")
+    CloudFrontInvalidationProvider.of_stack(stack)
+    template = assertions.Template.from_stack(stack)
+    codes = {
+        json.dumps(f["Properties"]["Code"])
+        for f in template.find_resources("AWS::Lambda::Function").values()
+    }
+    assert len(codes) == 1
+    staged = Path(handler_asset_dir()) / "cloudfront_purge"
+    for module in ("entry.py", "fallback.py", "on_failure.py", "responder.py"):
+        assert (staged / module).is_file()
+
+
+# umask 077 is what a locked-down build host uses; Lambda's runtime user is not the owner.
+UMASK_SYNTH = """
+import json, os, sys
+os.umask(0o077)
+import aws_cdk as cdk
+from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
+from cdk_cloudfront_invalidation.provider import handler_asset_dir
+app = cdk.App(outdir=sys.argv[1])
+CloudFrontInvalidationProvider.of_stack(cdk.Stack(app, "S"))
+app.synth()
+print(json.dumps({"staged": handler_asset_dir()}))
+"""
+
+
+def test_asset_files_are_world_readable_whatever_the_umask(tmp_path: Path) -> None:
+    out = tmp_path / "cdk.out"
+    done = subprocess.run(
+        [sys.executable, "-c", UMASK_SYNTH, str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"},
+    )
+    staged = Path(json.loads(done.stdout.strip().splitlines()[-1])["staged"])
+    (asset,) = [p for p in out.iterdir() if p.name.startswith("asset.") and p.is_dir()]
+    assert modes_not(staged, file_mode=0o644, dir_mode=0o755) == {}
+    # CDK copies file modes into cdk.out; its folders there are made by CDK's own copy
+    # under the host's umask and reach the upload zip as file paths only, not entries.
+    assert modes_not(asset, file_mode=0o644, dir_mode=None) == {}
+    assert (asset / "cloudfront_purge" / "entry.py").is_file()
+
+
+def modes_not(root: Path, *, file_mode: int, dir_mode: int | None) -> dict[str, str]:
+    """Entries under ``root`` (itself included) whose mode is not the one expected."""
+    wrong = {}
+    for path in [root, *root.rglob("*")]:
+        expected = dir_mode if path.is_dir() else file_mode
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if expected is not None and mode != expected:
+            wrong[path.relative_to(root).as_posix()] = oct(mode)
+    return wrong
 
 
 # --- examples/shared_provider_app.py ------------------------------------------------------------
@@ -286,3 +407,7 @@ def test_raw_template_documents_every_property_and_outputs_real_attributes() -> 
     for output in template["Outputs"].values():
         resource, attribute = output["Value"]["Fn::GetAtt"]
         assert resource == "Purge" and attribute in attributes
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -36,6 +36,7 @@ SHARED_APP = ROOT / "examples" / "shared_provider_app.py"
 #: Role GetAtt. It comes from aws-cdk-lib, for every Lambda function in the template.
 ALLOWED_CFN_LINT_WARNINGS = {
     ("W3005", "CloudFrontInvalidationProvider7a1c2f640c584d0e9b8a3f1f4b8e2d11ServiceRole"),
+    ("W3005", "CloudFrontInvalidationProvider7a1c2f640c584d0e9b8a3f1f4b8e2d11OnFailureRole"),
     ("W3005", "CustomS3AutoDeleteObjectsCustomResourceProviderRole"),
     ("W3005", "CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756CServiceRole"),
 }

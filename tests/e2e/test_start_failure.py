@@ -1,0 +1,84 @@
+"""A provider that cannot start (a module missing, a syntax error) still answers: the real
+staged asset, broken on purpose, run by the local Lambda through the local CloudFormation."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from localcloud.cloudfront import LocalCloudFront
+from localcloud.lifecycle import LocalCloudFormation
+
+SERVICE_TIMEOUT = 120.0
+
+
+def copy_assembly(app_assembly: Path, tmp_path: Path) -> Path:
+    """A private copy: the test breaks its asset, never the session's."""
+    return Path(shutil.copytree(app_assembly, tmp_path / "cdk.out", symlinks=False))
+
+
+def remove_engine(asset: Path) -> None:
+    (asset / "cloudfront_purge" / "engine.py").unlink()
+
+
+def remove_crhelper(asset: Path) -> None:
+    shutil.rmtree(asset / "crhelper")
+
+
+def break_engine_syntax(asset: Path) -> None:
+    engine = asset / "cloudfront_purge" / "engine.py"
+    engine.write_text(engine.read_text() + "\ndef half_written(:\n    pass\n")
+
+
+BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "engine.py removed": (
+        remove_engine,
+        # ImportError or ModuleNotFoundError, depending on how the handler imports it.
+        ["Error: ", "engine", "cloudfront_purge/handler.py, line"],
+    ),
+    "crhelper removed": (remove_crhelper, ["ModuleNotFoundError", "No module named 'crhelper'"]),
+    "syntax error in engine.py": (
+        break_engine_syntax,
+        ["SyntaxError", "cloudfront_purge/engine.py, line"],
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_a_function_that_cannot_start_fails_the_create_and_its_delete_succeeds(
+    app_assembly: Path, tmp_path: Path, breakage: str
+) -> None:
+    breaker, expected = BREAKAGES[breakage]
+    cdk_out = copy_assembly(app_assembly, tmp_path)
+    with LocalCloudFront(invalidation_seconds=0.5) as cloud, LocalCloudFormation(
+        cdk_out, cloud=cloud, service_timeout=SERVICE_TIMEOUT
+    ) as stack:
+        (resource,) = stack.resources.values()
+        asset = resource.function.asset_dir.resolve()
+        assert cdk_out.resolve() in asset.parents  # the copy, not the shared assembly
+        breaker(asset)
+
+        create, delete = stack.deploy("first deploy")
+        urls = stack.responses.urls()
+        status = stack.stack_status
+
+    assert create.request_type == "Create" and create.status == "FAILED", create.reason
+    assert create.reason.startswith("the provider function could not start")
+    for text in expected:
+        assert text in create.reason
+    assert "deploy again" in create.reason  # what to do
+    assert create.physical_id  # so the Delete that follows names something
+    assert create.legs == 1  # answered and returned: no retry, no on-failure record
+    assert create.invalidations == []
+    # CloudFormation deletes what the failed Create answered; that Delete succeeds too.
+    assert delete.request_type == "Delete" and delete.step.endswith("(rollback)")
+    assert delete.status == "SUCCESS" and delete.physical_id == create.physical_id
+    assert status == "ROLLBACK_COMPLETE"
+    assert not create.violations and not delete.violations
+    logs = create.logs + delete.logs
+    assert "start_failed" in logs and "Traceback" in logs
+    for url in urls:
+        assert url.split("?")[0] not in logs

@@ -1,0 +1,165 @@
+"""Answers made without the handler: the start-up guard and the on-failure destination."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from cloudfront_purge import entry, fallback, on_failure
+
+URL = "https://cloudformation-custom-resource-response.example/abc?X-Amz-Signature=secret"
+
+
+def cfn_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
+    event = {
+        "RequestType": request_type,
+        "ResponseURL": URL,
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/Site/1",
+        "RequestId": "5d7f9c1e-1111-2222-3333-444455556666",
+        "LogicalResourceId": "Purge",
+        "ResourceType": "Custom::CloudFrontInvalidation",
+        "ResourceProperties": {},
+    }
+    return {**event, **extra}
+
+
+def record(event: object, condition: str = "RetriesExhausted") -> dict[str, Any]:
+    shaped: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": "2026-11-21T12:00:00.000Z",
+        "requestContext": {
+            "requestId": "inv-1",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:provider:$LATEST",
+            "condition": condition,
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": event,
+    }
+    if condition == "RetriesExhausted":
+        shaped["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST",
+                                     "functionError": "Unhandled"}  # fmt: skip
+        shaped["responsePayload"] = {"errorType": "Runtime.ExitError",
+                                     "errorMessage": "Runtime exited with signal 9"}  # fmt: skip
+    return shaped
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    bodies: list[dict[str, Any]] = []
+
+    def deliver(url: str, body: Mapping[str, Any]) -> bool:
+        assert url == URL
+        bodies.append(dict(body))
+        return True
+
+    monkeypatch.setattr(fallback.responder, "deliver", deliver)
+    yield bodies
+
+
+def test_retries_exhausted_fails_a_create_with_the_last_error(sent: list[dict[str, Any]]) -> None:
+    on_failure.handler(record(cfn_event("Create")), None)
+    (body,) = sent
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == fallback.not_created_id(cfn_event("Create"))
+    assert "RetriesExhausted after 3 attempts" in body["Reason"]
+    assert "Runtime.ExitError: Runtime exited with signal 9" in body["Reason"]
+    assert "inv-1" in body["Reason"] and "deploy again" in body["Reason"]
+
+
+def test_an_event_too_old_fails_an_update_and_keeps_its_physical_id(
+    sent: list[dict[str, Any]],
+) -> None:
+    on_failure.handler(record(cfn_event("Update", PhysicalResourceId="Purge-abc"),
+                              "EventAgeExceeded"), None)  # fmt: skip
+    (body,) = sent
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "Purge-abc")
+    assert "EventAgeExceeded" in body["Reason"] and "maximum event age" in body["Reason"]
+
+
+def test_a_delete_is_let_go(sent: list[dict[str, Any]]) -> None:
+    on_failure.handler(record(cfn_event("Delete", PhysicalResourceId="Purge-abc")), None)
+    (body,) = sent
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "Purge-abc")
+
+
+def test_a_record_that_is_not_a_cloudformation_request_is_dropped(
+    sent: list[dict[str, Any]],
+) -> None:
+    on_failure.handler(record({"leg": 2}), None)
+    on_failure.handler({"unexpected": True}, None)  # type: ignore[arg-type]
+    assert sent == []
+
+
+def test_an_answer_that_cannot_be_delivered_fails_the_invocation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fallback.responder, "deliver", lambda _url, _body: False)
+    with pytest.raises(RuntimeError, match="could not deliver"):
+        on_failure.handler(record(cfn_event("Create")), None)
+
+
+def test_the_start_up_guard_and_the_on_failure_function_agree_on_a_failed_create(
+    sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entry, "_handler", None)
+    monkeypatch.setattr(entry, "_start_failure", "the provider function could not start: X")
+    entry.handler(cfn_event("Create"), None)
+    on_failure.handler(record(cfn_event("Create")), None)
+    first, second = sent
+    assert first["PhysicalResourceId"] == second["PhysicalResourceId"]
+    assert first["Status"] == second["Status"] == "FAILED"
+
+
+def test_a_start_failure_reason_names_the_error_and_where(tmp_path: Any) -> None:
+    broken = tmp_path / "cloudfront_purge" / "engine.py"
+    broken.parent.mkdir()
+    broken.write_text("def half(:\n")
+    with pytest.raises(SyntaxError) as caught:
+        compile(broken.read_text(), str(broken), "exec")
+    reason = entry.describe_start_failure(caught.value, task_root=str(tmp_path))
+    assert reason.startswith("the provider function could not start: loading "
+                             "cloudfront_purge.handler raised SyntaxError: ")  # fmt: skip
+    assert "(in cloudfront_purge/engine.py, line 1)" in reason
+    assert "deploy again" in reason
+
+
+GUARDED = {"entry.py", "fallback.py", "on_failure.py", "responder.py"}
+
+
+@pytest.mark.parametrize("module", sorted(GUARDED))
+def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str) -> None:
+    """Standard library, and each other, only: not the handler, crhelper, boto3 or rules."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    source = Path(entry.__file__).with_name(module)
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+            imported.update(names if node.module == "cloudfront_purge" else [node.module])
+    ours = {f"cloudfront_purge.{m.removesuffix('.py')}" for m in GUARDED}
+    outside = {
+        name
+        for name in imported
+        if name not in ours and name.split(".")[0] not in sys.stdlib_module_names
+    }
+    assert outside == set()
+
+
+def test_the_response_url_never_reaches_the_reason_or_the_log(
+    sent: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    crashed = record(cfn_event("Create"))
+    crashed["responsePayload"]["errorMessage"] = f"PUT {URL} failed: timed out"
+    with caplog.at_level("INFO"):
+        on_failure.handler(crashed, None)
+    (body,) = sent
+    assert "<ResponseURL>" in body["Reason"]
+    for text in (body["Reason"], caplog.text):
+        assert URL.split("?")[0] not in text and "X-Amz-Signature" not in text
