@@ -240,6 +240,10 @@ class CloudFrontInvalidationProvider(Construct):
             log_group=on_failure_logs,
             description="Custom::CloudFrontInvalidation: answers FAILED for a request whose "
             "invocations Lambda gave up",
+            # The same log convention as the provider function (README "Troubleshooting").
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
         )
         lambda_.EventInvokeConfig(
             self,

@@ -53,7 +53,10 @@ def test_other_stacks_are_granted_by_id_or_by_name_and_each_only_once() -> None:
 def test_the_function_logs_in_lambdas_json_format_at_info() -> None:
     stack = cdk.Stack(cdk.App(), "Site")
     CloudFrontInvalidationProvider.of_stack(stack)
-    (function,) = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
-    config = function["Properties"]["LoggingConfig"]
-    assert config["LogFormat"] == "JSON"
-    assert config["ApplicationLogLevel"] == "INFO" and config["SystemLogLevel"] == "WARN"
+    functions = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+    # The provider and its on-failure answerer: one log convention for both.
+    assert len(functions) == 2
+    for function in functions.values():
+        config = function["Properties"]["LoggingConfig"]
+        assert config["LogFormat"] == "JSON"
+        assert config["ApplicationLogLevel"] == "INFO" and config["SystemLogLevel"] == "WARN"
