@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "coldstart", "scale", "synth")
+SECTIONS = ("overhead", "coldstart", "scale", "synth", "request")
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         section, data = run.synth_section(options)
         results.append(section)
         raw["synth"] = data
+    if "request" in options.sections:
+        say("[5] today's profile, the whole request, and concurrency (real time) ...")
+        request_sections, data = run.request_sections(options)
+        results += request_sections
+        raw["request"] = data
     wall = time.monotonic() - wall_started
     raw["wall_seconds"] = wall
 
