@@ -56,7 +56,7 @@ BASELINE = "baseline"
 
 def synthesize(outdir: Path) -> Path:
     """``bench.request_app`` in a child process (jsii stays out of this one)."""
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bench.request_app", str(outdir)],
         check=True,
         cwd=HERE.parent,
@@ -173,9 +173,7 @@ class RequestBench:
     def properties(self, short_id: str, **overrides: Any) -> dict[str, Any]:  # noqa: ANN401
         return {**self.stack.template_properties(self.ids[short_id]), **overrides}
 
-    def send(
-        self, strategy: str, short_id: str, props: Mapping[str, Any]
-    ) -> Timeline:
+    def send(self, strategy: str, short_id: str, props: Mapping[str, Any]) -> Timeline:
         """One Create event to ``strategy``'s function; returns once it is answered."""
         logical_id = self.ids[short_id]
         function = self.ours if strategy == OURS else self.baseline
@@ -217,8 +215,7 @@ class RequestBench:
         return [
             i
             for i in self.stack.lambda_.invocations
-            if i is first
-            or (isinstance(i.event, dict) and i.event.get("RequestId") == request_id)
+            if i is first or (isinstance(i.event, dict) and i.event.get("RequestId") == request_id)
         ]
 
 
@@ -261,6 +258,15 @@ def path_duration(durations: Sequence[float], pattern: str) -> Callable[[Sequenc
     return rule
 
 
+def fixed_duration(seconds: float) -> Callable[[Sequence[str]], float]:
+    """A DurationBook rule: every invalidation on the distribution takes ``seconds``."""
+
+    def rule(_paths: Sequence[str]) -> float:
+        return seconds
+
+    return rule
+
+
 #: The path of the one-at-a-time runs: ``/<strategy>/<index>/*``.
 REQUEST_PATH = r"^/{strategy}/(?P<index>\d+)/"
 #: The bench stack's resources purge ``/section-<index>/*``.
@@ -277,8 +283,9 @@ def run_requests(
 ) -> list[Timeline]:
     """One request per duration on ``Purge00``'s distribution, ``concurrency`` at a time."""
     base = bench.properties(request_app.resource_id(0))
-    distribution = str(base["DistributionIds"][0] if "DistributionIds" in base
-                       else base["DistributionId"])
+    distribution = str(
+        base["DistributionIds"][0] if "DistributionIds" in base else base["DistributionId"]
+    )
     bench.book.set(distribution, path_duration(durations, REQUEST_PATH.format(strategy=strategy)))
     results: list[Timeline] = []
     lock = threading.Lock()
