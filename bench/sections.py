@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -973,6 +974,9 @@ def document(options: Options, sections: Sequence[Section], wall: float) -> str:
         f"- Time factor {options.factor:g}; {options.count} invalidations per strategy, "
         f"{options.concurrency} at a time; seed {options.seed}",
         f"- Wall time of the whole run: {wall:.0f} s ({wall / 60:.1f} min)",
+        # Other processes on the machine inflate every CPU-bound and start-up figure.
+        "- Load average when the report was written (1, 5, 15 min): "
+        + ", ".join(f"{v:.1f}" for v in os.getloadavg()),
     ]
     epilogue = [
         "## What is faithful and what is simulated",
