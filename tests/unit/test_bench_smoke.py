@@ -313,3 +313,12 @@ def test_duration_rules_for_the_request_runs() -> None:
     assert rule(["/ours/1/*"]) == 7.0 and rule(["/baseline/1/*"]) == 0.0
     assert request.path_duration([3.0, 7.0], request.SECTION_PATH)(["/section-0/*"]) == 3.0
     assert request.fixed_duration(4.5)(["/anything"]) == 4.5
+
+
+def test_a_burst_that_created_nothing_misses_its_goal() -> None:
+    from bench.sections import BURST_GAP_GOAL
+
+    failed = request.Timeline("ours", "P0", "r1", status="FAILED", sent=0.5, answered=1.0)
+    burst = request.Burst("b", [failed], {}, [])
+    assert math.isnan(burst.slowest_completed)
+    assert not BURST_GAP_GOAL.met((burst.last_answer or 0.0) - burst.slowest_completed)
