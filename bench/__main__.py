@@ -1,7 +1,7 @@
 """``python -m bench``: the purge's overhead, cold start, scale and synth, beside baselines.
 
     python -m bench                  # full run (a few minutes on 2 cores)
-    python -m bench --quick          # smoke test, well under 20 s; numbers not meaningful
+    python -m bench --quick          # smoke test, 1-2 min; numbers not meaningful
     python -m bench --factor 0.05    # time factor: every CloudFront duration and every
                                      # delay is multiplied by it; figures are reported
                                      # unscaled (divided by it)
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "coldstart", "scale", "synth")
+SECTIONS = ("overhead", "coldstart", "scale", "synth", "request")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Options:
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, < 20 s")
+    parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, 1-2 min")
     parser.add_argument(
         "--factor",
         type=float,
@@ -160,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         section, data = run.synth_section(options)
         results.append(section)
         raw["synth"] = data
+    if "request" in options.sections:
+        say("[5] today's profile, the whole request, and concurrency (real time) ...")
+        request_sections, data = run.request_sections(options)
+        results += request_sections
+        raw["request"] = data
     wall = time.monotonic() - wall_started
     raw["wall_seconds"] = wall
 
