@@ -132,7 +132,7 @@ def loads(text: str | bytes, *, source: str = "manifest") -> Manifest:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{source} is not JSON: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise ManifestError(f"{source} is not a manifest (no \"format\": {FORMAT_NAME!r})")
+        raise ManifestError(f'{source} is not a manifest (no "format": {FORMAT_NAME!r})')
     version = document.get("version")
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise ManifestVersionError(source, version)
@@ -140,7 +140,7 @@ def loads(text: str | bytes, *, source: str = "manifest") -> Manifest:
         raise ManifestError(f"{source}: digest must be {DIGEST_ALGORITHM!r}")
     files = document.get("files")
     if not isinstance(files, dict):
-        raise ManifestError(f"{source}: \"files\" must be an object of key -> digest")
+        raise ManifestError(f'{source}: "files" must be an object of key -> digest')
     for key, digest in files.items():
         _check_entry(source, key, digest)
     return Manifest(files=dict(sorted(files.items())), version=version)

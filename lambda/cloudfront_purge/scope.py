@@ -90,9 +90,7 @@ def plan_purge(
     if isinstance(old, ManifestError):
         return full(f"the previous manifest cannot be used: {old}")
     if old.version != new.version:
-        return full(
-            f"the manifest format changed: version {old.version} before, {new.version} now"
-        )
+        return full(f"the manifest format changed: version {old.version} before, {new.version} now")
     diff = diff_manifests(old, new)
     if old_mapping != mapping:
         return full(
