@@ -385,7 +385,8 @@ def goals(results: Sequence[Outcome]) -> list[tuple[bool, str]]:
     stale = sum(o.stale for o in ours_all)
     not_worse = sum(o.evicted <= f.evicted for o, f in zip(ours, fold, strict=True))
     fewer = sum(o.evicted < f.evicted for o, f in zip(ours, fold, strict=True))
-    largest = max((o for o in ours_all), key=lambda o: _size(o.deploy))
+    biggest = max(_size(o.deploy) for o in ours_all)
+    largest = max((o for o in ours_all if _size(o.deploy) == biggest), key=lambda o: o.seconds)
     return [
         (stale == 0, f"zero stale URLs for ours on every deploy: {stale} stale"),
         (
