@@ -322,3 +322,49 @@ def test_a_burst_that_created_nothing_misses_its_goal() -> None:
     burst = request.Burst("b", [failed], {}, [])
     assert math.isnan(burst.slowest_completed)
     assert not BURST_GAP_GOAL.met((burst.last_answer or 0.0) - burst.slowest_completed)
+
+
+# --- section 5: purge only what changed ------------------------------------------------------
+
+
+def test_s3deploy_fold_follows_its_documented_rules() -> None:
+    from bench.changed import s3deploy_fold
+
+    # x/index.html becomes /x/ (and only that); few enough paths stay as they are.
+    assert s3deploy_fold(["index.html"]) == ["/"]
+    assert s3deploy_fold(["docs/index.html", "a.css"], threshold=5) == ["/a.css", "/docs/"]
+    # Past the threshold, the deepest paths fold first, into a wildcard two levels up.
+    assert s3deploy_fold(["a/b1/x.css", "a/b2/y.css"], threshold=1) == ["/a/*"]
+    many = ["index.html", "site.css", *(f"css/f{i}.css" for i in range(20))]
+    assert s3deploy_fold(many, threshold=5) == ["/", "/css/*", "/site.css"]
+    # Still too many after folding every level: everything.
+    spread = [f"top-{i}/f.css" for i in range(20)]
+    assert s3deploy_fold(spread, threshold=5) == ["/*"]
+
+
+def test_judge_counts_stale_and_evicted_urls() -> None:
+    from bench.changed import judge
+
+    changed = {"/a/x.html", "/a/", "/b c.html"}
+    unchanged = {"/a/y.html", "/z.html"}
+    assert judge(["/*"], changed, unchanged) == (0, 2)
+    assert judge(["/a/*", "/b%20c.html"], changed, unchanged) == (0, 1)
+    assert judge(["/a/x.html"], changed, unchanged) == (2, 0)
+
+
+def test_changed_only_outcomes_on_a_generated_release() -> None:
+    from bench.changed import generated_deploys, goals, outcomes, render
+
+    (deploy,) = generated_deploys([1_000], seed=5)
+    assert generated_deploys([1_000], seed=5) == [deploy]  # seeded
+    results = outcomes(deploy, repeat=1)
+    by_name = {o.strategy: o for o in results}
+    assert by_name["/*"].paths == 1 and by_name["/*"].stale == 0
+    assert by_name["ours, 8 paths"].stale == 0 and by_name["ours, 8 paths"].paths <= 8
+    assert by_name["ours, 8 paths"].evicted <= by_name["s3deploy fold (8)"].evicted
+    assert by_name["every changed file"].evicted == 0
+    assert all(ok for ok, _ in goals(results)[:3])
+    section = render([deploy], results, [], 1_000, 0.1)
+    assert section.title.startswith("5. Purge only what changed")
+    assert any(line.startswith("| generated, 1,000 files | ours, 8 paths | 0 |") for line in section.extra)
+    assert section.notes[0].startswith("PASS: zero stale URLs")
