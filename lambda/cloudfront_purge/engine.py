@@ -460,15 +460,17 @@ class _Run:
 
     def _list(self, distribution_id: str) -> Iterable[Mapping[str, Any]]:
         """ListInvalidations, newest first, one page at a time, at most _MAX_LIST_PAGES."""
-        marker = ""
+        # The first page carries no Marker: CloudFront documents Marker only as an
+        # earlier page's NextMarker, and stricter servers refuse an empty one.
+        marker: dict[str, str] = {}
         for _ in range(_MAX_LIST_PAGES):
             page = self.client.list_invalidations(
-                DistributionId=distribution_id, Marker=marker, MaxItems="100"
+                DistributionId=distribution_id, MaxItems="100", **marker
             )["InvalidationList"]
             yield from page.get("Items", [])
             if not page.get("IsTruncated") or not page.get("NextMarker"):
                 return
-            marker = page["NextMarker"]
+            marker = {"Marker": page["NextMarker"]}
 
     def _capacity_fits(self, job: Job) -> bool:
         """Read what is in progress on the distribution (ours and anyone else's)."""
