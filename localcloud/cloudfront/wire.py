@@ -100,8 +100,10 @@ def parse_list_query(marker: str | None, max_items: str | None) -> tuple[str | N
         count = int(max_items)
     except ValueError as exc:
         raise CloudFrontError("InvalidArgument", "MaxItems must be an integer.") from exc
-    if count < 0:
-        raise CloudFrontError("InvalidArgument", "MaxItems must not be negative.")
+    # AWS documents no range; a page of 0 items could never say where the next begins
+    # (NextMarker is the last item's Id), so the stricter reading refuses it.
+    if count < 1:
+        raise CloudFrontError("InvalidArgument", "MaxItems must be at least 1.")
     return marker, count
 
 
