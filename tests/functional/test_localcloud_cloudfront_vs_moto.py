@@ -103,7 +103,11 @@ REQUESTS: dict[str, tuple[str, str, bytes | None]] = {
         batch_xml(["a.html"], "bp"),
     ),
     "create, empty path": ("POST", "/distribution/{d}/invalidation", batch_xml([""], "ep")),
-    "create, PUT instead of POST": ("PUT", "/distribution/{d}/invalidation", batch_xml(["/a"], "p")),
+    "create, PUT instead of POST": (
+        "PUT",
+        "/distribution/{d}/invalidation",
+        batch_xml(["/a"], "p"),
+    ),
     "delete an invalidation": ("DELETE", "/distribution/{d}/invalidation/I1", None),
     "create, valid": ("POST", "/distribution/{d}/invalidation", batch_xml(["/a"], "ok")),
 }
