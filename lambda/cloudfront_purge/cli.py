@@ -250,17 +250,17 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
 
 def _list(cf: CloudFrontClient, distribution_id: str, limit: int, out: TextIO) -> int:
     shown = 0
-    marker = ""
+    marker: dict[str, str] = {}  # no Marker on the first page, as engine._list
     while shown < limit:
         page = cf.list_invalidations(
-            DistributionId=distribution_id, Marker=marker, MaxItems=str(min(100, limit - shown))
+            DistributionId=distribution_id, MaxItems=str(min(100, limit - shown)), **marker
         )["InvalidationList"]
         for item in page.get("Items", []):
             print(f"{item['Id']}\t{item['Status']}\t{item['CreateTime'].isoformat()}", file=out)
             shown += 1
         if not page.get("IsTruncated") or not page.get("NextMarker"):
             break
-        marker = page["NextMarker"]
+        marker = {"Marker": page["NextMarker"]}
     if shown == 0:
         print(f"no invalidations on {distribution_id}", file=out)
     return 0
