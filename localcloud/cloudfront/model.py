@@ -8,8 +8,8 @@ Knows nothing of HTTP or XML. Rules come from CloudFront's Developer Guide:
   visible ASCII (33-126) without commas, at most 256 characters, no ``*`` wildcard; tag
   and path items mix in one batch; each tag item counts as one invalidation path toward
   the concurrent limits (here: the 3,000 individual items, not the 15 wildcards).
-- "Concurrent invalidation requests": 3,000 individual files and 15 wildcard paths in
-  progress at one time per distribution; over it, TooManyInvalidationsInProgress.
+- "Concurrent invalidation request maximum": 3,000 individual files and 15 wildcard
+  paths in progress at one time per distribution; over it, TooManyInvalidationsInProgress.
 """
 
 from __future__ import annotations
@@ -205,8 +205,10 @@ class InvalidationStore:
 
         A CallerReference is scoped to what the request named (the distribution, or the
         tenant). The in-progress limits are counted over the whole distribution, its
-        tenants included: CloudFront's quotas page lists the limits per distribution and
-        says nothing of tenants, so the stricter reading is that tenants share them.
+        tenants included: the Developer Guide's "Concurrent invalidation request maximum"
+        states them per distribution and says nothing of tenants (nor does the API
+        Reference for CreateInvalidationForDistributionTenant), so this server takes the
+        stricter reading that the tenants of one multi-tenant distribution share them.
         """
         target_id = tenant_id or distribution_id
         with self._lock:
