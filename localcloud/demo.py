@@ -30,12 +30,12 @@ from localcloud.scenarios import SCENARIOS, Story
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def synthesize(app: Path, outdir: Path) -> Path:
-    """Run the CDK app as ``cdk synth`` would, into ``outdir``."""
+def synthesize(app: Path, outdir: Path, *, umask: int = -1) -> Path:
+    """Run the CDK app as ``cdk synth`` would, into ``outdir`` (under ``umask``, if given)."""
     env = {**os.environ, "CDK_OUTDIR": str(outdir),
            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run([sys.executable, str(app)], check=True, env=env, cwd=app.parent)
+    subprocess.run([sys.executable, str(app)], check=True, env=env, cwd=app.parent, umask=umask)
     return outdir
 
 

@@ -3,54 +3,251 @@
     python -m localcloud.fault_matrix        # prints the markdown table for docs/faults.md
 
 tests/e2e/test_fault_matrix.py runs the same cells. For each it counts what matters to a
-user: the answer CloudFormation got, purges lost (a SUCCESS whose content was not purged to
-Completed) and duplicate invalidations (more than one invalidation for one request's batch).
+user: the answers CloudFormation got and the stack status they leave, purges lost (a
+SUCCESS whose content was not purged to Completed and that does not say so), duplicate
+invalidations (more than one for one request's batch), answers that contradict each other
+(one request answered twice, differently), and the time to the answer that decides the cell.
+
+Events: ``Create`` (a first deploy; a FAILED one is followed by CloudFormation's Delete),
+``Update`` (a content change; a FAILED one is rolled back by a second Update with the
+properties swapped), ``Rollback`` (a content change that succeeds, then another resource
+fails, so the resource's Update is rolled back). The cell's answer is the first request's,
+except in a ``Rollback`` cell, where it is the rollback's Update.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import stat
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from localcloud.cloudformation_api import DescribeFault
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import REMOVE, LocalCloudFormation
+from localcloud.lifecycle import REMOVE, LocalCloudFormation, Outcome
 from localcloud.scenarios import SOURCE_HASH, Story
 
+ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ("Create", "Update", "Rollback")
+ROLLBACK_STEP = "(rollback)"
+#: The provider's environment settings for its eventual-consistency windows (README
+#: "Troubleshooting"); cells that must outlast a window set it short.
+IAM_WAIT = "CLOUDFRONT_PURGE_IAM_WAIT_SECONDS"
+NOT_FOUND_WAIT = "CLOUDFRONT_PURGE_NOT_FOUND_WAIT_SECONDS"
+#: The attribute a rollback's SUCCESS sets to "false" when its purge is unconfirmed.
+PURGE_CONFIRMED = "PurgeConfirmed"
+
+#: Sets the fault up, given the story (its stack, and the timings it restores).
+Arm = Callable[[Story], None]
+#: Changes a private copy of the provider's asset (as a deploy of changed code would).
+AssetChange = Callable[[Path], Path]
+
+
+def _nothing(_story: Story) -> None:
+    return None
+
+
+def _distribution(stack: LocalCloudFormation) -> str:
+    return next(iter(stack.distributions.values()))
 
 
 @dataclass(frozen=True)
 class Fault:
     name: str
-    arm: Callable[[LocalCloudFormation], None] = lambda _s: None
+    arm: Arm = _nothing
     overrides: dict[str, Any] = field(default_factory=dict)
     kill_after: float | None = None
     response_failures: int = 0
     #: SUCCESS: survived (the purge still happened, once); FAILED: refused with a reason.
+    #: Judged on the cell's answer: the first request's, or a Rollback cell's rollback.
     expect: str = "SUCCESS"
-    #: Words the FAILED Reason must contain.
+    #: Words the cell's answer's Reason must contain.
     reason_has: tuple[str, ...] = ()
+    #: The events this fault runs under (None: the group's).
+    events: tuple[str, ...] | None = None
+    #: The provider function's environment for this cell (a redeploy with these settings).
+    environment: dict[str, str] = field(default_factory=dict)
+    #: The provider's code for this cell: its asset copied and changed (a broken deploy).
+    asset_change: AssetChange | None = None
+    #: A rollback's Update answers SUCCESS with PurgeConfirmed "false" (its purge failed).
+    rollback_unconfirmed: bool = False
+    #: DescribeStacks fails for the cell (None: it answers).
+    describe_stacks_fault: DescribeFault | None = None
+    #: The stack status the cell must end in (None: what its answers imply).
+    stack_status: str | None = None
+    #: (log event, fields): a JSON log line with that message and those keys must appear.
+    log_has: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Bounds on the time to the cell's answer: a window waited out (at least), or not
+    #: waited at all (at most: far below the window it must not wait).
+    answer_after: float | None = None
+    answer_within: float | None = None
+    #: Delete the resource after the cell: the cell leaves properties others must not reuse.
+    fresh_after: bool = False
 
 
-def _someone_else_holds_all_wildcards(stack: LocalCloudFormation) -> None:
-    dist = next(iter(stack.distributions.values()))
-    stack.cloud.client().create_invalidation(
+def _someone_else_holds_all_wildcards(story: Story) -> None:
+    dist = _distribution(story.stack)
+    story.stack.cloud.client().create_invalidation(
         DistributionId=dist,
         InvalidationBatch={"Paths": {"Quantity": 15, "Items": [f"/other{i}/*" for i in range(15)]},
                            "CallerReference": f"other-deploy-{time.time()}"},
     )
 
 
-def _rate(code: str, probability: float, *operations: str) -> Callable[[LocalCloudFormation], None]:
-    def arm(stack: LocalCloudFormation) -> None:
+#: Another deploy's in-progress invalidations, behind this many newer Completed ones: two
+#: ListInvalidations pages of 100 before the capacity they hold is seen.
+_NEWER_COMPLETED = 120
+_OTHER_DEPLOY_HOLDS_SECONDS = 1.5
+
+
+def _another_deploy_across_pages(story: Story) -> None:
+    """15 wildcard invalidations in progress (all the wildcard capacity), then 120 newer
+    ones already Completed, so the capacity check must read past the first page of a
+    server that refuses an empty Marker. The other deploy's invalidations complete 1.5 s
+    after it is set up."""
+    dist = _distribution(story.stack)
+    cloud = story.stack.cloud
+    cloud.set_invalidation_seconds(lambda _target, paths: 60.0 if paths[0].endswith("*") else 0.0)
+    client = cloud.client()
+    held = []
+    for i in range(15):
+        held.append(client.create_invalidation(
+            DistributionId=dist,
+            InvalidationBatch={"Paths": {"Quantity": 1, "Items": [f"/other{i}/*"]},
+                               "CallerReference": f"other-wild-{i}-{time.time()}"},
+        )["Invalidation"]["Id"])
+    for i in range(_NEWER_COMPLETED):
+        client.create_invalidation(
+            DistributionId=dist,
+            InvalidationBatch={"Paths": {"Quantity": 1, "Items": [f"/other/{i}.html"]},
+                               "CallerReference": f"other-file-{i}-{time.time()}"},
+        )
+    cloud.set_invalidation_seconds(story.invalidation_seconds)
+
+    def other_deploy_done() -> None:
+        for invalidation_id in held:
+            cloud.complete_now(distribution_id=dist, invalidation_id=invalidation_id)
+
+    timer = threading.Timer(_OTHER_DEPLOY_HOLDS_SECONDS, other_deploy_done)
+    timer.daemon = True
+    timer.start()
+
+
+def _rate(code: str, probability: float, *operations: str) -> Arm:
+    def arm(story: Story) -> None:
         for operation in operations:
-            stack.cloud.faults.rate(operation, code, probability)
+            story.stack.cloud.faults.rate(operation, code, probability)
 
     return arm
+
+
+def _deny_distribution(story: Story) -> None:
+    story.stack.cloud.faults.deny(_distribution(story.stack))
+
+
+def _iam_lag(seconds: float) -> Arm:
+    def arm(story: Story) -> None:
+        story.stack.cloud.faults.iam_lag(_distribution(story.stack), seconds)
+
+    return arm
+
+
+def _read_lag(seconds: float) -> Arm:
+    def arm(story: Story) -> None:
+        story.stack.cloud.faults.read_lag(seconds)
+
+    return arm
+
+
+def _rollback_create_fails(code: str) -> Arm:
+    """The forward Update's CreateInvalidation (the first call) passes; the rollback's fails."""
+    def arm(story: Story) -> None:
+        story.stack.cloud.faults.on_call("CreateInvalidation", 2, code)
+
+    return arm
+
+
+_ROLLBACK_TIMEOUT_SECONDS = "2"
+
+
+def _rollback_purge_never_completes(story: Story) -> None:
+    """The deployed properties wait 2 s (TimeoutSeconds); the forward Update purges other
+    paths; the rollback's purge of the deployed paths stays InProgress past its 2 s."""
+    stack = story.stack
+    (resource,) = stack.resources.values()
+    props = dict(resource.properties or {})
+    stack.deploy("set up: a short TimeoutSeconds deployed",
+                 overrides={"TimeoutSeconds": _ROLLBACK_TIMEOUT_SECONDS,
+                            SOURCE_HASH: f"short-timeout-{time.time()}"})
+    deployed = tuple(str(p) for p in props.get("Paths", ["/*"]))
+    stack.cloud.set_invalidation_seconds(
+        lambda _target, paths: 60.0 if tuple(paths) == deployed
+        else story.invalidation_seconds)
+
+
+def _drop_first_attempt(story: Story) -> None:
+    runtime = story.stack.lambda_
+    runtime.drop_invocations(runtime.async_attempts + 1)
+
+
+def _duplicate_first_attempt(story: Story) -> None:
+    runtime = story.stack.lambda_
+    runtime.duplicate_invocations(runtime.async_attempts + 1)
+
+
+def _remove_engine(asset: Path) -> Path:
+    (asset / "cloudfront_purge" / "engine.py").unlink()
+    return asset
+
+
+_CRASH_EVERY_TIME = """
+
+def handler(event, context):  # appended by the fault matrix: dies on every attempt
+    import os, signal
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _crash_every_time(asset: Path) -> Path:
+    with (asset / "cloudfront_purge" / "handler.py").open("a") as handler:
+        handler.write(_CRASH_EVERY_TIME)
+    return asset
+
+
+#: The matrix synthesizes ``app.py`` under this umask (a locked-down build host's); so does
+#: the end-to-end tier (tests/e2e/conftest.py).
+BUILD_UMASK = 0o077
+
+
+def _read_as_lambda_does(asset: Path) -> Path:
+    """The provider's asset, as staged under BUILD_UMASK, read as Lambda's runtime user."""
+    return as_lambda_reads_it(asset, asset.parent / "as-lambda-reads-it")
+
+
+def as_lambda_reads_it(asset: Path, into: Path) -> Path:
+    """A copy of ``asset`` as Lambda's runtime user sees it: it does not own the files, so
+    a file without read permission for others cannot be opened (AWS Lambda Developer Guide,
+    "Deploying Python Lambda functions with .zip file archives": files need 644). Such a
+    Python file becomes one that raises the PermissionError Python would; any other such
+    file is left out."""
+    shutil.copytree(asset, into, symlinks=False)
+    for path in sorted(asset.rglob("*")):
+        if not path.is_file() or stat.S_IMODE(path.stat().st_mode) & stat.S_IROTH:
+            continue
+        copy = into / path.relative_to(asset)
+        if path.suffix == ".py":
+            copy.write_text(f"raise PermissionError(13, 'Permission denied', {str(copy)!r})\n")
+        else:
+            copy.unlink()
+    return into
 
 
 SURVIVABLE: tuple[Fault, ...] = (
@@ -60,10 +257,13 @@ SURVIVABLE: tuple[Fault, ...] = (
     Fault("ServiceUnavailable on 20% of calls",
           _rate("ServiceUnavailable", 0.2, "CreateInvalidation", "GetInvalidation")),
     Fault("InternalError on the first CreateInvalidation",
-          lambda s: s.cloud.faults.on_call("CreateInvalidation", 1, "InternalError")),
+          lambda s: s.stack.cloud.faults.on_call("CreateInvalidation", 1, "InternalError")),
     Fault("CreateInvalidation done, but its answer lost (503 after)",
-          lambda s: s.cloud.faults.on_call("CreateInvalidation", 1, "ServiceUnavailable",
-                                           after=True)),
+          lambda s: s.stack.cloud.faults.on_call("CreateInvalidation", 1, "ServiceUnavailable",
+                                                 after=True)),
+    Fault("AccessDenied on the first CreateInvalidation (IAM wait)",
+          lambda s: s.stack.cloud.faults.on_call("CreateInvalidation", 1, "AccessDenied"),
+          log_has=(("waiting_for_iam", ("distribution", "problem", "next_check_in_s")),)),
     Fault("TooManyInvalidationsInProgress (another deploy holds 15 wildcards)",
           _someone_else_holds_all_wildcards),
     Fault("Lambda killed mid-wait, event re-delivered", kill_after=0.8),
@@ -71,17 +271,72 @@ SURVIVABLE: tuple[Fault, ...] = (
 )
 
 TERMINAL: tuple[Fault, ...] = (
-    Fault("AccessDenied on CreateInvalidation",
-          lambda s: s.cloud.faults.on_call("CreateInvalidation", 1, "AccessDenied"),
-          expect="FAILED", reason_has=("AccessDenied", "CreateInvalidation")),
-    Fault("NoSuchDistribution", overrides={"DistributionIds": ["ENOSUCHDIST0"]},
-          expect="FAILED", reason_has=("ENOSUCHDIST0", "NoSuchDistribution")),
+    Fault("NoSuchDistribution (wrong distribution id)",
+          overrides={"DistributionIds": ["ENOSUCHDIST0"]},
+          expect="FAILED", reason_has=("ENOSUCHDIST0", "NoSuchDistribution"),
+          # Not the 60 s IAM window: a wrong id fails in seconds.
+          answer_within=30.0),
     Fault("InvalidArgument from CloudFront",
-          lambda s: s.cloud.faults.on_call("CreateInvalidation", 1, "InvalidArgument"),
+          lambda s: s.stack.cloud.faults.on_call("CreateInvalidation", 1, "InvalidArgument"),
           expect="FAILED", reason_has=("InvalidArgument", "CreateInvalidation")),
     Fault("BatchTooLarge from CloudFront",
-          lambda s: s.cloud.faults.on_call("CreateInvalidation", 1, "BatchTooLarge"),
+          lambda s: s.stack.cloud.faults.on_call("CreateInvalidation", 1, "BatchTooLarge"),
           expect="FAILED", reason_has=("BatchTooLarge",)),
+)
+
+#: Issue 9: the failures AWS has that a kinder emulator would not.
+PRODUCTION: tuple[Fault, ...] = (
+    Fault("capacity wait: another deploy's invalidations over 2 ListInvalidations pages "
+          "(strict server: no empty Marker)",
+          _another_deploy_across_pages, events=("Update",),
+          log_has=(("waiting_for_capacity", ("distribution", "in_progress", "next_check_in_s")),)),
+    Fault("IAM grant still propagating (AccessDenied for 2 s)", _iam_lag(2.0),
+          events=("Create", "Update"),
+          log_has=(("waiting_for_iam", ("distribution", "problem", "next_check_in_s")),),
+          answer_after=2.0),
+    Fault("IAM grant missing (AccessDenied for good; IAM window 3 s)", _deny_distribution,
+          events=("Create", "Update"), environment={IAM_WAIT: "3"},
+          expect="FAILED", reason_has=("AccessDenied", "CreateInvalidation", "denied for 3 s"),
+          rollback_unconfirmed=True, answer_after=3.0,
+          log_has=(("waiting_for_iam", ("distribution", "problem")),)),
+    Fault("NoSuchInvalidation for 1.5 s after CreateInvalidation", _read_lag(1.5),
+          events=("Create", "Update"),
+          log_has=(("not_visible_yet", ("distribution", "invalidation")),)),
+    Fault("NoSuchInvalidation for good (visibility window 2 s)", _read_lag(600.0),
+          events=("Update",), environment={NOT_FOUND_WAIT: "2"},
+          expect="FAILED", reason_has=("NoSuchInvalidation",), rollback_unconfirmed=True,
+          answer_after=2.0),
+    Fault("rollback's purge refused (InvalidArgument on its CreateInvalidation)",
+          _rollback_create_fails("InvalidArgument"), events=("Rollback",),
+          rollback_unconfirmed=True,
+          log_has=(("rollback_purge_unconfirmed",
+                    ("problem", "submitted", "distributions", "advice")),)),
+    Fault("rollback's purge never completes (TimeoutSeconds 2)",
+          _rollback_purge_never_completes, events=("Rollback",),
+          overrides={"Paths": ["/index.html"]}, rollback_unconfirmed=True, fresh_after=True,
+          log_has=(("rollback_purge_unconfirmed", ("problem", "invalidations", "advice")),)),
+    Fault("DescribeStacks AccessDenied (a rollback is a normal update)",
+          describe_stacks_fault="AccessDenied", events=("Rollback",),
+          log_has=(("stack_status_unknown", ("problem", "consequence")),)),
+    Fault("DescribeStacks AccessDenied and the rollback's purge refused",
+          _rollback_create_fails("InvalidArgument"), describe_stacks_fault="AccessDenied",
+          events=("Rollback",), expect="FAILED", reason_has=("InvalidArgument",),
+          stack_status="UPDATE_ROLLBACK_FAILED"),
+    Fault("function cannot start (engine.py removed)", asset_change=_remove_engine,
+          events=("Create", "Update"), expect="FAILED",
+          reason_has=("could not start", "engine"), rollback_unconfirmed=True,
+          answer_within=30.0,
+          log_has=(("start_failed", ()), ("fallback_answer", ("status", "reason")))),
+    Fault("assets staged under umask 077, read by Lambda's runtime user (not their owner)",
+          asset_change=_read_as_lambda_does, events=("Create",)),
+    Fault("function crashes on every attempt (Lambda gives up: on-failure answer)",
+          asset_change=_crash_every_time, events=("Create", "Update"), expect="FAILED",
+          reason_has=("RetriesExhausted after 3 attempts", "deploy again"),
+          rollback_unconfirmed=True,
+          log_has=(("invocation_given_up", ("condition", "attempts")),
+                   ("fallback_answer", ("status", "reason")))),
+    Fault("first event dropped by Lambda (retried)", _drop_first_attempt, events=("Create",)),
+    Fault("event delivered twice", _duplicate_first_attempt, events=("Update",)),
 )
 
 BAD_INPUT: tuple[Fault, ...] = (
@@ -107,6 +362,20 @@ BAD_INPUT: tuple[Fault, ...] = (
           overrides={"DistributionIds": "__DIST_TWICE__"}),
 )
 
+#: (faults, the events they run under unless a fault names its own).
+GROUPS: tuple[tuple[tuple[Fault, ...], tuple[str, ...]], ...] = (
+    (SURVIVABLE, EVENTS),
+    (TERMINAL, ("Create", "Update")),
+    (PRODUCTION, EVENTS),
+    (BAD_INPUT, ("Create",)),
+)
+
+
+def cells() -> list[tuple[str, Fault]]:
+    """Every (event, fault) the matrix runs, in its order."""
+    return [(event, fault) for faults, events in GROUPS for fault in faults
+            for event in (fault.events or events)]
+
 
 @dataclass
 class Row:
@@ -114,12 +383,21 @@ class Row:
     fault: str
     expected: str
     answered: str
+    stack_status: str
     reason: str
     invalidations: int
     lost: int
+    unconfirmed: int
     duplicates: int
+    #: Requests answered more than once with different answers.
+    conflicting: int
     seconds: float
-    ok: bool
+    logs_checked: tuple[str, ...]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 def run_cell(stack: LocalCloudFormation, story: Story, event: str, fault: Fault) -> Row:
@@ -129,41 +407,170 @@ def run_cell(stack: LocalCloudFormation, story: Story, event: str, fault: Fault)
             stack.delete("reset")
     else:
         story.ensure_created()
-    overrides = _overrides(stack, fault)
-    overrides.setdefault(SOURCE_HASH, story.new_hash())
-    fault.arm(stack)
-    stack.response_failures = fault.response_failures
-    started = time.time()
-    try:
-        outcomes = stack.deploy(f"{event}: {fault.name}", overrides=overrides,
-                                fail_after=event == "Rollback",
-                                kill_first_invocation_after=fault.kill_after)
-    finally:
-        stack.cloud.faults.clear()
-        stack.response_failures = 0
-        stack.cloud.complete_now()
-    seconds = time.time() - started
-    first = outcomes[0]
-    lost = sum(1 for o in outcomes if o.lost)
+    with _function_as_deployed(stack, fault):
+        overrides = _overrides(stack, fault)
+        overrides.setdefault(SOURCE_HASH, story.new_hash())
+        stack.describe_stacks_fault = fault.describe_stacks_fault
+        stack.response_failures = fault.response_failures
+        try:
+            fault.arm(story)
+            outcomes = stack.deploy(f"{event}: {fault.name}", overrides=overrides,
+                                    fail_after=event == "Rollback",
+                                    kill_first_invocation_after=fault.kill_after)
+        finally:
+            stack.cloud.faults.clear()
+            stack.describe_stacks_fault = None
+            stack.response_failures = 0
+            stack.cloud.set_invalidation_seconds(story.invalidation_seconds)
+            stack.cloud.complete_now()
+    status = stack.stack_status or ""
+    if fault.fresh_after and story.current_hash() is not None:
+        stack.delete("reset after a cell that leaves its own properties")
+    return judge(stack, event, fault, outcomes, status)
+
+
+def judge(stack: LocalCloudFormation, event: str, fault: Fault, outcomes: list[Outcome],
+          stack_status: str) -> Row:
+    """What the cell shows, and every way it differs from what it must show."""
+    problems: list[str] = []
+    rollbacks = [o for o in outcomes if o.step.endswith(ROLLBACK_STEP)]
+    if event == "Rollback":
+        cell = rollbacks[0] if rollbacks else outcomes[-1]
+        if outcomes[0] is cell or outcomes[0].status != "SUCCESS":
+            problems.append(f"the update before the rollback answered {outcomes[0].status}")
+    else:
+        cell = outcomes[0]
+    lost = sum(1 for o in outcomes if o.lost and o.data.get(PURGE_CONFIRMED) != "false")
+    unconfirmed = sum(1 for o in outcomes
+                      if o.status == "SUCCESS" and o.data.get(PURGE_CONFIRMED) == "false")
     duplicates = sum(o.duplicates for o in outcomes)
-    answered = ", ".join(o.status for o in outcomes)
-    ok = (
-        first.status == fault.expect
-        and lost == 0
-        and duplicates == 0
-        and all(o.status != "TIMED_OUT" and not o.violations for o in outcomes)
-        and all(word in first.reason for word in fault.reason_has)
-        and (event != "Rollback" or fault.expect != "SUCCESS"
-             or all(o.status == "SUCCESS" for o in outcomes))
+    conflicting = sum(1 for o in outcomes if len(_accepted_answers(stack, o)) > 1)
+    if cell.status != fault.expect:
+        problems.append(f"answered {cell.status}, expected {fault.expect}")
+    problems += [f"Reason lacks {word!r}" for word in fault.reason_has if word not in cell.reason]
+    for o in outcomes:
+        if o.status == "TIMED_OUT":
+            problems.append(f"{o.request_type} left waiting for the ServiceTimeout")
+        problems += [f"{o.request_type}: {v}" for v in o.violations]
+        if o is not cell and o.status != "SUCCESS":
+            problems.append(f"{o.step} ({o.request_type}) answered {o.status}: {o.reason}")
+    for o in rollbacks:
+        if o.request_type == "Update" and o.status == "SUCCESS":
+            want = "false" if fault.rollback_unconfirmed else "true"
+            if o.data.get(PURGE_CONFIRMED) != want:
+                problems.append(f"rollback's {PURGE_CONFIRMED} is "
+                                f"{o.data.get(PURGE_CONFIRMED)!r}, expected {want!r}")
+    if unconfirmed > sum(1 for o in rollbacks if o.data.get(PURGE_CONFIRMED) == "false"):
+        problems.append("a purge outside a rollback answered SUCCESS unconfirmed")
+    expected_status = fault.stack_status or _implied_status(event, cell.status)
+    if stack_status != expected_status:
+        problems.append(f"stack ended {stack_status}, expected {expected_status}")
+    if lost:
+        problems.append(f"{lost} purge(s) lost")
+    if duplicates:
+        problems.append(f"{duplicates} duplicate invalidation(s)")
+    if conflicting:
+        problems.append(f"{conflicting} request(s) answered twice, differently")
+    logs = "\n".join(o.logs for o in outcomes)
+    for name, fields in fault.log_has:
+        if not _logged(logs, name, fields):
+            problems.append(f"no log line {name!r} with fields {list(fields)}")
+    for url in stack.responses.urls():
+        if url.split("?")[0] in logs:
+            problems.append("a ResponseURL reached the log")
+            break
+    seconds = cell.seconds_to_answer or 0.0
+    if fault.answer_after is not None and seconds < fault.answer_after:
+        problems.append(f"answered after {seconds:.1f} s, before the {fault.answer_after:g} s "
+                        "it must wait out")
+    if fault.answer_within is not None and seconds > fault.answer_within:
+        problems.append(f"answered after {seconds:.1f} s: it waited (bound "
+                        f"{fault.answer_within:g} s)")
+    return Row(
+        event=event, fault=fault.name, expected=fault.expect,
+        answered=", ".join(f"{o.request_type}{' (rollback)' if o in rollbacks else ''} "
+                           f"{o.status}" for o in outcomes),
+        stack_status=stack_status, reason=cell.reason,
+        invalidations=sum(len(o.invalidations) for o in outcomes),
+        lost=lost, unconfirmed=unconfirmed, duplicates=duplicates, conflicting=conflicting,
+        seconds=seconds, logs_checked=tuple(name for name, _ in fault.log_has),
+        problems=problems,
     )
-    return Row(event, fault.name, fault.expect, answered, first.reason,
-               sum(len(o.invalidations) for o in outcomes), lost, duplicates, seconds, ok)
+
+
+def _implied_status(event: str, answer: str) -> str:
+    """The stack status the cell's answer leads to when every other answer is SUCCESS."""
+    if event == "Create":
+        return "CREATE_COMPLETE" if answer == "SUCCESS" else "ROLLBACK_COMPLETE"
+    if event == "Update":
+        return "UPDATE_COMPLETE" if answer == "SUCCESS" else "UPDATE_ROLLBACK_COMPLETE"
+    return "UPDATE_ROLLBACK_COMPLETE" if answer == "SUCCESS" else "UPDATE_ROLLBACK_FAILED"
+
+
+def _accepted_answers(stack: LocalCloudFormation, outcome: Outcome) -> set[str]:
+    """The distinct answers the request's ResponseURL accepted (one, when consistent)."""
+    answers = set()
+    for attempt in stack.responses.attempts(outcome.request_id):
+        if attempt.http_status != 200:
+            continue
+        body = json.loads(attempt.raw)
+        answers.add(json.dumps({k: body.get(k) for k in ("Status", "PhysicalResourceId", "Data")},
+                               sort_keys=True))
+    return answers
+
+
+def _logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
+    """Whether a JSON log line has ``name`` as its message (or event) and every field."""
+    for line in logs.splitlines():
+        start = line.find("{")
+        if start < 0:
+            continue
+        try:
+            entry = json.loads(line[start:])
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        message = entry.get("message")
+        if isinstance(message, dict):  # a dict logged as the message: its keys are fields
+            entry = {**entry, **message}
+            message = message.get("event")
+        if message == name and all(f in entry for f in fields):
+            return True
+    return False
+
+
+@contextmanager
+def _function_as_deployed(stack: LocalCloudFormation, fault: Fault) -> Iterator[None]:
+    """The provider redeployed with the cell's environment and code, then restored."""
+    if not fault.environment and fault.asset_change is None:
+        yield
+        return
+    saved = {logical_id: r.function for logical_id, r in stack.resources.items()}
+    with tempfile.TemporaryDirectory(prefix="fault-matrix-asset-") as scratch:
+        try:
+            for resource in stack.resources.values():
+                function = resource.function
+                asset = function.asset_dir
+                if fault.asset_change is not None:
+                    copy = Path(scratch) / "asset"
+                    shutil.copytree(function.asset_dir, copy, symlinks=False)
+                    asset = fault.asset_change(copy)
+                resource.function = replace(
+                    function, asset_dir=asset,
+                    environment={**function.environment, **fault.environment})
+                stack.lambda_.register(resource.function)
+            yield
+        finally:
+            for logical_id, function in saved.items():
+                stack.resources[logical_id].function = function
+                stack.lambda_.register(function)
 
 
 def _overrides(stack: LocalCloudFormation, fault: Fault) -> dict[str, Any]:
     overrides = dict(fault.overrides)
     if overrides.get("DistributionIds") == "__DIST_TWICE__":
-        dist = next(iter(stack.distributions.values()))
+        dist = _distribution(stack)
         overrides["DistributionIds"] = [dist, dist]
     return overrides
 
@@ -173,43 +580,42 @@ def run_matrix(cdk_out: Path, *, invalidation_seconds: float = 0.6) -> list[Row]
     with LocalCloudFront(invalidation_seconds=invalidation_seconds) as cloud, \
             LocalCloudFormation(cdk_out, cloud=cloud, service_timeout=60) as stack:
         story = Story(stack, invalidation_seconds=invalidation_seconds)
-        for fault in SURVIVABLE:
-            for event in EVENTS:
-                rows.append(run_cell(stack, story, event, fault))
-        for fault in TERMINAL:
-            for event in ("Create", "Update"):
-                rows.append(run_cell(stack, story, event, fault))
-        for fault in BAD_INPUT:
-            rows.append(run_cell(stack, story, "Create", fault))
+        for event, fault in cells():
+            rows.append(run_cell(stack, story, event, fault))
     return rows
 
 
 def markdown(rows: list[Row]) -> str:
-    lines = ["| event | fault or input | expected | CloudFormation got | invalidations | "
-             "lost | duplicates | seconds | reason (first request) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| fault or input | lifecycle event | expected | CloudFormation got | stack | "
+             "invalidations | purges lost | unconfirmed | duplicates | time to answer (s) | "
+             "log checked | reason (the cell's answer) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         reason = r.reason.replace("|", "\\|")[:110] or "-"
-        lines.append(f"| {r.event} | {r.fault} | {r.expected} | {r.answered} | "
-                     f"{r.invalidations} | {r.lost} | {r.duplicates} | {r.seconds:.1f} | "
-                     f"{reason} |")
+        lines.append(f"| {r.fault} | {r.event} | {r.expected} | {r.answered} | "
+                     f"{r.stack_status} | {r.invalidations} | {r.lost} | {r.unconfirmed} | "
+                     f"{r.duplicates} | {r.seconds:.1f} | "
+                     f"{', '.join(r.logs_checked) or '-'} | {reason} |")
     survived = sum(1 for r in rows if r.ok and r.expected == "SUCCESS")
     refused = sum(1 for r in rows if r.ok and r.expected == "FAILED")
     lines.append("")
     lines.append(f"{len(rows)} cells: {survived} faults survived, {refused} refused with a "
                  f"reason, {sum(1 for r in rows if not r.ok)} not as expected; purges lost: "
-                 f"{sum(r.lost for r in rows)}; duplicate invalidations: "
-                 f"{sum(r.duplicates for r in rows)}.")
+                 f"{sum(r.lost for r in rows)}; rollback purges unconfirmed (answered SUCCESS "
+                 f"with {PURGE_CONFIRMED} false): {sum(r.unconfirmed for r in rows)}; duplicate "
+                 f"invalidations: {sum(r.duplicates for r in rows)}; requests answered twice "
+                 f"differently: {sum(r.conflicting for r in rows)}.")
+    for r in rows:
+        if not r.ok:
+            lines.append(f"- NOT AS EXPECTED: {r.event} / {r.fault}: {'; '.join(r.problems)}")
     return "\n".join(lines)
 
 
 def main() -> int:
-    import tempfile
-
     from localcloud.demo import synthesize
 
-    out = synthesize(Path(__file__).resolve().parent.parent / "app.py",
-                     Path(tempfile.mkdtemp(prefix="fault-matrix-")))
+    out = synthesize(ROOT / "app.py", Path(tempfile.mkdtemp(prefix="fault-matrix-")),
+                     umask=BUILD_UMASK)
     rows = run_matrix(out)
     print(markdown(rows))
     return 0 if all(r.ok for r in rows) else 1

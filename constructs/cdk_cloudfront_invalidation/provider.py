@@ -217,14 +217,16 @@ class CloudFrontInvalidationProvider(Construct):
 
         The on-failure function runs the same asset (``cloudfront_purge.on_failure``,
         standard library only) with its own role and log group: it needs no CloudFront or
-        Lambda permission, only to write its log.
+        Lambda permission, only to write its log and to read the status of the stacks the
+        provider serves (``grant_rollback_detection`` grants both functions).
         """
         on_failure_logs = logs.LogGroup(self, "OnFailureLogs", retention=LOG_RETENTION)
         on_failure_role = iam.Role(
             self,
             "OnFailureRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Custom::CloudFrontInvalidation on-failure answerer: its log group only",
+            description="Custom::CloudFrontInvalidation on-failure answerer: its log group, and "
+            "the status of the stacks the provider serves",
         )
         on_failure_logs.grant_write(on_failure_role)
         self.on_failure_function = lambda_.Function(
@@ -340,7 +342,8 @@ class CloudFrontInvalidationProvider(Construct):
         fails or times out, so the rollback never ends in ``UPDATE_ROLLBACK_FAILED``. Its own
         stack is granted already. For other stacks and raw templates served through an
         exported ServiceToken, grant each: without the grant, a rollback is treated as a
-        normal update (and a purge that fails during it fails the rollback).
+        normal update (and a purge that fails during it fails the rollback). The
+        on-failure function gets the same grant: it answers a given-up rollback's request.
 
         Args:
             stacks: stack ids (ARNs, such as ``Stack.of(x).stack_id``; a token is taken
@@ -365,9 +368,11 @@ class CloudFrontInvalidationProvider(Construct):
         if not fresh:
             return
         self._stacks_granted.update(fresh)
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=list(STACK_STATUS_ACTIONS), resources=fresh)
-        )
+        statement = iam.PolicyStatement(actions=list(STACK_STATUS_ACTIONS), resources=fresh)
+        self.function.add_to_role_policy(statement)
+        # The on-failure function asks too: a rollback's request that Lambda gave up is
+        # answered SUCCESS (unconfirmed) rather than FAILED.
+        self.on_failure_function.add_to_role_policy(statement)
 
     def export_service_token(self, export_name: str) -> CfnOutput:
         """Export the ServiceToken so other stacks and raw templates can ``!ImportValue`` it.

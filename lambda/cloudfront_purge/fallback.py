@@ -13,6 +13,12 @@ Rules (README, "Troubleshooting"):
   was never made, and that Delete succeeds.
 - Delete -> SUCCESS with the event's PhysicalResourceId: nothing was purged on delete in
   any case, and a FAILED delete only leaves the stack stuck.
+- Update during a rollback (DescribeStacks on the event's StackId says
+  UPDATE_ROLLBACK_IN_PROGRESS) -> SUCCESS with the handler's unconfirmed-purge attributes
+  (``PurgeConfirmed`` "false", ``PurgeProblem``, ``Status`` "Unconfirmed"): a FAILED answer
+  would leave the stack UPDATE_ROLLBACK_FAILED. boto3 is imported only for that question,
+  inside a guard: it ships with Lambda's Python runtime, but if it (or the call) fails,
+  the answer is FAILED as for any Update.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cloudfront_purge import responder
+from cloudfront_purge import responder, rules
 
 logger = logging.getLogger(__name__)
 
 #: The keys of a CloudFormation custom resource request these answers need.
 REQUIRED_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
+#: DescribeStacks is one small call: a few seconds, not the function's whole timeout.
+_DESCRIBE_TIMEOUT_SECONDS = 5
 
 
 def is_cloudformation_request(event: object) -> bool:
@@ -45,7 +53,8 @@ def not_created_id(event: Mapping[str, Any]) -> str:
 
 
 def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
-    """Answer ``event``: FAILED with ``failure_reason`` (SUCCESS for a Delete).
+    """Answer ``event``: FAILED with ``failure_reason`` (SUCCESS for a Delete, and for an
+    Update while the stack rolls back, with the purge unconfirmed).
 
     Returns True when CloudFormation took the answer. The ResponseURL is never logged.
     """
@@ -64,6 +73,8 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
     }
     if request_type == "Delete":
         body["Reason"] = f"deleted without purging; the function could not run: {failure_reason}"
+    elif request_type == "Update" and stack_status(event) == rules.ROLLBACK_STACK_STATUS:
+        _settle_rollback(event, body, failure_reason)
     else:
         body["Reason"] = failure_reason
     logger.error(
@@ -82,3 +93,62 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
 def scrub(text: str, event: Mapping[str, Any]) -> str:
     """``text`` without the event's ResponseURL (whole, or without its signature)."""
     return responder._scrub(text, str(event.get("ResponseURL") or "\0"))
+
+
+def stack_status(event: Mapping[str, Any]) -> str | None:
+    """DescribeStacks' StackStatus for the event's stack, or None when it cannot be known."""
+    try:
+        import boto3  # in Lambda's Python runtime; guarded: this module must never break
+        from botocore.config import Config
+
+        client = boto3.client(
+            "cloudformation",
+            config=Config(
+                connect_timeout=_DESCRIBE_TIMEOUT_SECONDS,
+                read_timeout=_DESCRIBE_TIMEOUT_SECONDS,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+        stacks = client.describe_stacks(StackName=str(event["StackId"]))["Stacks"]
+        return str(stacks[0]["StackStatus"]) if stacks else None
+    except Exception as exc:  # any failure means "not known to be a rollback"
+        logger.warning(
+            {
+                "event": "stack_status_unknown",
+                "problem": scrub(f"{type(exc).__name__}: {exc}", event),
+                "consequence": "treated as a normal update: answered FAILED",
+            }
+        )
+        return None
+
+
+def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: str) -> None:
+    """SUCCESS for a rollback's Update, with every attribute the handler would answer."""
+    props = event.get("ResourceProperties")
+    distributions: list[str] = []
+    path_count = 0
+    try:
+        spec = rules.parse_properties(props if isinstance(props, Mapping) else {})
+        distributions, path_count = list(spec.distribution_ids), len(spec.paths)
+    except rules.RuleError:
+        pass  # properties the handler would refuse: the attributes stay empty
+    body["Status"] = "SUCCESS"
+    body["Data"] = responder.response_data(
+        invalidation_ids=[],
+        caller_references=[],
+        status=rules.STATUS_UNCONFIRMED,
+        distribution_ids=distributions,
+        path_count=path_count,
+        problem=problem,
+    )
+    body["Reason"] = responder.unconfirmed_reason(problem)
+    logger.warning(
+        {
+            "event": "rollback_purge_unconfirmed",
+            "problem": problem,
+            "submitted": False,
+            "invalidations": [],
+            "distributions": distributions,
+            "advice": responder.purge_advice(distributions),
+        }
+    )

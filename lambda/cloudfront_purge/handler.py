@@ -38,7 +38,7 @@ from crhelper import CfnResource
 
 from cloudfront_purge import engine, rules
 from cloudfront_purge.errors import AwsError, PurgeError
-from cloudfront_purge.responder import deliver, response_data
+from cloudfront_purge.responder import deliver, purge_advice, response_data, unconfirmed_reason
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -50,9 +50,6 @@ CONTINUATION = "CloudFrontInvalidationContinuation"
 #: A runaway chain of hand-offs is a bug; the deadline stops it long before this.
 MAX_LEGS = 20
 USER_AGENT = "cdk-cloudfront-invalidation/0.1"
-#: The stack's status while CloudFormation rolls an update back, the only time it sends a
-#: rollback's Updates (CloudFormation API Reference, DescribeStacks: StackStatus).
-ROLLBACK_STATUS = "UPDATE_ROLLBACK_IN_PROGRESS"
 #: Function environment settings that override the engine's eventual-consistency windows
 #: (seconds, 0 to MAX_WINDOW_SETTING_SECONDS); README "Troubleshooting".
 IAM_WAIT_VARIABLE = "CLOUDFRONT_PURGE_IAM_WAIT_SECONDS"
@@ -178,10 +175,7 @@ class Rollback:
                 problem=problem,
             )
         )
-        helper.Reason = (
-            "rollback: answered SUCCESS so the rollback can finish, but the purge is "
-            f"unconfirmed: {problem}"
-        )
+        helper.Reason = unconfirmed_reason(problem)
         logger.warning(
             "rollback_purge_unconfirmed",
             extra={
@@ -189,10 +183,7 @@ class Rollback:
                 "submitted": submitted,
                 "invalidations": ids,
                 "distributions": distributions,
-                "advice": "the cache may still serve the content being rolled back; purge "
-                "it with: cloudfront-invalidate purge "
-                + " ".join(f"-d {d}" for d in distributions or ["<distribution id>"])
-                + " -p '/*'",
+                "advice": purge_advice(distributions),
             },
         )
 
@@ -418,7 +409,7 @@ def _is_rollback(event: Mapping[str, Any], continuation: Mapping[str, Any]) -> b
         )
         return False
     logger.info("stack_status", extra={"stack_status": status})
-    return status == ROLLBACK_STATUS
+    return status == rules.ROLLBACK_STACK_STATUS
 
 
 def _problem(exc: BaseException) -> str:

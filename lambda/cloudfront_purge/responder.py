@@ -70,6 +70,25 @@ def response_data(
     return data
 
 
+def unconfirmed_reason(problem: str) -> str:
+    """The Reason of a rollback's SUCCESS whose purge is not confirmed (README
+    "Troubleshooting"): the rollback may finish, and the Reason says why it is unconfirmed."""
+    return (
+        "rollback: answered SUCCESS so the rollback can finish, but the purge is "
+        f"unconfirmed: {problem}"
+    )
+
+
+def purge_advice(distribution_ids: Sequence[str]) -> str:
+    """What a person runs when a rollback's purge is unconfirmed."""
+    return (
+        "the cache may still serve the content being rolled back; purge it with: "
+        "cloudfront-invalidate purge "
+        + " ".join(f"-d {d}" for d in distribution_ids or ["<distribution id>"])
+        + " -p '/*'"
+    )
+
+
 def fit_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Cut the Reason (then Data) until the JSON body is under CloudFormation's limit."""
     fitted = dict(body)

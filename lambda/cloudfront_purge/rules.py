@@ -84,6 +84,9 @@ ATTR_PURGE_CONFIRMED = "PurgeConfirmed"
 ATTR_PURGE_PROBLEM = "PurgeProblem"
 #: The Status attribute on a rollback whose purge was not confirmed.
 STATUS_UNCONFIRMED = "Unconfirmed"
+#: The stack's status while CloudFormation rolls an update back, the only time it sends a
+#: rollback's Updates (CloudFormation API Reference, DescribeStacks: StackStatus).
+ROLLBACK_STACK_STATUS = "UPDATE_ROLLBACK_IN_PROGRESS"
 STATUS_SKIPPED = "Skipped"
 
 _DISTRIBUTION_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")

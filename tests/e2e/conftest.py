@@ -9,6 +9,7 @@ import pytest
 
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.demo import synthesize
+from localcloud.fault_matrix import BUILD_UMASK
 from localcloud.lifecycle import LocalCloudFormation
 from localcloud.scenarios import Story
 
@@ -18,7 +19,8 @@ INVALIDATION_SECONDS = 0.6
 
 @pytest.fixture(scope="session")
 def app_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(ROOT / "app.py", tmp_path_factory.mktemp("cdk-out"))
+    # As a locked-down build host would (the fault matrix reads its asset as Lambda does).
+    return synthesize(ROOT / "app.py", tmp_path_factory.mktemp("cdk-out"), umask=BUILD_UMASK)
 
 
 @pytest.fixture(scope="module")

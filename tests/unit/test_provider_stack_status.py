@@ -11,15 +11,31 @@ from aws_cdk import assertions
 from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
 
 
-def describe_stacks_grants(template: assertions.Template) -> list[Any]:
-    found = []
+def describe_stacks_grants_by_role(template: assertions.Template) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
     for policy in template.find_resources("AWS::IAM::Policy").values():
+        (role,) = policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("cloudformation:") for a in actions):
                 assert actions == ["cloudformation:DescribeStacks"] and statement["Effect"] == "Allow"
-                found.append(statement["Resource"])
+                found.setdefault(role["Ref"], []).append(statement["Resource"])
     return found
+
+
+def describe_stacks_grants(template: assertions.Template) -> list[Any]:
+    """The provider's grants; its on-failure function (which answers a given-up rollback's
+    request SUCCESS) must have exactly the same, and no other role any."""
+    by_role = describe_stacks_grants_by_role(template)
+    roles = template.find_resources("AWS::IAM::Role")
+    on_failure = [r for r in roles if "OnFailureRole" in r]
+    assert len(by_role) == 2 and len(on_failure) == 1, by_role
+    provider_grants, on_failure_grants = (
+        by_role[next(r for r in by_role if r not in on_failure)],
+        by_role[on_failure[0]],
+    )
+    assert on_failure_grants == provider_grants
+    return provider_grants
 
 
 def test_the_provider_may_read_its_own_stacks_status_and_nothing_else() -> None:
