@@ -420,7 +420,7 @@ def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
         'boto3.client("cloudfront"))',
         rows=[
             Row(
-                "Import, median (import cloudfront_purge.handler vs the floor)",
+                f"Import, median ({coldstart.HANDLER_IMPORT} vs the floor)",
                 result.handler_import,
                 result.floor_import,
                 "s",
