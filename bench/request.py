@@ -14,6 +14,10 @@ records and what the handler logs:
 - ``seen``: the handler logs ``completed`` for the last invalidation;
 - ``answered``: the ResponseServer receives the PUT.
 
+A log line's time is when the local Lambda received it (:attr:`Invocation.log_events`), as
+CloudWatch Logs stamps each event: the ``timestamp`` inside Lambda's JSON records has whole
+seconds only, too coarse for a start-up of a fraction of a second.
+
 Events are sent the way :meth:`LocalCloudFormation._request` sends them (same event shape,
 ResponseURL and environment), but several at once: CloudFormation creates independent
 resources of one stack in parallel.
