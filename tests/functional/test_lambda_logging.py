@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -90,6 +91,20 @@ def test_json_format_writes_lambdas_records_with_the_extra_fields(
     assert all(r["record"]["requestId"] == inv.request_id for r in platform)
     assert platform[1]["record"]["status"] == "success"
     assert "START RequestId" not in inv.logs and "REPORT RequestId" not in inv.logs
+
+
+def test_each_log_line_has_the_time_it_arrived(lam: LocalLambda, tmp_path: Path) -> None:
+    fn = make_fn(tmp_path, "stamped", LOGGER, log_format="JSON")
+    before = time.time()
+    inv = run(lam, fn)
+    events = inv.log_events
+    assert [line for _, line in events] == inv.logs.splitlines()
+    times = [at for at, _ in events]
+    assert times == sorted(times)
+    assert before <= times[0] and times[-1] <= time.time()
+    # Finer than the record's own timestamp, which has whole seconds.
+    purged = next(at for at, line in events if '"purged"' in line)
+    assert inv.started_at <= purged <= (inv.ended_at or 0)
 
 
 @pytest.mark.parametrize(
