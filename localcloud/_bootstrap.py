@@ -96,21 +96,23 @@ class _LogSink:
 _SINK = _LogSink()
 
 
-def _setup_logging() -> None:
-    # Imported only now: the module reads the log format and level from the environment at
-    # import, and it lives in the runtime dir, which is on sys.path only from main().
-    from awslambdaric import bootstrap
+def _ric() -> Any:  # noqa: ANN401 - awslambdaric ships no type information
+    """awslambdaric's bootstrap module. Imported here, not at the top: it lives in the
+    runtime dir, which is on sys.path only from main(), and it reads the log format and
+    level from the environment when first imported."""
+    from awslambdaric import bootstrap  # type: ignore[import-untyped]
 
-    bootstrap._setup_logging(
-        bootstrap._AWS_LAMBDA_LOG_FORMAT, bootstrap._AWS_LAMBDA_LOG_LEVEL, _SINK
-    )
+    return bootstrap
+
+
+def _setup_logging() -> None:
+    ric = _ric()
+    ric._setup_logging(ric._AWS_LAMBDA_LOG_FORMAT, ric._AWS_LAMBDA_LOG_LEVEL, _SINK)
 
 
 def _set_request_id(request_id: str) -> None:
-    from awslambdaric import bootstrap
-
     # awslambdaric's filter stamps each record with this (empty during init, as in Lambda).
-    bootstrap._GLOBAL_AWS_REQUEST_ID = request_id
+    _ric()._GLOBAL_AWS_REQUEST_ID = request_id
 
 
 def _load_handler(spec: str) -> Callable[[Any, LambdaContext], object]:
@@ -151,9 +153,7 @@ def _user_trace(tb: TracebackType | None) -> list[str]:
 
 
 def _log_error(error: dict[str, Any]) -> None:
-    from awslambdaric import bootstrap
-
-    bootstrap.log_error(error, _SINK)
+    _ric().log_error(error, _SINK)
     sys.stdout.flush()
 
 
