@@ -130,11 +130,13 @@ def _log_time(line: Mapping[str, Any]) -> float | None:
 
 def _event(line: Mapping[str, Any]) -> str | None:
     """The event name of a structured line: Lambda's JSON records carry it as the
-    ``message`` (our handler's convention), the baseline as ``event``."""
-    if "level" in line and isinstance(line.get("message"), str):
-        return str(line["message"])
-    if isinstance(line.get("event"), str):
-        return str(line["event"])
+    ``message`` (our handler's convention) or as the ``event`` of a dict message, the
+    baseline's lines as ``event``."""
+    message = line.get("message") if "level" in line else line
+    if isinstance(message, str):
+        return message
+    if isinstance(message, Mapping) and isinstance(message.get("event"), str):
+        return str(message["event"])
     return None
 
 

@@ -23,7 +23,9 @@ __all__ = [
 LOG_FORMATS = ("Text", "JSON")
 APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
-#: Level of the platform records this emulator writes (platform.start, platform.report).
+#: Level of the platform records this emulator writes (platform.start, platform.report):
+#: INFO, so ``SystemLogLevel`` WARN hides them (AWS Lambda Developer Guide, "Log-level
+#: filtering").
 _PLATFORM_RECORD_LEVEL = "INFO"
 
 InvocationSource = Literal["direct", "api", "retry", "duplicate", "destination"]

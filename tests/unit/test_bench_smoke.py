@@ -242,8 +242,9 @@ def test_log_events_reads_lambdas_json_records_and_the_baselines() -> None:
     with lambda_json_logs() as sink:  # the formatter Lambda runs for LogFormat JSON
         logger.info("purge", extra={"leg": 1, "paths": 2})
         logger.info("completed", extra={"invalidation": "I1", "waited_s": 12.0})
+        logger.error({"event": "fallback_answer", "status": "FAILED"})
     ours = [line.rstrip("\n") for line in sink.lines]
-    assert [json.loads(line)["message"] for line in ours] == ["purge", "completed"]
+    assert [json.loads(line)["message"] for line in ours][:2] == ["purge", "completed"]
     stamps = [request._log_time(json.loads(line)) for line in ours]
     assert all(s is not None and abs(s - time.time()) < 120 for s in stamps)
 
@@ -263,6 +264,8 @@ def test_log_events_reads_lambdas_json_records_and_the_baselines() -> None:
         ("completed", 11.5),
         ("completed", 1800000012.5),
     ]
+    # A record whose message is a dict names its event inside it.
+    assert request.log_events([(13.0, ours[2])]) == [("fallback_answer", 13.0)]
 
 
 def test_log_time_reads_lambdas_utc_timestamps() -> None:
