@@ -83,7 +83,8 @@ class Fault:
     describe_stacks_fault: DescribeFault | None = None
     #: The stack status the cell must end in (None: what its answers imply).
     stack_status: str | None = None
-    #: (log event, fields): a JSON log line with that message and those keys must appear.
+    #: (log event, fields): a JSON log line with that message and those keys must appear
+    #: (``key=value``: with that value).
     log_has: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: Bounds on the time to the cell's answer: a window waited out (at least), or not
     #: waited at all (at most: far below the window it must not wait).
@@ -102,28 +103,29 @@ def _someone_else_holds_all_wildcards(story: Story) -> None:
     )
 
 
-#: Another deploy's in-progress invalidations, behind this many newer Completed ones: two
-#: ListInvalidations pages of 100 before the capacity they hold is seen.
+#: Another deploy's in-progress invalidations, behind this many newer Completed ones: the
+#: second ListInvalidations page of 100 is where the capacity they hold shows.
 _NEWER_COMPLETED = 120
-_OTHER_DEPLOY_HOLDS_SECONDS = 1.5
+_LIST = "ListInvalidations"
 
 
 def _another_deploy_across_pages(story: Story) -> None:
-    """15 wildcard invalidations in progress (all the wildcard capacity), then 120 newer
-    ones already Completed, so the capacity check must read past the first page of a
-    server that refuses an empty Marker. The other deploy's invalidations complete 1.5 s
-    after it is set up."""
+    """15 one-wildcard invalidations in progress (all the wildcard capacity), then 120 newer
+    ones already Completed, on a server that refuses an empty Marker. The other deploy's
+    invalidations complete once the provider's capacity check has read two pages, so it
+    must have counted them from page 2 (its log says wildcards_in_progress 15)."""
     dist = _distribution(story.stack)
     cloud = story.stack.cloud
-    cloud.set_invalidation_seconds(lambda _target, paths: 60.0 if paths[0].endswith("*") else 0.0)
+    cloud.set_invalidation_seconds(lambda _target, paths: 600.0 if paths[0].endswith("*") else 0.0)
     client = cloud.client()
-    held = []
-    for i in range(15):
-        held.append(client.create_invalidation(
+    held = [
+        client.create_invalidation(
             DistributionId=dist,
             InvalidationBatch={"Paths": {"Quantity": 1, "Items": [f"/other{i}/*"]},
                                "CallerReference": f"other-wild-{i}-{time.time()}"},
-        )["Invalidation"]["Id"])
+        )["Invalidation"]["Id"]
+        for i in range(15)
+    ]
     for i in range(_NEWER_COMPLETED):
         client.create_invalidation(
             DistributionId=dist,
@@ -131,14 +133,16 @@ def _another_deploy_across_pages(story: Story) -> None:
                                "CallerReference": f"other-file-{i}-{time.time()}"},
         )
     cloud.set_invalidation_seconds(story.invalidation_seconds)
+    listed_before = cloud.calls(_LIST)
 
     def other_deploy_done() -> None:
+        deadline = time.monotonic() + 120  # far beyond a capacity check; never hangs a run
+        while cloud.calls(_LIST) < listed_before + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         for invalidation_id in held:
             cloud.complete_now(distribution_id=dist, invalidation_id=invalidation_id)
 
-    timer = threading.Timer(_OTHER_DEPLOY_HOLDS_SECONDS, other_deploy_done)
-    timer.daemon = True
-    timer.start()
+    threading.Thread(target=other_deploy_done, daemon=True).start()
 
 
 def _rate(code: str, probability: float, *operations: str) -> Arm:
@@ -175,18 +179,21 @@ def _rollback_create_fails(code: str) -> Arm:
     return arm
 
 
-_ROLLBACK_TIMEOUT_SECONDS = "2"
+#: Above the engine's first look at an invalidation (2 s), so the set-up deploy completes.
+_ROLLBACK_TIMEOUT_SECONDS = "3"
 
 
 def _rollback_purge_never_completes(story: Story) -> None:
-    """The deployed properties wait 2 s (TimeoutSeconds); the forward Update purges other
-    paths; the rollback's purge of the deployed paths stays InProgress past its 2 s."""
+    """The deployed properties wait 3 s (TimeoutSeconds); the forward Update purges other
+    paths; the rollback's purge of the deployed paths stays InProgress past its 3 s."""
     stack = story.stack
     (resource,) = stack.resources.values()
     props = dict(resource.properties or {})
-    stack.deploy("set up: a short TimeoutSeconds deployed",
-                 overrides={"TimeoutSeconds": _ROLLBACK_TIMEOUT_SECONDS,
-                            SOURCE_HASH: f"short-timeout-{time.time()}"})
+    (prepared,) = stack.deploy("set up: a short TimeoutSeconds deployed",
+                               overrides={"TimeoutSeconds": _ROLLBACK_TIMEOUT_SECONDS,
+                                          SOURCE_HASH: f"short-timeout-{time.time()}"})
+    if prepared.status != "SUCCESS":
+        raise RuntimeError(f"the set-up deploy answered {prepared.status}: {prepared.reason}")
     deployed = tuple(str(p) for p in props.get("Paths", ["/*"]))
     stack.cloud.set_invalidation_seconds(
         lambda _target, paths: 60.0 if tuple(paths) == deployed
@@ -289,7 +296,8 @@ PRODUCTION: tuple[Fault, ...] = (
     Fault("capacity wait: another deploy's invalidations over 2 ListInvalidations pages "
           "(strict server: no empty Marker)",
           _another_deploy_across_pages, events=("Update",),
-          log_has=(("waiting_for_capacity", ("distribution", "in_progress", "next_check_in_s")),)),
+          log_has=(("waiting_for_capacity",
+                    ("distribution", "wildcards_in_progress=15", "next_check_in_s")),)),
     Fault("IAM grant still propagating (AccessDenied for 2 s)", _iam_lag(2.0),
           events=("Create", "Update"),
           log_has=(("waiting_for_iam", ("distribution", "problem", "next_check_in_s")),),
@@ -299,9 +307,10 @@ PRODUCTION: tuple[Fault, ...] = (
           expect="FAILED", reason_has=("AccessDenied", "CreateInvalidation", "denied for 3 s"),
           rollback_unconfirmed=True, answer_after=3.0,
           log_has=(("waiting_for_iam", ("distribution", "problem")),)),
-    Fault("NoSuchInvalidation for 1.5 s after CreateInvalidation", _read_lag(1.5),
+    # Longer than the engine's first look (2 s after CreateInvalidation).
+    Fault("NoSuchInvalidation for 3 s after CreateInvalidation", _read_lag(3.0),
           events=("Create", "Update"),
-          log_has=(("not_visible_yet", ("distribution", "invalidation")),)),
+          log_has=(("not_visible_yet", ("distribution", "invalidation", "problem")),)),
     Fault("NoSuchInvalidation for good (visibility window 2 s)", _read_lag(600.0),
           events=("Update",), environment={NOT_FOUND_WAIT: "2"},
           expect="FAILED", reason_has=("NoSuchInvalidation",), rollback_unconfirmed=True,
@@ -311,7 +320,7 @@ PRODUCTION: tuple[Fault, ...] = (
           rollback_unconfirmed=True,
           log_has=(("rollback_purge_unconfirmed",
                     ("problem", "submitted", "distributions", "advice")),)),
-    Fault("rollback's purge never completes (TimeoutSeconds 2)",
+    Fault("rollback's purge never completes (TimeoutSeconds 3)",
           _rollback_purge_never_completes, events=("Rollback",),
           overrides={"Paths": ["/index.html"]}, rollback_unconfirmed=True, fresh_after=True,
           log_has=(("rollback_purge_unconfirmed", ("problem", "invalidations", "advice")),)),
@@ -535,9 +544,14 @@ def _logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
         if isinstance(message, dict):  # a dict logged as the message: its keys are fields
             entry = {**entry, **message}
             message = message.get("event")
-        if message == name and all(f in entry for f in fields):
+        if message == name and all(_has(entry, f) for f in fields):
             return True
     return False
+
+
+def _has(entry: dict[str, Any], field_spec: str) -> bool:
+    key, equals, value = field_spec.partition("=")
+    return key in entry and (not equals or str(entry[key]) == value)
 
 
 @contextmanager
