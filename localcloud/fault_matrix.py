@@ -471,6 +471,14 @@ def judge(stack: LocalCloudFormation, event: str, fault: Fault, outcomes: list[O
                                 f"{o.data.get(PURGE_CONFIRMED)!r}, expected {want!r}")
     if unconfirmed > sum(1 for o in rollbacks if o.data.get(PURGE_CONFIRMED) == "false"):
         problems.append("a purge outside a rollback answered SUCCESS unconfirmed")
+    for o in outcomes:
+        if o.status == "SUCCESS" and o.data.get(PURGE_CONFIRMED) == "false":
+            # Said in the attributes and in the log, with what to do (README "Troubleshooting").
+            if o.data.get("Status") != "Unconfirmed" or not o.data.get("PurgeProblem"):
+                problems.append(f"unconfirmed purge without Status Unconfirmed and a "
+                                f"PurgeProblem: {o.data}")
+            if not _logged(o.logs, "rollback_purge_unconfirmed", ("problem", "advice")):
+                problems.append("unconfirmed purge not logged (rollback_purge_unconfirmed)")
     expected_status = fault.stack_status or _implied_status(event, cell.status)
     if stack_status != expected_status:
         problems.append(f"stack ended {stack_status}, expected {expected_status}")
