@@ -403,6 +403,8 @@ class Row:
     seconds: float
     logs_checked: tuple[str, ...]
     problems: list[str]
+    #: The cell's wall time, set up and clean-up included (for keeping the suite short).
+    wall_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -411,6 +413,7 @@ class Row:
 
 def run_cell(stack: LocalCloudFormation, story: Story, event: str, fault: Fault) -> Row:
     """One event under one fault, from a clean state; the faults are cleared after."""
+    began = time.time()
     if event == "Create":
         if story.current_hash() is not None:
             stack.delete("reset")
@@ -435,7 +438,9 @@ def run_cell(stack: LocalCloudFormation, story: Story, event: str, fault: Fault)
     status = stack.stack_status or ""
     if fault.fresh_after and story.current_hash() is not None:
         stack.delete("reset after a cell that leaves its own properties")
-    return judge(stack, event, fault, outcomes, status)
+    row = judge(stack, event, fault, outcomes, status)
+    row.wall_seconds = time.time() - began
+    return row
 
 
 def judge(stack: LocalCloudFormation, event: str, fault: Fault, outcomes: list[Outcome],
@@ -640,6 +645,9 @@ def main() -> int:
                      umask=BUILD_UMASK)
     rows = run_matrix(out)
     print(markdown(rows))
+    for r in sorted(rows, key=lambda r: -r.wall_seconds):
+        print(f"{r.wall_seconds:6.1f} s  {r.event:<8} {r.fault}", file=sys.stderr)
+    print(f"{sum(r.wall_seconds for r in rows):6.1f} s  in all", file=sys.stderr)
     return 0 if all(r.ok for r in rows) else 1
 
 
