@@ -342,6 +342,8 @@ PRODUCTION: tuple[Fault, ...] = (
           asset_change=_crash_every_time, events=("Create", "Update"), expect="FAILED",
           reason_has=("RetriesExhausted after 3 attempts", "deploy again"),
           rollback_unconfirmed=True,
+          # Lambda's retries (1 and 2 minutes, scaled), not the ServiceTimeout (60 s here).
+          answer_within=30.0,
           log_has=(("invocation_given_up", ("condition", "attempts")),
                    ("fallback_answer", ("status", "reason")))),
     Fault("first event dropped by Lambda (retried)", _drop_first_attempt, events=("Create",)),
