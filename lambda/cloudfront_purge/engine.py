@@ -426,8 +426,9 @@ class _Run:
         self.first_calls.setdefault(job.distribution_id, self.clock.time())
         try:
             if job.invalidation_id is None:
-                if job.status == BLOCKED and self._behind_another_blocked(job):
-                    # One capacity check per distribution is enough; batches go in order.
+                if self._behind_another_blocked(job):
+                    # One capacity check per distribution is enough, and batches go in order:
+                    # a later batch never takes the room an earlier, blocked one waits for.
                     job.next_at = self.clock.time() + self.timing.capacity_delay()
                     return
                 if job.status == BLOCKED and not self._capacity_fits(job):
