@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-HANDLER_IMPORT = "import cloudfront_purge.handler"
+#: Lambda's init imports the handler string's module: the provider's entry point, which in
+#: turn loads the real handler (crhelper, boto3, the engine).
+HANDLER_IMPORT = "import cloudfront_purge.entry"
 FLOOR_IMPORT = 'import boto3; boto3.client("cloudfront")'
 _BUCKET_DEPLOYMENT_HANDLER = (
     "package/custom-resource-handlers/dist/aws-s3-deployment/bucket-deployment-handler/"

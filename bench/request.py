@@ -14,6 +14,10 @@ records and what the handler logs:
 - ``seen``: the handler logs ``completed`` for the last invalidation;
 - ``answered``: the ResponseServer receives the PUT.
 
+A log line's time is when the local Lambda received it (:attr:`Invocation.log_events`), as
+CloudWatch Logs stamps each event: the ``timestamp`` inside Lambda's JSON records has whole
+seconds only, too coarse for a start-up of a fraction of a second.
+
 Events are sent the way :meth:`LocalCloudFormation._request` sends them (same event shape,
 ResponseURL and environment), but several at once: CloudFormation creates independent
 resources of one stack in parallel.
@@ -21,7 +25,6 @@ resources of one stack in parallel.
 
 from __future__ import annotations
 
-import calendar
 import json
 import math
 import re
@@ -31,10 +34,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,25 +112,45 @@ class Timeline:
 
 
 def _log_time(line: Mapping[str, Any]) -> float | None:
-    """A structured log line's time: ``at`` (the baseline) or crhelper's ``timestamp``.
-
-    crhelper's JsonFormatter writes ``logging.Formatter.formatTime``: local time to the
-    millisecond; the local Lambda sets ``TZ=:UTC`` as Lambda does.
-    """
+    """A structured line's own time: ``at`` (the baseline's epoch seconds) or ``timestamp``
+    (Lambda's JSON format: ISO-8601 UTC, ``2026-01-02T03:04:05Z``, whole seconds)."""
     if isinstance(line.get("at"), int | float):
         return float(line["at"])
     stamp = line.get("timestamp")
     if not isinstance(stamp, str):
         return None
-    whole, _, millis = stamp.partition(",")
-    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%d %H:%M:%S"))
-    return seconds + int(millis or 0) / 1000.0
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # Lambda writes UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
-def log_events(logs: str) -> list[tuple[str, float]]:
-    """(event name, time) of every structured line the handler printed, in order."""
+def _event(line: Mapping[str, Any]) -> str | None:
+    """The event name of a structured line: Lambda's JSON records carry it as the
+    ``message`` (our handler's convention) or as the ``event`` of a dict message, the
+    baseline's lines as ``event``."""
+    message = line.get("message") if "level" in line else line
+    if isinstance(message, str):
+        return message
+    if isinstance(message, Mapping) and isinstance(message.get("event"), str):
+        return str(message["event"])
+    return None
+
+
+def log_events(logs: str | Iterable[tuple[float | None, str]]) -> list[tuple[str, float]]:
+    """(event name, time) of every structured line the handler printed, in order.
+
+    ``logs`` is the text of a log, or its events as (arrival time, line) pairs
+    (:attr:`Invocation.log_events`). A baseline line's ``at`` is its time; a Lambda JSON
+    record's time is when it arrived if known (as CloudWatch stamps each event, to the
+    millisecond), else its ``timestamp`` (to the second).
+    """
+    pairs = ((None, raw) for raw in logs.splitlines()) if isinstance(logs, str) else logs
     found: list[tuple[str, float]] = []
-    for raw in logs.splitlines():
+    for arrived, raw in pairs:
         start = raw.find("{")
         if start < 0:
             continue
@@ -136,11 +160,12 @@ def log_events(logs: str) -> list[tuple[str, float]]:
             continue
         if not isinstance(line, dict):
             continue
-        message = line.get("message", line)
-        if isinstance(message, dict) and isinstance(message.get("event"), str):
-            at = _log_time(message) if "at" in message else _log_time(line)
-            if at is not None:
-                found.append((message["event"], at))
+        name = _event(line)
+        if name is None:
+            continue
+        at = _log_time(line) if "at" in line or arrived is None else arrived
+        if at is not None:
+            found.append((name, at))
     return found
 
 
@@ -201,7 +226,7 @@ class RequestBench:
             timeline.answered = response.arrived_at
             ids = str((response.data or {}).get("InvalidationIds", "")).split(",")
             timeline.invalidations = [r for r in self.cloud.invalidations() if r.id in ids]
-        events = [e for leg in legs for e in log_events(leg.logs)]
+        events = [e for leg in legs for e in log_events(leg.log_events)]
         timeline.ready = next((at for name, at in events if name == "purge"), None)
         seen = [at for name, at in events if name == "completed"]
         timeline.seen = max(seen) if seen else None

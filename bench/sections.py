@@ -420,7 +420,7 @@ def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
         'boto3.client("cloudfront"))',
         rows=[
             Row(
-                "Import, median (import cloudfront_purge.handler vs the floor)",
+                f"Import, median ({coldstart.HANDLER_IMPORT} vs the floor)",
                 result.handler_import,
                 result.floor_import,
                 "s",
@@ -851,8 +851,9 @@ def request_sections(options: Options) -> tuple[list[Section], dict[str, Any]]:
         "Split, from what the local cloud records and what the handler logs: sent = "
         "LocalLambda invocation start; ready = the handler's first structured log line "
         "('purge'); accepted = LocalCloudFront's CreateTime; Completed = LocalCloudFront's "
-        "completes_at; seen = the handler's 'completed' log line (crhelper's JSON timestamp, "
-        "millisecond resolution); answered = ResponseServer arrival. No bench-only hook in "
+        "completes_at; seen = the handler's 'completed' log line; answered = ResponseServer "
+        "arrival. A log line's time is when LocalLambda received it, as CloudWatch stamps "
+        "each event (Lambda's JSON timestamp has whole seconds only). No bench-only hook in "
         "the product.",
         "Baseline: bench/baseline_lambda/index.py in the same LocalLambda: create with a "
         "uuid4 CallerReference (BucketDeployment), botocore's invalidation_completed waiter "

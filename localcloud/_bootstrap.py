@@ -2,7 +2,7 @@
 
 Started by :mod:`localcloud.lambda_process` as ``python -I -S -u -B _bootstrap.py RESULT_FILE``:
 isolated mode and no ``site``, so ``sys.path`` starts as the standard library only.
-This file must use the standard library only.
+This file imports only the standard library and the runtime dir's awslambdaric.
 
 Inputs:
   * stdin: the event, JSON;
@@ -15,17 +15,21 @@ Inputs:
     ``_LOCALCLOUD_REQUEST_ID``, ``_LOCALCLOUD_DEADLINE_MS`` (epoch ms) and
     ``_LOCALCLOUD_INVOKED_ARN``.
 
-Like Lambda, the handler module is imported first (the init phase), then called once;
-logging goes to stdout with Lambda's text format, and an error is printed as
-``[ERROR] Type: message`` followed by the traceback. After the handler returns the process
-ends at once (``os._exit``), as the sandbox freezes: leftover threads do not keep it alive.
+Like Lambda, the handler module is imported first (the init phase), then called once.
+Logging is set up by awslambdaric, the runtime interface client the managed Python runtimes
+run (shipped in ``LAMBDA_RUNTIME_DIR`` as in ``/var/runtime``), from the variables Lambda
+derives from the function's ``LoggingConfig``: ``AWS_LAMBDA_LOG_FORMAT`` (``JSON``: one JSON
+object a record, ``extra`` fields as top-level keys; otherwise Lambda's text lines) and
+``AWS_LAMBDA_LOG_LEVEL`` (the root logger's level). An error is logged by awslambdaric too
+(``[ERROR] Type: message`` and the traceback, or a JSON record). After the handler returns the
+process ends at once (``os._exit``), as the sandbox freezes: leftover threads do not keep it
+alive.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
 import sys
 import time
@@ -35,12 +39,6 @@ from types import TracebackType
 from typing import Any
 
 _REQUEST_ID = ""
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _REQUEST_ID
-        return True
 
 
 class LambdaContext:
@@ -81,17 +79,40 @@ class _FaultError(Exception):
         self.trace = trace or []
 
 
+class _LogSink:
+    """Where awslambdaric writes records: stdout, the function's log.
+
+    In Lambda its framed sink sends a multi-line error as one log event joined by newlines;
+    its plain-stdout sink would join with carriage returns, which no log reader splits on.
+    """
+
+    def log(self, msg: str, frame_type: bytes | None = None) -> None:
+        sys.stdout.write(msg)
+
+    def log_error(self, message_lines: list[str]) -> None:
+        sys.stdout.write("\n".join(message_lines) + "\n")
+
+
+_SINK = _LogSink()
+
+
+def _ric() -> Any:  # noqa: ANN401 - awslambdaric ships no type information
+    """awslambdaric's bootstrap module. Imported here, not at the top: it lives in the
+    runtime dir, which is on sys.path only from main(), and it reads the log format and
+    level from the environment when first imported."""
+    from awslambdaric import bootstrap  # type: ignore[import-untyped]
+
+    return bootstrap
+
+
 def _setup_logging() -> None:
-    logging.Formatter.converter = time.gmtime
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-            "%Y-%m-%dT%H:%M:%S",
-        )
-    )
-    handler.addFilter(_RequestIdFilter())
-    logging.getLogger().addHandler(handler)
+    ric = _ric()
+    ric._setup_logging(ric._AWS_LAMBDA_LOG_FORMAT, ric._AWS_LAMBDA_LOG_LEVEL, _SINK)
+
+
+def _set_request_id(request_id: str) -> None:
+    # awslambdaric's filter stamps each record with this (empty during init, as in Lambda).
+    _ric()._GLOBAL_AWS_REQUEST_ID = request_id
 
 
 def _load_handler(spec: str) -> Callable[[Any, LambdaContext], object]:
@@ -132,11 +153,7 @@ def _user_trace(tb: TracebackType | None) -> list[str]:
 
 
 def _log_error(error: dict[str, Any]) -> None:
-    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
-    lines.append("Traceback (most recent call last):")
-    for element in error["stackTrace"]:
-        lines.extend(element.rstrip("\n").splitlines())
-    sys.stdout.write("\n".join(lines) + "\n")
+    _ric().log_error(error, _SINK)
     sys.stdout.flush()
 
 
@@ -200,6 +217,7 @@ def main() -> None:
         return
 
     context = LambdaContext(_REQUEST_ID, invoked_arn, deadline_ms)
+    _set_request_id(_REQUEST_ID)
     try:
         event = json.loads(raw_event.decode("utf-8"))
         result = handler(event, context)

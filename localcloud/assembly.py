@@ -473,15 +473,45 @@ def _lambda_function(
                 exc.reference,
                 f"environment variable {key} of function {where} needs it: pass refs=",
             ) from None
-    return LambdaFunction(
-        name=name if isinstance(name, str) else logical_id,
-        asset_dir=_code_dir(stack, logical_id, resource),
-        handler=handler,
-        timeout_seconds=float(props.get("Timeout", 3)),
-        environment=environment,
-        memory_mb=int(props.get("MemorySize", 128)),
-        runtime=props.get("Runtime"),
-    )
+    asset_dir = _code_dir(stack, logical_id, resource)
+    logging_config = _logging_config(props.get("LoggingConfig"), where)
+    try:
+        return LambdaFunction(
+            name=name if isinstance(name, str) else logical_id,
+            asset_dir=asset_dir,
+            handler=handler,
+            timeout_seconds=float(props.get("Timeout", 3)),
+            environment=environment,
+            memory_mb=int(props.get("MemorySize", 128)),
+            runtime=props.get("Runtime"),
+            **logging_config,
+        )
+    except ValueError as exc:  # a value Lambda would refuse, e.g. a log level on Text
+        raise AssemblyError(f"{where}: {exc}") from None
+
+
+def _logging_config(config: object, where: str) -> dict[str, str]:
+    """The ``LoggingConfig`` keys the local Lambda honours, as literal strings."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise AssemblyError(f"{where}: LoggingConfig must be an object, got {config!r}")
+    fields = {
+        "LogFormat": "log_format",
+        "ApplicationLogLevel": "application_log_level",
+        "SystemLogLevel": "system_log_level",
+    }
+    found: dict[str, str] = {}
+    for key, name in fields.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise AssemblyError(
+                f"{where}: LoggingConfig.{key} must be a literal string, got {value!r}"
+            )
+        found[name] = value
+    return found
 
 
 def _code_dir(stack: StackTemplate, logical_id: str, resource: dict[str, Any]) -> Path:

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["Invocation", "InvocationSource", "InvocationType", "LambdaFunction"]
+__all__ = [
+    "APPLICATION_LOG_LEVELS",
+    "LOG_FORMATS",
+    "SYSTEM_LOG_LEVELS",
+    "Invocation",
+    "InvocationSource",
+    "InvocationType",
+    "LambdaFunction",
+]
+
+#: ``LoggingConfig`` values Lambda accepts (AWS Lambda API reference, "LoggingConfig").
+LOG_FORMATS = ("Text", "JSON")
+APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
+#: Level of the platform records this emulator writes (platform.start, platform.report):
+#: INFO, so ``SystemLogLevel`` WARN hides them (AWS Lambda Developer Guide, "Log-level
+#: filtering").
+_PLATFORM_RECORD_LEVEL = "INFO"
 
 InvocationSource = Literal["direct", "api", "retry", "duplicate", "destination"]
 InvocationType = Literal["Event", "RequestResponse"]
@@ -27,6 +45,15 @@ class LambdaFunction:
     runtime: str | None = None
     """The template's ``Runtime`` (e.g. ``python3.13``); informational: the local
     interpreter is whatever :class:`LocalLambda` is given."""
+    log_format: str = "Text"
+    """``LoggingConfig.LogFormat``: ``Text`` (Lambda's text lines) or ``JSON`` (the runtime
+    writes one JSON object a record, and platform lines are JSON records too)."""
+    application_log_level: str | None = None
+    """``LoggingConfig.ApplicationLogLevel`` (JSON only): the runtime's root logger level;
+    ``INFO`` when JSON and unset."""
+    system_log_level: str | None = None
+    """``LoggingConfig.SystemLogLevel`` (JSON only): platform records below it are not
+    written; ``INFO`` when JSON and unset."""
 
     def __post_init__(self) -> None:
         self.asset_dir = Path(self.asset_dir)
@@ -34,6 +61,36 @@ class LambdaFunction:
             raise ValueError(f"handler {self.handler!r} must look like 'module.function'")
         if self.timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be > 0")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(
+                f"function {self.name}: LogFormat {self.log_format!r} must be one of "
+                f"{', '.join(LOG_FORMATS)}"
+            )
+        for key, value, allowed in (
+            ("ApplicationLogLevel", self.application_log_level, APPLICATION_LOG_LEVELS),
+            ("SystemLogLevel", self.system_log_level, SYSTEM_LOG_LEVELS),
+        ):
+            if value is None:
+                continue
+            # Lambda rejects log levels on a Text function rather than ignoring them.
+            if self.log_format != "JSON":
+                raise ValueError(
+                    f"function {self.name}: {key} needs LogFormat JSON (it is "
+                    f"{self.log_format})"
+                )
+            if value not in allowed:
+                raise ValueError(
+                    f"function {self.name}: {key} {value!r} must be one of {', '.join(allowed)}"
+                )
+
+    @property
+    def logs_json(self) -> bool:
+        return self.log_format == "JSON"
+
+    def writes_platform_record(self, level: str) -> bool:
+        """A platform record at ``level`` reaches the log under ``SystemLogLevel``."""
+        threshold = self.system_log_level or "INFO"
+        return SYSTEM_LOG_LEVELS.index(level) >= SYSTEM_LOG_LEVELS.index(threshold)
 
 
 
@@ -77,6 +134,10 @@ class Invocation:
         self._lock = threading.Lock()
         self._output = threading.Condition(self._lock)
         self._chunks: list[bytes] = []
+        # Each complete line with the time it arrived, as CloudWatch Logs stamps each event
+        # (Lambda's JSON timestamp has whole seconds only; this has the clock's resolution).
+        self._lines: list[tuple[float, str]] = []
+        self._partial = b""
         self._done = threading.Event()
 
     @property
@@ -86,6 +147,12 @@ class Invocation:
         with self._lock:
             data = b"".join(self._chunks)
         return data.decode("utf-8", errors="replace")
+
+    @property
+    def log_events(self) -> list[tuple[float, str]]:
+        """Each complete log line with the epoch time it arrived, in order."""
+        with self._lock:
+            return list(self._lines)
 
     @property
     def ran(self) -> bool:
@@ -122,17 +189,43 @@ class Invocation:
             return True
 
     def _append(self, data: bytes) -> None:
+        now = time.time()
         with self._output:
             self._chunks.append(data)
+            *complete, self._partial = (self._partial + data).split(b"\n")
+            self._lines.extend(
+                (now, line.decode("utf-8", errors="replace")) for line in complete
+            )
             self._output.notify_all()
 
     def _finish(self) -> None:
+        with self._lock:
+            if self._partial:  # output that ended without a newline is still an event
+                self._lines.append((time.time(), self._partial.decode("utf-8", "replace")))
+                self._partial = b""
         self._done.set()
         with self._output:
             self._output.notify_all()
 
     def _log_line(self, text: str) -> None:
         self._append((text + "\n").encode())
+
+    def _platform(
+        self, text: str | None, record_type: str, record: dict[str, Any], at: float
+    ) -> None:
+        """A line Lambda itself writes: ``text`` for a Text function (none if ``None``), or
+        for a JSON one a ``{"time", "type", "record"}`` object, kept only at or above the
+        function's ``SystemLogLevel``."""
+        fn = self.function
+        if not fn.logs_json:
+            if text is not None:
+                self._log_line(text)
+            return
+        if not fn.writes_platform_record(_PLATFORM_RECORD_LEVEL):
+            return
+        millis = int(at * 1000) % 1000
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{millis:03d}Z"
+        self._log_line(json.dumps({"time": stamp, "type": record_type, "record": record}))
 
     def __repr__(self) -> str:
         if not self.done:

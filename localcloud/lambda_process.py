@@ -75,46 +75,64 @@ def run(
 
 
 def collect(invocation: Invocation, result_file: Path) -> None:
-    """Read the outcome (result, error, or a crash / timeout) and write Lambda's END and
-    REPORT lines."""
+    """Read the outcome (result, error, or a crash / timeout) and write Lambda's own lines:
+    END and REPORT (Text), or a ``platform.report`` record (JSON)."""
     fn = invocation.function
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(invocation.ended_at))
+    ended_at = invocation.ended_at or time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ended_at))
+    status = "success"
     if invocation.timed_out:
-        invocation._log_line(
+        status = "timeout"
+        message = (
             f"{stamp}Z {invocation.request_id} Task timed out after "
             f"{fn.timeout_seconds:.2f} seconds"
         )
-        invocation.error = {
-            "errorMessage": (
-                f"{stamp}Z {invocation.request_id} Task timed out after "
-                f"{fn.timeout_seconds:.2f} seconds"
-            ),
-            "errorType": "Sandbox.Timedout",
-        }
+        if not fn.logs_json:
+            invocation._log_line(message)
+        invocation.error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
     else:
         try:
             outcome = json.loads(result_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             outcome = None
         if isinstance(outcome, dict) and "error" in outcome:
+            status = "error"
             invocation.error = outcome["error"]
         elif isinstance(outcome, dict) and "result" in outcome:
             invocation.result = outcome["result"]
         else:
+            status = "error"
             message = f"RequestId: {invocation.request_id} Error: Runtime exited"
             if invocation.returncode is not None and invocation.returncode < 0:
                 message += f" with signal {-invocation.returncode}"
             else:
                 message += f" with error: exit status {invocation.returncode}"
-            invocation._log_line(message)
+            if not fn.logs_json:
+                invocation._log_line(message)
             invocation.error = {"errorMessage": message, "errorType": "Runtime.ExitError"}
     result_file.unlink(missing_ok=True)
     duration_ms = (invocation.duration or 0.0) * 1000
-    invocation._log_line(f"END RequestId: {invocation.request_id}")
-    status = "\tStatus: timeout" if invocation.timed_out else ""
-    invocation._log_line(
+    if not fn.logs_json:
+        invocation._log_line(f"END RequestId: {invocation.request_id}")
+    timeout_note = "\tStatus: timeout" if invocation.timed_out else ""
+    record: dict[str, object] = {
+        "requestId": invocation.request_id,
+        "metrics": {
+            "durationMs": round(duration_ms, 2),
+            "billedDurationMs": int(duration_ms) + 1,
+            "memorySizeMB": fn.memory_mb,
+        },
+        "status": status,
+    }
+    if status != "success" and invocation.error is not None:
+        record["errorType"] = invocation.error.get("errorType")
+    invocation._platform(
         f"REPORT RequestId: {invocation.request_id}\tDuration: {duration_ms:.2f} ms\t"
-        f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {fn.memory_mb} MB{status}"
+        f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {fn.memory_mb} MB"
+        f"{timeout_note}",
+        "platform.report",
+        record,
+        ended_at,
     )
 
 

@@ -106,7 +106,9 @@ class LocalLambda(LocalService):
       2. :meth:`env` (AWS_ENDPOINT_URL_LAMBDA: this object's Invoke API);
       3. the constructor's ``env``; then ``register(fn, env=...)``;
       4. the ``env`` given to :meth:`invoke`;
-      5. ``fn.environment`` (must not set Lambda's reserved keys, as on AWS).
+      5. ``fn.environment`` (must not set Lambda's reserved keys, as on AWS);
+      6. AWS_LAMBDA_LOG_FORMAT and, for a JSON function, AWS_LAMBDA_LOG_LEVEL, from the
+         function's logging config.
 
     An invocation started through the Invoke API (a handler re-invoking itself) uses the
     ``env`` of the latest :meth:`invoke` of that function, as if the caller's ``env``
@@ -449,6 +451,12 @@ class LocalLambda(LocalService):
             env.update(self._function_env.get(fn.name, {}))
         env.update(call_env)
         env.update(fn.environment)
+        # What Lambda derives from LoggingConfig; awslambdaric reads these at start-up.
+        env["AWS_LAMBDA_LOG_FORMAT"] = fn.log_format
+        if fn.logs_json:
+            env["AWS_LAMBDA_LOG_LEVEL"] = fn.application_log_level or "INFO"
+        else:
+            env.pop("AWS_LAMBDA_LOG_LEVEL", None)
         env["_LOCALCLOUD_REQUEST_ID"] = invocation.request_id
         env["_LOCALCLOUD_DEADLINE_MS"] = str(deadline_ms)
         env["_LOCALCLOUD_INVOKED_ARN"] = invocation.invoked_function_arn
@@ -497,8 +505,11 @@ class LocalLambda(LocalService):
                 invocation.started_at = time.time()
                 deadline_ms = int((invocation.started_at + fn.timeout_seconds) * 1000)
                 process_env = self._process_env(fn, env, invocation, deadline_ms)
-                invocation._log_line(
-                    f"START RequestId: {invocation.request_id} Version: $LATEST"
+                invocation._platform(
+                    f"START RequestId: {invocation.request_id} Version: $LATEST",
+                    "platform.start",
+                    {"requestId": invocation.request_id, "version": "$LATEST"},
+                    invocation.started_at,
                 )
                 proc = spawn(self.python, invocation, process_env, result_file)
                 invocation.pid = proc.pid

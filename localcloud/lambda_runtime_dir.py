@@ -1,6 +1,7 @@
-"""The runtime directory of the local Lambda: boto3 and what it imports, nothing else.
+"""The runtime directory of the local Lambda: what ``/var/runtime`` holds, nothing else.
 
-The Lambda Python runtime ships boto3 and its dependencies beside the standard library;
+The Lambda Python runtime ships boto3 and its dependencies beside the standard library,
+and awslambdaric, its runtime interface client (which sets up the function's logging);
 a handler that imports anything its asset does not bundle fails with
 ``Runtime.ImportModuleError``. The directory holds symlinks into this interpreter's
 site-packages.
@@ -19,8 +20,8 @@ from pathlib import Path
 
 __all__ = ["RUNTIME_MODULES", "build_runtime_dir"]
 
-#: What ``import boto3; boto3.client(...)`` loads beyond the standard library
-#: (checked by running it under ``python -I -S`` and listing ``sys.modules``).
+#: What ``import boto3; boto3.client(...)`` loads beyond the standard library (checked by
+#: running it under ``python -I -S`` and listing ``sys.modules``), then the runtime client.
 RUNTIME_MODULES: tuple[str, ...] = (
     "boto3",
     "botocore",
@@ -29,6 +30,10 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "dateutil",
     "urllib3",
     "six",
+    # The runtime interface client and what its bootstrap imports (its native
+    # ``runtime_client`` is optional there and not needed here: no Runtime API).
+    "awslambdaric",
+    "simplejson",
 )
 
 

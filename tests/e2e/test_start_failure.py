@@ -3,6 +3,7 @@ staged asset, broken on purpose, run by the local Lambda through the local Cloud
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,13 @@ def test_a_function_that_cannot_start_fails_the_create_and_its_delete_succeeds(
     assert status == "ROLLBACK_COMPLETE"
     assert not create.violations and not delete.violations
     logs = create.logs + delete.logs
-    assert "start_failed" in logs and "Traceback" in logs
+    # Lambda's JSON format (the function's LoggingConfig) carries the traceback as frames.
+    failures = [
+        record
+        for record in map(json.loads, (line for line in logs.splitlines() if line[:1] == "{"))
+        if "start_failed" in json.dumps(record.get("message"))
+    ]
+    assert failures and failures[0]["level"] == "ERROR", logs
+    assert failures[0]["errorType"] and failures[0]["stackTrace"], failures[0]
     for url in urls:
         assert url.split("?")[0] not in logs

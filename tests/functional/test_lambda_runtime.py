@@ -216,7 +216,8 @@ def test_only_the_asset_and_boto3_are_importable(lam: LocalLambda, assets: Path)
     assert sys_path[0] == str(fn.asset_dir.resolve())
     assert sys_path[1] == str(lam.runtime_dir)
     assert not any("site-packages" in p for p in sys_path)
-    # The runtime dir holds boto3 and its dependencies (and their metadata), nothing else.
+    # The runtime dir holds boto3, awslambdaric and their dependencies (and metadata), nothing
+    # else, as /var/runtime.
     shipped = {
         p.name.removesuffix(".py")
         for p in lam.runtime_dir.iterdir()

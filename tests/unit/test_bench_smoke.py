@@ -5,7 +5,9 @@ Asserts properties (batch counts, percentiles, table cells), never timings.
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -231,31 +233,46 @@ def test_today_profile_has_the_published_p95() -> None:
         today_durations(3, median=30.0, p95=25.0)
 
 
-def test_log_events_reads_crhelpers_json_lines_and_the_baselines(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_log_events_reads_lambdas_json_records_and_the_baselines() -> None:
     import logging
-    import time
 
-    from crhelper.log_helper import JsonFormatter
+    from tests.unit.fakes import lambda_json_logs
 
-    monkeypatch.setenv("TZ", "UTC")  # as LocalLambda sets it (TZ=:UTC)
-    time.tzset()
-    try:
-        record = logging.LogRecord(
-            "cloudfront_purge.handler", logging.INFO, __file__, 1, {"event": "purge"}, None, None
-        )
-        record.created = 1_800_000_000.25
-        record.msecs = 250.0
-        crhelper_line = JsonFormatter().format(record)
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
-    baseline_line = '{"event": "completed", "at": 1800000012.5, "invalidation": "I1"}'
-    logs = "\n".join(
-        ["START RequestId: x", "[INFO] prefix " + crhelper_line, "not json {", baseline_line]
-    )
-    assert request.log_events(logs) == [("purge", 1_800_000_000.25), ("completed", 1800000012.5)]
+    logger = logging.getLogger("cloudfront_purge.handler")
+    with lambda_json_logs() as sink:  # the formatter Lambda runs for LogFormat JSON
+        logger.info("purge", extra={"leg": 1, "paths": 2})
+        logger.info("completed", extra={"invalidation": "I1", "waited_s": 12.0})
+        logger.error({"event": "fallback_answer", "status": "FAILED"})
+    ours = [line.rstrip("\n") for line in sink.lines]
+    assert [json.loads(line)["message"] for line in ours][:2] == ["purge", "completed"]
+    stamps = [request._log_time(json.loads(line)) for line in ours]
+    assert all(s is not None and abs(s - time.time()) < 120 for s in stamps)
+
+    baseline = '{"event": "completed", "at": 1800000012.5, "invalidation": "I1"}'
+    platform = '{"time": "2027-01-15T08:00:00.000Z", "type": "platform.start", "record": {}}'
+    text = "\n".join(["START RequestId: x", ours[0], "not json {", platform, baseline])
+    # From text, a JSON record's time is its own timestamp (ISO-8601 UTC, whole seconds).
+    assert request.log_events(text) == [
+        ("purge", stamps[0]),
+        ("completed", 1800000012.5),
+    ]
+    # From the local Lambda's log events, a record's time is when it arrived (as CloudWatch
+    # stamps it); the baseline keeps its own ``at``.
+    arrived = [(10.0, "START RequestId: x"), (10.25, ours[0]), (11.5, ours[1]), (12.0, baseline)]
+    assert request.log_events(arrived) == [
+        ("purge", 10.25),
+        ("completed", 11.5),
+        ("completed", 1800000012.5),
+    ]
+    # A record whose message is a dict names its event inside it.
+    assert request.log_events([(13.0, ours[2])]) == [("fallback_answer", 13.0)]
+
+
+def test_log_time_reads_lambdas_utc_timestamps() -> None:
+    assert request._log_time({"timestamp": "2027-01-15T08:00:00Z"}) == 1800000000.0
+    assert request._log_time({"timestamp": "2027-01-15T08:00:00.250Z"}) == 1800000000.25
+    assert request._log_time({"timestamp": "15/01/2027"}) is None
+    assert request._log_time({"level": "INFO"}) is None
 
 
 def _record(
