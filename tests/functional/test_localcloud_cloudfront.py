@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,50 +23,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.cloudfront import LocalCloudFront
+from tests.functional.localcloud_cloudfront_support import (
+    SHORT,
+    create,
+    error_of,
+    status_of,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-SHORT = 0.3  # seconds an invalidation stays InProgress in most tests
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, step: float = 0.02) -> float:
-    """Poll ``predicate`` until true; fail after ``timeout``. Returns the time waited."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(step)
-    return time.monotonic() - start
-
-
-def create(client: Any, dist: str, paths: Sequence[str], ref: str, quantity: int | None = None):
-    return client.create_invalidation(
-        DistributionId=dist,
-        InvalidationBatch={
-            "Paths": {
-                "Quantity": len(paths) if quantity is None else quantity,
-                "Items": list(paths),
-            },
-            "CallerReference": ref,
-        },
-    )
-
-
-def status_of(client: Any, dist: str, invalidation_id: str) -> str:
-    return client.get_invalidation(DistributionId=dist, Id=invalidation_id)["Invalidation"][
-        "Status"
-    ]
-
-
-def error_of(call: Callable[[], Any]) -> tuple[str, str, int]:
-    """(code, message, HTTP status) of the ClientError the call raises."""
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 @pytest.fixture
@@ -96,7 +61,7 @@ def test_invalidation_is_in_progress_then_completed(cf, client, dist):
     assert inv["Status"] == "InProgress"
     assert created["Location"].endswith(f"/distribution/{dist}/invalidation/{inv['Id']}")
     assert status_of(client, dist, inv["Id"]) == "InProgress"
-    wait_until(lambda: status_of(client, dist, inv["Id"]) == "Completed", timeout=3)
+    wait_until(lambda: status_of(client, dist, inv["Id"]) == "Completed")
     (record,) = cf.invalidations(dist)
     assert record.id == inv["Id"]
     assert record.caller_reference == "ref-1"
@@ -110,7 +75,7 @@ def test_botocore_waiter_succeeds(client, dist):
     # Against plain moto ("COMPLETED") this waiter never succeeds.
     inv = create(client, dist, ["/*"], "ref-w")["Invalidation"]
     client.get_waiter("invalidation_completed").wait(
-        DistributionId=dist, Id=inv["Id"], WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+        DistributionId=dist, Id=inv["Id"], WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
     )
 
 
@@ -253,19 +218,19 @@ def test_list_is_newest_first_and_paginates(cf, client, dist):
     assert all(set(item) == {"Id", "CreateTime", "Status"} for item in everything["Items"])
 
     seen: list[str] = []
-    marker = ""
+    marker: dict[str, str] = {}  # the first page carries no Marker
     pages = 0
     while True:
-        page = client.list_invalidations(DistributionId=dist, MaxItems="2", Marker=marker)
+        page = client.list_invalidations(DistributionId=dist, MaxItems="2", **marker)
         page = page["InvalidationList"]
         pages += 1
-        assert page["Marker"] == marker
+        assert page["Marker"] == marker.get("Marker", "")
         assert page["Quantity"] == len(page.get("Items", []))
         seen += [item["Id"] for item in page.get("Items", [])]
         if not page["IsTruncated"]:
             break
         assert page["NextMarker"] == seen[-1]
-        marker = page["NextMarker"]
+        marker = {"Marker": page["NextMarker"]}
     assert seen == newest_first
     assert pages == 3
 
@@ -276,10 +241,12 @@ def test_list_is_newest_first_and_paginates(cf, client, dist):
     ]
     assert [i for page_ids in pages_ids for i in page_ids] == newest_first
 
-    code, _, status = error_of(
-        lambda: client.list_invalidations(DistributionId=dist, Marker="INOTANID")
-    )
-    assert (code, status) == ("InvalidArgument", 400)
+    for marker_text in ("INOTANID", ""):  # stock moto refuses an empty Marker too
+        code, message, status = error_of(
+            lambda m=marker_text: client.list_invalidations(DistributionId=dist, Marker=m)
+        )
+        assert (code, status) == ("InvalidArgument", 400)
+        assert "Marker" in message
 
 
 def test_list_of_a_distribution_without_invalidations_is_empty(client, dist):
@@ -537,27 +504,76 @@ def test_env_points_plain_boto3_at_the_server(cf, dist, monkeypatch):
     assert cf.env()["AWS_EC2_METADATA_DISABLED"] == "true"
 
 
-def test_command_line_serves_until_interrupted():
+def start_command_line(*extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Run ``python -m localcloud.cloudfront``; return it and its lines up to "Ctrl-C"."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "localcloud.cloudfront", "--port", "0", "--create-distribution"],
+        [sys.executable, "-m", "localcloud.cloudfront", "--port", "0", *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            break
+    return proc, lines
+
+
+def stopped_by(proc: subprocess.Popen[str], signum: int) -> tuple[int, str]:
+    """Send ``signum``; wait (generously) for the exit; return (returncode, rest of stdout)."""
+    proc.send_signal(signum)
     try:
-        lines: list[str] = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out
+
+
+def test_command_line_serves_until_interrupted():
+    proc, lines = start_command_line("--create-distribution")
+    exports = dict(
+        line.removeprefix("export ").strip().split("=", 1)
+        for line in lines
+        if line.startswith("export ")
+    )
+    dist = next(line.split(": ")[1].strip() for line in lines if "Distribution" in line)
+    client = boto3.client(
+        "cloudfront",
+        endpoint_url=exports["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert create(client, dist, ["/a"], "cli")["Invalidation"]["Status"] == "InProgress"
+    returncode, out = stopped_by(proc, signal.SIGINT)
+    assert (returncode, "Stopping (SIGINT)" in out) == (0, True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_command_line_stops_on_a_signal_sent_the_moment_it_is_ready(signum):
+    # The moment the old command line could lose Ctrl-C: right as it went to sleep.
+    for _ in range(3):
+        proc, _ = start_command_line()
+        returncode, out = stopped_by(proc, signum)
+        assert (returncode, f"Stopping ({signal.Signals(signum).name})" in out) == (0, True)
+
+
+def test_command_line_creates_a_tenant_with_cache_tags():
+    proc, lines = start_command_line(
+        "--create-distribution-tenant", "shop.example.com", "--cache-tag-header", "x-tag"
+    )
+    try:
         exports = dict(
             line.removeprefix("export ").strip().split("=", 1)
             for line in lines
             if line.startswith("export ")
         )
-        dist = next(line.split(": ")[1].strip() for line in lines if "Distribution" in line)
+        tenant = next(line.split(": ")[1].strip() for line in lines if "tenant created" in line)
         client = boto3.client(
             "cloudfront",
             endpoint_url=exports["AWS_ENDPOINT_URL"],
@@ -565,10 +581,13 @@ def test_command_line_serves_until_interrupted():
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        assert create(client, dist, ["/a"], "cli")["Invalidation"]["Status"] == "InProgress"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        created = client.create_invalidation_for_distribution_tenant(
+            Id=tenant,
+            InvalidationBatch={
+                "Paths": {"Quantity": 1, "Items": ["#release:42"]},
+                "CallerReference": "cli",
+            },
+        )
+        assert created["Invalidation"]["Status"] == "InProgress"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert stopped_by(proc, signal.SIGTERM)[0] == 0
