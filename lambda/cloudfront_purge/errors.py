@@ -36,6 +36,14 @@ _ADVICE = {
     "does not exist; check it with cloudfront-invalidate list/show and purge again if it is "
     "missing",
 }
+#: Where a distribution tenant's advice differs from a distribution's.
+_TENANT_ADVICE = {
+    "AccessDenied": "grant cloudfront:CreateInvalidationForDistributionTenant/"
+    "GetInvalidationForDistributionTenant/ListInvalidationsForDistributionTenant on this "
+    "tenant's ARN to the provider's role",
+    "EntityNotFound": "check the distribution tenant id (dt_...) and that the tenant is in "
+    "this account; a distribution's id goes in DistributionIds, not DistributionTenantIds",
+}
 
 
 _MESSAGE_CHARS = 200
@@ -79,25 +87,31 @@ class CloudFrontCallError(PurgeError):
         message: str,
         *,
         note: str = "",
+        tenant: bool = False,
     ) -> None:
         self.distribution_id = distribution_id
+        self.tenant = tenant
         self.operation = operation
         self.code = code
         self.message = message
-        advice = "; ".join(part for part in (_ADVICE.get(code), note) if part)
+        known = (_TENANT_ADVICE.get(code) if tenant else None) or _ADVICE.get(code)
+        advice = "; ".join(part for part in (known, note) if part)
         # What to do comes before CloudFront's own words, which can be long (IAM quotes
         # whole role ARNs): a cut Reason keeps the part a person acts on.
         super().__init__(
-            f"distribution {distribution_id}: {operation} failed with {code}"
+            f"{'distribution tenant' if tenant else 'distribution'} {distribution_id}: "
+            f"{operation} failed with {code}"
             + (f" ({advice})" if advice else "")
             + f": {shorten(message, _MESSAGE_CHARS + 3, marker='...')}"
         )
 
     @classmethod
     def from_error(
-        cls, distribution_id: str, error: AwsError, *, note: str = ""
+        cls, distribution_id: str, error: AwsError, *, note: str = "", tenant: bool = False
     ) -> CloudFrontCallError:
-        return cls(distribution_id, error.operation, error.code, error.message, note=note)
+        return cls(
+            distribution_id, error.operation, error.code, error.message, note=note, tenant=tenant
+        )
 
 
 @dataclass(frozen=True)
@@ -148,9 +162,12 @@ class PurgeFailed(PurgeError):
         failed = sorted(
             {f.distribution_id for f in self.failures if isinstance(f, CloudFrontCallError)}
         )
-        head = (
-            f"{len(failed)} distributions failed ({', '.join(failed)}): " if len(failed) > 1 else ""
+        noun = (
+            "distributions"
+            if not any(f.tenant for f in self.failures if isinstance(f, CloudFrontCallError))
+            else "targets"
         )
+        head = f"{len(failed)} {noun} failed ({', '.join(failed)}): " if len(failed) > 1 else ""
         detail = "; ".join(str(f) for f in self.failures)
         done = f" (completed: {', '.join(self.succeeded)})" if self.succeeded else ""
         super().__init__(head + detail + done)
