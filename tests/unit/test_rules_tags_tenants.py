@@ -74,7 +74,7 @@ def test_tags_count_as_individual_items_in_batches() -> None:
 
 def test_construct_and_handler_share_the_tag_rules() -> None:
     # The construct calls validate_paths with field="paths": the same rule, its own name.
-    with pytest.raises(RuleError, match="^paths: tag item '#a,b' may not contain a comma"):
+    with pytest.raises(RuleError, match=r"^paths: tag item '#a,b' may not contain a comma"):
         rules.validate_paths(["#a,b"], field="paths")
 
 
