@@ -58,3 +58,14 @@ def test_a_template_purging_by_cache_tag_sends_the_tag_unencoded(assembly: Path,
     assert record.distribution_id == dist and record.tenant_id is None
     assert record.paths == ("#site-release",)
     assert outcome.data["PathCount"] == "1" and outcome.data["Status"] == "Completed"
+
+
+def test_the_demo_ends_with_a_tags_and_tenants_step(capsys: pytest.CaptureFixture[str]) -> None:
+    from localcloud.demo import main
+
+    code = main(["--scenario", "tenants", "--invalidation-seconds", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "== tenants: stack TaggedSite" in out and "['#site-release']" in out
+    assert "== tenants: stack TenantSite" in out and "distribution tenants {'Tenant': 'dt_" in out
+    assert "4 CloudFormation requests; 4 invalidations; problems: 0" in out
