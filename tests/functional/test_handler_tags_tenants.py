@@ -7,9 +7,11 @@ the tenant or the tag item at fault.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -256,3 +258,30 @@ def test_adding_a_tenant_changes_the_physical_id(cloud: LocalCloudFront, tenant:
                                      "SourceHash": "a"}), Context())
     assert responses.last["Status"] == "SUCCESS"
     assert responses.last["PhysicalResourceId"] != first
+
+
+def test_a_tenant_wait_longer_than_the_invocation_hands_off_and_resumes_the_same_invalidation(
+    cloud: LocalCloudFront, tenant: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoked: list[dict[str, Any]] = []
+
+    class FakeLambda:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            invoked.append(json.loads(kwargs["Payload"]))
+            return {"StatusCode": 202}
+
+    monkeypatch.setattr(handler.boto3, "client", lambda service, **_: FakeLambda())
+    cloud.set_invalidation_seconds(4.0)
+    try:
+        handler.handler(event("Create", tenant_props(tenant)), Context(timeout=2.5))
+        assert responses.bodies == [] and len(invoked) == 1
+        assert invoked[0][handler.CONTINUATION]["Known"]
+        creates = cloud.calls("CreateInvalidationForDistributionTenant")
+        handler.handler(invoked[0], Context(timeout=60))
+    finally:
+        cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
+    assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
+    (record,) = cloud.invalidations(tenant_id=tenant)
+    assert responses.last["Data"]["InvalidationId"] == record.id
+    # The next leg polled the invalidation the first leg made; it created nothing.
+    assert cloud.calls("CreateInvalidationForDistributionTenant") == creates
