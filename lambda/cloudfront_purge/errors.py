@@ -26,8 +26,10 @@ class PurgeError(Exception):
 _ADVICE = {
     "AccessDenied": "grant cloudfront:CreateInvalidation/GetInvalidation/ListInvalidations "
     "on this distribution's ARN to the provider's role",
-    "NoSuchDistribution": "check the distribution id and that it is in this account",
-    "InvalidArgument": "check the paths against CloudFront's rules",
+    "NoSuchDistribution": "check the distribution id and that it is in this account; a "
+    "multi-tenant distribution is purged through its tenants (DistributionTenantIds)",
+    "InvalidArgument": "check the paths against CloudFront's rules; #tag items need a "
+    "distribution with a CacheTagConfig",
     "BatchTooLarge": "use fewer paths or a wildcard",
     "InconsistentQuantities": "Paths.Quantity must equal the number of paths",
     "MissingBody": "the request carried no invalidation batch",

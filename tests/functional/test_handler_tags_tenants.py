@@ -95,6 +95,7 @@ def test_tags_on_a_distribution_without_cache_tag_config_fail_with_cloudfronts_e
     body = responses.last
     assert body["Status"] == "FAILED"
     assert f"distribution {plain}" in body["Reason"] and "InvalidArgument" in body["Reason"]
+    assert "#tag items need a distribution with a CacheTagConfig" in body["Reason"]
     assert cloud.invalidations(plain) == []
 
 
@@ -285,3 +286,13 @@ def test_a_tenant_wait_longer_than_the_invocation_hands_off_and_resumes_the_same
     assert responses.last["Data"]["InvalidationId"] == record.id
     # The next leg polled the invalidation the first leg made; it created nothing.
     assert cloud.calls("CreateInvalidationForDistributionTenant") == creates
+
+
+def test_a_multi_tenant_distribution_given_as_a_distribution_fails_pointing_at_its_tenants(
+    cloud: LocalCloudFront, tenant: str, responses: Responses
+) -> None:
+    parent = cloud.tenants()[0].distribution_id
+    handler.handler(event("Create", {"DistributionIds": [parent], "Paths": ["/*"], "SourceHash": "t"}), Context())
+    reason = responses.last["Reason"]
+    assert responses.last["Status"] == "FAILED"
+    assert "NoSuchDistribution" in reason and "purged through its tenants (DistributionTenantIds)" in reason
