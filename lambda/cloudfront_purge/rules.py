@@ -501,7 +501,7 @@ def parse_properties(props: Mapping[str, object]) -> PurgeSpec:
             [single] if isinstance(single, str) else single, field=PROP_DISTRIBUTION_ID
         )
     elif PROP_DISTRIBUTION_IDS in props and (
-        props[PROP_DISTRIBUTION_IDS] or PROP_DISTRIBUTION_TENANT_IDS not in props
+        props[PROP_DISTRIBUTION_IDS] != [] or PROP_DISTRIBUTION_TENANT_IDS not in props
     ):
         distribution_ids = validate_distribution_ids(
             props[PROP_DISTRIBUTION_IDS], field=PROP_DISTRIBUTION_IDS

@@ -138,3 +138,8 @@ def test_physical_id_changes_with_the_tenants_and_not_without_them() -> None:
         stack_id="s", logical_id="L", distribution_ids=["E1"], distribution_tenant_ids=[TENANT]
     )
     assert plain == same != with_tenant
+
+
+def test_an_empty_string_for_distribution_ids_is_refused_even_beside_tenants() -> None:
+    with pytest.raises(RuleError, match="DistributionIds must be a list of distribution ids"):
+        rules.parse_properties({"SourceHash": "h", "DistributionIds": "", "DistributionTenantIds": [TENANT]})
