@@ -1,7 +1,8 @@
-"""``python -m bench``: the purge's overhead, cold start, scale and synth, beside baselines.
+"""``python -m bench``: the purge's overhead, cold start, scale, synth and changed-only paths,
+beside baselines.
 
     python -m bench                  # full run (a few minutes on 2 cores)
-    python -m bench --quick          # smoke test, well under 20 s; numbers not meaningful
+    python -m bench --quick          # smoke test, 1-2 min; numbers not meaningful
     python -m bench --factor 0.05    # time factor: every CloudFront duration and every
                                      # delay is multiplied by it; figures are reported
                                      # unscaled (divided by it)
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "coldstart", "scale", "synth")
+SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Options:
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, < 20 s")
+    parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, 1-2 min")
     parser.add_argument(
         "--factor",
         type=float,
@@ -140,26 +141,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[run.Section] = []
     plot_series: list[run.Series] = []
     if "overhead" in options.sections:
-        say(f"[1/4] signal overhead: {options.count} invalidations x 3 runs ...")
+        say(f"[1/5] signal overhead: {options.count} invalidations x 3 runs ...")
         sections, series, data = run.overhead_sections(options)
         results += sections
         plot_series += series
         raw["overhead"] = data
     if "coldstart" in options.sections:
-        say(f"[2/4] cold start: {options.cold_runs} runs of each, interleaved ...")
+        say(f"[2/5] cold start: {options.cold_runs} runs of each, interleaved ...")
         section, data = run.coldstart_section(options)
         results.append(section)
         raw["coldstart"] = data
     if "scale" in options.sections:
-        say(f"[3/4] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
+        say(f"[3/5] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
         section, data = run.scale_section(options)
         results.append(section)
         raw["scale"] = data
     if "synth" in options.sections:
-        say(f"[4/4] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
+        say(f"[4/5] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
         section, data = run.synth_section(options)
         results.append(section)
         raw["synth"] = data
+    if "request" in options.sections:
+        say("[5/6] today's profile, the whole request, and concurrency (real time) ...")
+        request_sections, data = run.request_sections(options)
+        results += request_sections
+        raw["request"] = data
+    if "changed" in options.sections:
+        say("[6/6] changed-only: MkDocs deploys and generated trees, four strategies ...")
+        from bench.changed import changed_section
+
+        section, data = changed_section(options)
+        results.append(section)
+        raw["changed"] = data
     wall = time.monotonic() - wall_started
     raw["wall_seconds"] = wall
 

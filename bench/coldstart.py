@@ -62,7 +62,7 @@ class ColdStart:
 
     @staticmethod
     def _median(values: Sequence[Timing], attr: str) -> float:
-        return statistics.median(getattr(v, attr) for v in values)
+        return float(statistics.median(getattr(v, attr) for v in values))
 
     @property
     def handler_import(self) -> float:

@@ -4,6 +4,8 @@
     cloudfront-invalidate purge --distribution-tenant-id dt_2yq2uFYMVyIkVWU6FAZ4lw5 -p '#v42'
     cloudfront-invalidate list -d E2QWRUHAPOMQZL --max 20
     cloudfront-invalidate show -d E2QWRUHAPOMQZL I2J0I21PCUYOIK
+    cloudfront-invalidate manifest site/ -o new.json
+    cloudfront-invalidate purge -d E2QWRUHAPOMQZL --changed old.json new.json
 
 Works against AWS, or any endpoint in AWS_ENDPOINT_URL (the local cloud). Exit codes:
 0 done, 1 the purge failed or timed out (or CloudFront refused a call), 2 bad input,
@@ -22,8 +24,9 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cloudfront_purge import engine, rules
+from cloudfront_purge import changes, cover, engine, manifest, rules, scope
 from cloudfront_purge.errors import AwsError, CloudFrontCallError, PurgeError
+from cloudfront_purge.status import Progress
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -86,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for Completed (default: %(default)s)",
     )
     purge.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_changed_options(purge)
     listing = sub.add_parser("list", help="recent invalidations, newest first")
     _target_arguments(listing)
     listing.add_argument(
@@ -94,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one invalidation with its paths")
     _target_arguments(show)
     show.add_argument("invalidation_id")
+    made = sub.add_parser(
+        "manifest", help="write the manifest of a site (each file's sha256), for purge --changed"
+    )
+    made.add_argument("directories", nargs="+", metavar="DIR", help="a later DIR wins a key")
+    made.add_argument("-o", "--output", help="write here instead of stdout")
     return parser
 
 
@@ -102,6 +111,44 @@ def _target_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("-d", "--distribution-id")
     target.add_argument("--distribution-tenant-id")
+
+
+def _add_changed_options(purge: argparse.ArgumentParser) -> None:
+    changed = purge.add_argument_group(
+        "purge only what changed",
+        "Compare two manifests and purge the URLs whose content changed. When the old "
+        "manifest cannot be read, everything in --path (default /*) is purged instead.",
+    )
+    changed.add_argument(
+        "--changed",
+        nargs=2,
+        metavar=("OLD_MANIFEST", "NEW_MANIFEST"),
+        help="manifests of the previous and the new content (see the manifest command)",
+    )
+    changed.add_argument(
+        "--url-prefix",
+        default=changes.DEFAULT_URL_PREFIX,
+        help="where the site's root is served (default: %(default)s)",
+    )
+    index = changed.add_mutually_exclusive_group()
+    index.add_argument(
+        "--index-document",
+        default=changes.DEFAULT_INDEX_DOCUMENT,
+        help="a changed DIR/NAME also purges /DIR/ (default: %(default)s)",
+    )
+    index.add_argument(
+        "--no-index-document",
+        dest="index_document",
+        action="store_const",
+        const=None,
+        help="purge no directory URLs",
+    )
+    changed.add_argument(
+        "--max-paths",
+        type=int,
+        default=cover.DEFAULT_MAX_PATHS,
+        help="path budget: at most this many paths, wildcards included (default: %(default)s)",
+    )
 
 
 def main(
@@ -126,12 +173,14 @@ def main(
     try:
         if args.command == "purge":
             return _purge(client or _client(), args, out, err)
+        if args.command == "manifest":
+            return _manifest(args.directories, args.output, out, err)
         if args.command == "list":
             if args.max < 1:
                 raise rules.RuleError(f"--max must be 1 or more, got {args.max}")
             return _list(client or _client(), args, out)
         return _show(client or _client(), args, out)
-    except rules.RuleError as exc:
+    except (rules.RuleError, manifest.ManifestError) as exc:
         print(f"cloudfront-invalidate: {exc}", file=err)
         return 2
     except PurgeError as exc:
@@ -193,16 +242,16 @@ def _check_purge_input(args: argparse.Namespace, paths: Sequence[str]) -> None:
     rules.check_timeout(args.timeout, field="--timeout")
 
 
-#: Engine events after which the next check's time is worth printing.
-_WAITING_EVENTS = frozenset(
-    {"waiting", "blocked", "waiting_for_capacity", "waiting_for_iam", "not_visible_yet"}
-)
-
-
 def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     paths = list(args.paths or [])
     if args.paths_file:
         paths += _read_paths_file(args.paths_file)
+    plan = _changed_plan(args, paths, err) if args.changed else None
+    if plan is not None:
+        paths = list(plan.paths)
+        if not paths:
+            _print_nothing(plan, args.json, out)
+            return 0
     _check_purge_input(args, paths)
     props: dict[str, object] = {
         rules.PROP_DISTRIBUTION_IDS: args.distribution_ids,
@@ -223,25 +272,20 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
         file=err,
     )
 
-    def progress(kind: str, job: engine.Job) -> None:
-        wait = max(0.0, job.next_at - time.time())
-        tail = f", next check in {wait:.1f} s" if kind in _WAITING_EVENTS else ""
-        if kind in ("waiting_for_iam", "not_visible_yet") and job.last_problem:
-            tail += f" ({job.last_problem})"
-        print(
-            f"[{time.time() - started:7.1f}s] {job.target} "
-            f"{job.invalidation_id or '(pending)'} {kind}: {job.status}{tail}",
-            file=err,
+    # A terminal gets one line rewritten in place; a pipe or --json a line per event.
+    live = not args.json and _is_terminal(out)
+    progress = Progress(out if live else err, jobs, live=live, started=started)
+    try:
+        result = engine.purge(
+            cf,
+            jobs,
+            deadline=started + spec.timeout_seconds,
+            timeout_seconds=spec.timeout_seconds,
+            wait=spec.wait_for_completion,
+            report=progress,
         )
-
-    result = engine.purge(
-        cf,
-        jobs,
-        deadline=started + spec.timeout_seconds,
-        timeout_seconds=spec.timeout_seconds,
-        wait=spec.wait_for_completion,
-        report=progress,
-    )
+    finally:
+        progress.close()
     summary = {
         "status": result.status,
         "invalidations": [
@@ -256,6 +300,8 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
         ],
         "seconds": round(time.time() - started, 2),
     }
+    if plan is not None:
+        summary["scope"] = _plan_summary(plan)
     for job in result.jobs:
         if job.created_at is not None and job.created_at < started - 1:
             print(
@@ -274,6 +320,77 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
                 f"{row['caller_reference']}",
                 file=out,
             )
+    return 0
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _changed_plan(args: argparse.Namespace, paths: list[str], err: TextIO) -> scope.PurgePlan:
+    """What changed between the two manifests, or everything in --path when unsure."""
+    old_name, new_name = args.changed
+    mapping = changes.UrlMapping(
+        url_prefix=changes.validate_url_prefix(args.url_prefix, field="--url-prefix"),
+        index_document=changes.validate_index_document(
+            args.index_document, field="--index-document"
+        ),
+    )
+    max_paths = cover.validate_max_paths(args.max_paths, field="--max-paths")
+    new = manifest.read_manifest(new_name)  # the new one must be good: no fallback for it
+    old: manifest.Manifest | manifest.ManifestError
+    try:
+        old = manifest.read_manifest(old_name)
+    except manifest.ManifestError as exc:
+        old = exc
+    full = paths or list(rules.DEFAULT_PATHS)
+    rules.validate_paths(full, field="--path")
+    plan = scope.plan_purge(
+        request_type="Update",
+        new=new,
+        old=old,
+        # The manifests carry no URL options: the same ones apply to both sides here.
+        mapping=mapping,
+        old_mapping=mapping,
+        full_paths=full,
+        max_paths=max_paths,
+    )
+    print(f"scope {plan.scope}: {plan.reason}", file=err)
+    return plan
+
+
+def _plan_summary(plan: scope.PurgePlan) -> dict[str, object]:
+    return {
+        "scope": plan.scope,
+        "reason": plan.reason,
+        "changed_files": plan.changed_files,
+        "paths": list(plan.paths),
+        "unchanged_kept": plan.unchanged_kept,
+        "evicted": plan.evicted,
+    }
+
+
+def _print_nothing(plan: scope.PurgePlan, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {"status": "Nothing to purge", "invalidations": [], "scope": _plan_summary(plan)},
+                indent=2,
+            ),
+            file=out,
+        )
+    else:
+        print("nothing to purge: no file changed", file=out)
+
+
+def _manifest(directories: Sequence[str], output: str | None, out: TextIO, err: TextIO) -> int:
+    built = manifest.build_manifest(directories)
+    if output is None:
+        print(manifest.dumps(built), file=out)
+    else:
+        manifest.write_manifest(built, output)
+        print(f"{len(built):,} file(s) -> {output}", file=err)
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import overhead, scale
+from bench import overhead, request, scale
 from bench.__main__ import HERE, parse_args
 from bench.report import Row, Section, fmt, fmt_ratio, render_document, render_row, render_section
 from bench.stats import (
@@ -25,9 +25,11 @@ from bench.stats import (
     percentile,
     poll_schedule,
     summarize,
+    today_durations,
     would_fail,
 )
 from cloudfront_purge import engine
+from localcloud.cloudfront import InvalidationRecord
 
 
 def test_percentile_matches_linear_interpolation() -> None:
@@ -79,13 +81,15 @@ def test_waiter_and_crhelper_models() -> None:
 
 
 def test_poll_schedule_follows_the_engines_timing() -> None:
-    timing = engine.Timing()  # every 1 s to 40 s, every 2 s to 120 s, then every 2.8 s
-    assert poll_schedule(0.5, timing.poll_delay) == (0.5, 1)
-    assert poll_schedule(40.0, timing.poll_delay) == (0.0, 40)
+    # First look at 2 s, then every 1 s to 40 s, every 2 s to 120 s, then every 2.8 s.
+    timing = engine.Timing()
+    assert poll_schedule(0.5, timing.poll_delay) == (1.5, 1)
+    assert poll_schedule(2.0, timing.poll_delay) == (0.0, 1)
+    assert poll_schedule(40.0, timing.poll_delay) == (0.0, 39)
     lag, calls = poll_schedule(41.0, timing.poll_delay)
-    assert (round(lag, 6), calls) == (1.0, 41)
+    assert (round(lag, 6), calls) == (1.0, 40)
     lag, calls = poll_schedule(121.0, timing.poll_delay)
-    assert (round(lag, 6), calls) == (1.8, 81)
+    assert (round(lag, 6), calls) == (1.8, 80)
     lag, calls = poll_schedule(100.0, lambda _t: 20.0)  # the waiter, without its poll at 0
     assert (lag, calls) == (0.0, 5)
 
@@ -107,6 +111,9 @@ def test_call_rate_and_goals() -> None:
     inclusive = Goal(1.0, "≤ 1", inclusive=True)
     assert inclusive.met(1.0) and not inclusive.met(1.01)
     assert strict.ratio(2.5) == 2.5
+    none = Goal(0.0, "none", inclusive=True)
+    assert none.met(0) and not none.met(1)
+    assert none.ratio(0) == 0.0 and none.ratio(1) == math.inf
 
 
 def test_sample_overheads_split_scaled_and_fixed_parts() -> None:
@@ -211,3 +218,153 @@ def test_quick_options() -> None:
     assert HERE == Path(__file__).resolve().parents[2] / "bench"
     with pytest.raises(SystemExit):
         parse_args(["--sections", "nope"])
+
+
+def test_today_profile_has_the_published_p95() -> None:
+    durations = today_durations(400, seed=5)
+    assert durations == today_durations(400, seed=5)
+    assert durations != today_durations(400, seed=6)
+    assert abs(percentile(durations, 95) - 25.0) < 1.0  # AWS: Completed < 25 s at P95
+    assert abs(percentile(durations, 50) - 10.0) < 0.5
+    assert min(durations) > 0
+    with pytest.raises(ValueError, match="median < p95"):
+        today_durations(3, median=30.0, p95=25.0)
+
+
+def test_log_events_reads_crhelpers_json_lines_and_the_baselines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+    import time
+
+    from crhelper.log_helper import JsonFormatter
+
+    monkeypatch.setenv("TZ", "UTC")  # as LocalLambda sets it (TZ=:UTC)
+    time.tzset()
+    try:
+        record = logging.LogRecord(
+            "cloudfront_purge.handler", logging.INFO, __file__, 1, {"event": "purge"}, None, None
+        )
+        record.created = 1_800_000_000.25
+        record.msecs = 250.0
+        crhelper_line = JsonFormatter().format(record)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    baseline_line = '{"event": "completed", "at": 1800000012.5, "invalidation": "I1"}'
+    logs = "\n".join(
+        ["START RequestId: x", "[INFO] prefix " + crhelper_line, "not json {", baseline_line]
+    )
+    assert request.log_events(logs) == [("purge", 1_800_000_000.25), ("completed", 1800000012.5)]
+
+
+def _record(
+    distribution: str, reference: str, created: float, completes: float
+) -> InvalidationRecord:
+    return InvalidationRecord(
+        id=f"I{reference}",
+        distribution_id=distribution,
+        caller_reference=reference,
+        paths=("/a",),
+        create_time=created,
+        completes_at=completes,
+    )
+
+
+def test_timeline_phases_add_up_to_the_whole_request() -> None:
+    t = request.Timeline(
+        "ours",
+        "Purge00",
+        "r1",
+        status="SUCCESS",
+        sent=100.0,
+        ready=100.4,
+        accepted=100.5,
+        completes=110.5,
+        seen=111.0,
+        answered=111.1,
+    )
+    phases = t.phases()
+    parts = ("start-up", "first call", "wait", "lag", "answer")
+    assert math.isclose(sum(phases[p] for p in parts), phases["total"])
+    assert math.isclose(phases["total"], 11.1)
+    assert math.isclose(phases["ours"], 1.1)  # everything but CloudFront's 10 s
+    assert not request.Timeline("ours", "Purge00", "r2").complete
+
+
+def test_burst_counts_failures_duplicates_and_early_answers() -> None:
+    a = _record("D1", "ref-a", 1.0, 5.0)
+    a_again = _record("D1", "ref-a", 1.1, 5.1)  # same reference twice: a duplicate
+    b = _record("D2", "ref-a", 1.0, 9.0)  # same reference, other distribution: not one
+    ok = request.Timeline("ours", "P0", "r1", status="SUCCESS", sent=0.5, answered=9.5)
+    ok.invalidations = [a, b]
+    early = request.Timeline("ours", "P1", "r2", status="SUCCESS", sent=0.5, answered=4.0)
+    early.invalidations = [a_again]
+    failed = request.Timeline("ours", "P2", "r3", status="FAILED", sent=0.6, answered=2.0)
+    records: list[InvalidationRecord] = [a, a_again, b]
+    burst = request.Burst("b", [ok, early, failed], {}, records)
+    assert (burst.failed, burst.duplicates, burst.early) == (1, 1, 1)
+    assert burst.first_sent == 0.5 and burst.last_answer == 9.5
+    assert burst.slowest_completed == 9.0
+
+
+def test_duration_rules_for_the_request_runs() -> None:
+    rule = request.path_duration([3.0, 7.0], request.REQUEST_PATH.format(strategy="ours"))
+    assert rule(["/ours/1/*"]) == 7.0 and rule(["/baseline/1/*"]) == 0.0
+    assert request.path_duration([3.0, 7.0], request.SECTION_PATH)(["/section-0/*"]) == 3.0
+    assert request.fixed_duration(4.5)(["/anything"]) == 4.5
+
+
+def test_a_burst_that_created_nothing_misses_its_goal() -> None:
+    from bench.sections import BURST_GAP_GOAL
+
+    failed = request.Timeline("ours", "P0", "r1", status="FAILED", sent=0.5, answered=1.0)
+    burst = request.Burst("b", [failed], {}, [])
+    assert math.isnan(burst.slowest_completed)
+    assert not BURST_GAP_GOAL.met((burst.last_answer or 0.0) - burst.slowest_completed)
+
+
+# --- section 5: purge only what changed ------------------------------------------------------
+
+
+def test_s3deploy_fold_follows_its_documented_rules() -> None:
+    from bench.changed import s3deploy_fold
+
+    # x/index.html becomes /x/ (and only that); few enough paths stay as they are.
+    assert s3deploy_fold(["index.html"]) == ["/"]
+    assert s3deploy_fold(["docs/index.html", "a.css"], threshold=5) == ["/a.css", "/docs/"]
+    # Past the threshold, the deepest paths fold first, into a wildcard two levels up.
+    assert s3deploy_fold(["a/b1/x.css", "a/b2/y.css"], threshold=1) == ["/a/*"]
+    many = ["index.html", "site.css", *(f"css/f{i}.css" for i in range(20))]
+    assert s3deploy_fold(many, threshold=5) == ["/", "/css/*", "/site.css"]
+    # Still too many after folding every level: everything.
+    spread = [f"top-{i}/f.css" for i in range(20)]
+    assert s3deploy_fold(spread, threshold=5) == ["/*"]
+
+
+def test_judge_counts_stale_and_evicted_urls() -> None:
+    from bench.changed import judge
+
+    changed = {"/a/x.html", "/a/", "/b c.html"}
+    unchanged = {"/a/y.html", "/z.html"}
+    assert judge(["/*"], changed, unchanged) == (0, 2)
+    assert judge(["/a/*", "/b%20c.html"], changed, unchanged) == (0, 1)
+    assert judge(["/a/x.html"], changed, unchanged) == (2, 0)
+
+
+def test_changed_only_outcomes_on_a_generated_release() -> None:
+    from bench.changed import generated_deploys, goals, outcomes, render
+
+    (deploy,) = generated_deploys([1_000], seed=5)
+    assert generated_deploys([1_000], seed=5) == [deploy]  # seeded
+    results = outcomes(deploy, repeat=1)
+    by_name = {o.strategy: o for o in results}
+    assert by_name["/*"].paths == 1 and by_name["/*"].stale == 0
+    assert by_name["ours, 8 paths"].stale == 0 and by_name["ours, 8 paths"].paths <= 8
+    assert by_name["ours, 8 paths"].evicted <= by_name["s3deploy fold (8)"].evicted
+    assert by_name["every changed file"].evicted == 0
+    assert all(ok for ok, _ in goals(results)[:3])
+    section = render([deploy], results, [], 1_000, 0.1)
+    assert section.title.startswith("5. Purge only what changed")
+    assert any(line.startswith("| generated, 1,000 files | ours, 8 paths | 0 |") for line in section.extra)
+    assert section.notes[0].startswith("PASS: zero stale URLs")
