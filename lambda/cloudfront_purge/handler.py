@@ -168,12 +168,14 @@ class Rollback:
         ids = [j.invalidation_id for j in self.jobs if j.invalidation_id]
         submitted = bool(self.jobs) and all(j.accepted for j in self.jobs)
         distributions = list(self.spec.distribution_ids) if self.spec else []
+        tenants = list(self.spec.distribution_tenant_ids) if self.spec else []
         helper.Data.update(
             response_data(
                 invalidation_ids=ids,
                 caller_references=[j.caller_reference for j in self.jobs],
                 status=rules.STATUS_UNCONFIRMED,
                 distribution_ids=distributions,
+                distribution_tenant_ids=tenants,
                 path_count=len(self.spec.paths) if self.spec else 0,
                 problem=problem,
             )
@@ -189,9 +191,14 @@ class Rollback:
                 "submitted": submitted,
                 "invalidations": ids,
                 "distributions": distributions,
+                "distribution_tenants": tenants,
                 "advice": "the cache may still serve the content being rolled back; purge "
                 "it with: cloudfront-invalidate purge "
-                + " ".join(f"-d {d}" for d in distributions or ["<distribution id>"])
+                + " ".join(
+                    [f"-d {d}" for d in distributions]
+                    + [f"--distribution-tenant-id {t}" for t in tenants]
+                    or ["-d <distribution id>"]
+                )
                 + " -p '/*'",
             },
         )
@@ -320,6 +327,7 @@ def _purge_as_asked(
         stack_id=event["StackId"],
         logical_id=event["LogicalResourceId"],
         distribution_ids=spec.distribution_ids,
+        distribution_tenant_ids=spec.distribution_tenant_ids,
     )
     if request_type == "Create":
         helper.PhysicalResourceId = physical_id
@@ -331,6 +339,7 @@ def _purge_as_asked(
                 caller_references=[],
                 status=rules.STATUS_SKIPPED,
                 distribution_ids=spec.distribution_ids,
+                distribution_tenant_ids=spec.distribution_tenant_ids,
                 path_count=len(spec.paths),
             )
         )
@@ -351,6 +360,7 @@ def _purge_as_asked(
             "rollback": helper.rollback is not None,
             "leg": leg,
             "distributions": list(spec.distribution_ids),
+            "distribution_tenants": list(spec.distribution_tenant_ids),
             "paths": len(spec.paths),
             "batches": len(jobs),
             "wait_for_completion": spec.wait_for_completion,
@@ -378,6 +388,7 @@ def _purge_as_asked(
             caller_references=result.caller_references,
             status=result.status,
             distribution_ids=spec.distribution_ids,
+            distribution_tenant_ids=spec.distribution_tenant_ids,
             path_count=len(spec.paths),
         )
     )
@@ -488,6 +499,7 @@ def _log_progress(started: float, waits: engine.Timing) -> engine.Reporter:
     def report(kind: str, job: engine.Job) -> None:
         fields: dict[str, Any] = {
             "distribution": job.distribution_id,
+            "tenant": job.tenant,
             "invalidation": job.invalidation_id,
             "purge_status": job.status,
             "batch": job.batch.index,
