@@ -3,11 +3,14 @@
     python -m localcloud.demo                              # every scenario, 3 s invalidations
     python -m localcloud.demo --scenario revert --invalidation-seconds 8
     python -m localcloud.demo --invalidation-spread 2:10   # durations drawn from a range
+    python -m localcloud.demo --scenario tenants           # only the tags-and-tenants step
 
 It synthesizes app.py, starts the local cloud (moto + CloudFront's invalidation behaviour),
 registers the provider Lambda from its synthesized asset, and sends the custom resource the
 events CloudFormation would. The handler runs in a fresh Python process with only its asset
-and boto3 importable and answers over HTTPS, as in AWS. It is not AWS: see README.
+and boto3 importable and answers over HTTPS, as in AWS. It is not AWS: see README. The last
+step, ``tenants``, does the same for examples/tags_and_tenants_app.py: a distribution purged
+by cache tag, and a distribution tenant of a multi-tenant distribution.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from localcloud.lifecycle import LocalCloudFormation, Outcome, Progress
 from localcloud.scenarios import SCENARIOS, Story
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The demo step beyond SCENARIOS: examples/tags_and_tenants_app.py's two stacks.
+TENANTS_STEP = "tenants"
+TENANTS_APP = ROOT / "examples" / "tags_and_tenants_app.py"
+TENANTS_STACKS = ("TaggedSite", "TenantSite")
 
 
 def synthesize(app: Path, outdir: Path, *, umask: int = -1) -> Path:
@@ -113,8 +120,10 @@ def check(outcomes: Sequence[Outcome]) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m localcloud.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
-                        help="run only these (repeatable); default: all, in story order")
+    parser.add_argument("--scenario", action="append",
+                        choices=[*sorted(SCENARIOS), TENANTS_STEP],
+                        help="run only these (repeatable); default: all, in story order, then "
+                        f"{TENANTS_STEP!r} (cache tags and a distribution tenant)")
     parser.add_argument("--invalidation-seconds", type=float, default=3.0,
                         help="how long an invalidation stays InProgress (default: %(default)s)")
     parser.add_argument("--invalidation-spread", metavar="MIN:MAX",
@@ -126,6 +135,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--service-timeout", type=float, default=None,
                         help="override the template's ServiceTimeout (seconds)")
     parser.add_argument("--app", type=Path, default=ROOT / "app.py")
+    parser.add_argument("--tenants-app", type=Path, default=TENANTS_APP,
+                        help=f"the app of the {TENANTS_STEP!r} step (default: %(default)s)")
     parser.add_argument("--cdk-out", type=Path, default=None,
                         help="use this synthesized assembly instead of synthesizing --app")
     parser.add_argument("--seed", type=int, default=7)
@@ -135,9 +146,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parse_args(argv)
-    names = args.scenario or list(SCENARIOS)
+    names = args.scenario or [*SCENARIOS, TENANTS_STEP]
     cdk_out = args.cdk_out
-    if cdk_out is None:
+    if cdk_out is None and set(names) - {TENANTS_STEP}:
         cdk_out = Path(tempfile.mkdtemp(prefix="demo-cdk-out-"))
         print(f"Synthesizing {args.app} -> {cdk_out}", file=out, flush=True)
         started = time.monotonic()
@@ -149,20 +160,25 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         rng = random.Random(args.seed)
         duration = lambda _dist, _paths: rng.uniform(low, high)  # noqa: E731
     display = LiveDisplay(out)
+    outcomes: list[Outcome] = []
     with LocalCloudFront(invalidation_seconds=duration) as cloud:  # type: ignore[arg-type]
-        with LocalCloudFormation(cdk_out, cloud=cloud, on_progress=display,
-                                 service_timeout=args.service_timeout) as stack:
-            print(f"Local cloud at {cloud.endpoint_url}; stack {stack.stack.name}; "
-                  f"distributions {stack.distributions}; provider asset "
-                  f"{next(iter(stack.resources.values())).function.asset_dir}", file=out)
-            story = Story(stack, invalidation_seconds=args.invalidation_seconds,
-                          long_invalidation_seconds=args.long_wait_seconds,
-                          long_wait_function_timeout=args.long_wait_function_timeout)
-            outcomes: list[Outcome] = []
-            for name in names:
-                print(f"\n== {name}", file=out, flush=True)
-                outcomes += SCENARIOS[name](story)
-                display.end()
+        if cdk_out is not None:
+            with LocalCloudFormation(cdk_out, cloud=cloud, on_progress=display,
+                                     service_timeout=args.service_timeout) as stack:
+                print(f"Local cloud at {cloud.endpoint_url}; stack {stack.stack.name}; "
+                      f"distributions {stack.distributions}; provider asset "
+                      f"{next(iter(stack.resources.values())).function.asset_dir}", file=out)
+                story = Story(stack, invalidation_seconds=args.invalidation_seconds,
+                              long_invalidation_seconds=args.long_wait_seconds,
+                              long_wait_function_timeout=args.long_wait_function_timeout)
+                for name in names:
+                    if name == TENANTS_STEP:
+                        continue
+                    print(f"\n== {name}", file=out, flush=True)
+                    outcomes += SCENARIOS[name](story)
+                    display.end()
+        if TENANTS_STEP in names:
+            outcomes += tenants_step(args, cloud, display, out)
     print("\n" + summary_table(outcomes), file=out)
     problems = check(outcomes)
     print(f"\n{len(outcomes)} CloudFormation requests; "
@@ -171,6 +187,30 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     for problem in problems:
         print(f"  ! {problem}", file=out)
     return 1 if problems else 0
+
+
+def tenants_step(
+    args: argparse.Namespace, cloud: LocalCloudFront, display: LiveDisplay, out: TextIO
+) -> list[Outcome]:
+    """Deploy, then change, each stack of the tags-and-tenants app: one purges a cache tag on
+    a distribution with a CacheTagConfig, the other purges a distribution tenant."""
+    tenants_out = Path(tempfile.mkdtemp(prefix="demo-tenants-cdk-out-"))
+    print(f"\nSynthesizing {args.tenants_app} -> {tenants_out}", file=out, flush=True)
+    synthesize(args.tenants_app.resolve(), tenants_out)
+    outcomes: list[Outcome] = []
+    for stack_name in TENANTS_STACKS:
+        with LocalCloudFormation(tenants_out, cloud=cloud, stack_name=stack_name,
+                                 on_progress=display,
+                                 service_timeout=args.service_timeout) as stack:
+            paths = {lid: stack.template_properties(lid).get("Paths")
+                     for lid in stack.resources}
+            print(f"\n== {TENANTS_STEP}: stack {stack_name}; distributions "
+                  f"{stack.distributions}; distribution tenants {stack.distribution_tenants}; "
+                  f"paths {paths}", file=out, flush=True)
+            story = Story(stack, invalidation_seconds=args.invalidation_seconds)
+            outcomes += SCENARIOS["first-deploy"](story) + SCENARIOS["content-change"](story)
+            display.end()
+    return outcomes
 
 
 if __name__ == "__main__":

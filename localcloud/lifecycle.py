@@ -1,6 +1,7 @@
 """A local CloudFormation for ``Custom::CloudFrontInvalidation``: its lifecycle rules.
 
-Reads a synthesized cloud assembly, stands the template's distributions up in the local
+Reads a synthesized cloud assembly, stands the template's distributions (with their
+CacheTagConfig and multi-tenant ConnectionMode) and distribution tenants up in the local
 CloudFront, registers the provider Lambda from its asset directory, and sends the custom
 resource the events CloudFormation would, through the same protocol: an asynchronous
 invocation with the real event shape, and an HTTPS ResponseURL whose answer is checked.
@@ -39,6 +40,7 @@ from localcloud.assembly import (
     find_event_invoke_configs,
     load_assembly,
     pseudo_refs,
+    resolve,
 )
 from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
@@ -47,6 +49,10 @@ from localcloud.responses import ResponseServer
 
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
+TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
+#: DistributionConfig.ConnectionMode of a multi-tenant distribution (AWS CloudFormation
+#: User Guide, AWS::CloudFront::Distribution DistributionConfig).
+TENANT_ONLY = "tenant-only"
 _PROGRESS_EVERY = 0.25
 #: Lambda's asynchronous retry delays (1 and 2 minutes) and event age, scaled for tests.
 DEFAULT_ASYNC_TIME_SCALE = 0.01
@@ -162,9 +168,15 @@ class LocalCloudFormation:
         self.lambda_ = LocalLambda(async_time_scale=async_time_scale).start()
         self.cloudformation_api = CloudFormationApi(self._stack_states).start()
         self.distributions = {
-            logical_id: cloud.create_distribution(comment=logical_id)
+            logical_id: _create_distribution(cloud, logical_id, res)
             for logical_id, res in self.stack.resources.items()
             if res.get("Type") == DISTRIBUTION_TYPE
+        }
+        #: Logical id -> tenant id, for the template's AWS::CloudFront::DistributionTenant.
+        self.distribution_tenants = {
+            logical_id: self._create_tenant(logical_id, res)
+            for logical_id, res in self.stack.resources.items()
+            if res.get("Type") == TENANT_TYPE
         }
         self.resources: dict[str, _Resource] = {}
         for spec in find_custom_resources(self.stack, RESOURCE_TYPE):
@@ -255,9 +267,28 @@ class LocalCloudFormation:
             )
             self.lambda_.register(resource.function)
 
+    def _create_tenant(self, logical_id: str, resource: Mapping[str, Any]) -> str:
+        """The tenant in the local CloudFront, on the template's multi-tenant distribution."""
+        props = resource.get("Properties") or {}
+        refs = {**pseudo_refs(self.stack), **self.distributions}
+        domains = props.get("Domains") or ["www.example.com"]
+        return self.cloud.create_distribution_tenant(
+            str(resolve(props.get("DistributionId"), refs)),
+            domain=str(resolve(domains[0], refs)),
+            name=str(props.get("Name") or logical_id),
+        )
+
+    def _tenant_refs(self) -> dict[str, str]:
+        """Ref and Fn::GetAtt Id/Arn of each tenant, as CloudFormation resolves them."""
+        refs: dict[str, str] = {}
+        for logical_id, tenant_id in self.distribution_tenants.items():
+            refs[logical_id] = refs[f"{logical_id}.Id"] = tenant_id
+            refs[f"{logical_id}.Arn"] = self.cloud.tenant_arn(tenant_id)
+        return refs
+
     def template_properties(self, logical_id: str) -> dict[str, Any]:
         resource = self.resources[logical_id]
-        refs = {**pseudo_refs(self.stack), **self.distributions}
+        refs = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs()}
         token = self.lambda_.arn(resource.function)
         return resource.spec.resolve_properties(refs, service_token=token)
 
@@ -465,6 +496,20 @@ class LocalCloudFormation:
         ]
         return Progress(step, request_type, now - sent_at, waiting,
                         len(self.lambda_.invocations) - first_legs)
+
+
+def _create_distribution(
+    cloud: LocalCloudFront, logical_id: str, resource: Mapping[str, Any]
+) -> str:
+    """The distribution in the local CloudFront, with the template's CacheTagConfig and
+    whether it is multi-tenant (ConnectionMode ``tenant-only``)."""
+    config = (resource.get("Properties") or {}).get("DistributionConfig") or {}
+    header = (config.get("CacheTagConfig") or {}).get("HeaderName")
+    return cloud.create_distribution(
+        comment=logical_id,
+        cache_tag_header=str(header) if header is not None else None,
+        multi_tenant=config.get("ConnectionMode") == TENANT_ONLY,
+    )
 
 
 def _pick(stacks: list[StackTemplate], name: str | None) -> StackTemplate:

@@ -16,7 +16,8 @@ from cloudfront_purge import rules
 
 
 class CloudFrontInvalidation(Construct):
-    """Invalidate paths on one or more CloudFront distributions whenever content changes.
+    """Invalidate paths (and cache tags) on CloudFront distributions and distribution
+    tenants whenever content changes.
 
     The resource is updated (and so purges) exactly when its content identity changes:
     ``source_hash``, or the hash CDK computes for ``source_directories`` / ``assets``.
@@ -37,6 +38,7 @@ class CloudFrontInvalidation(Construct):
         *,
         distribution: cloudfront.IDistribution | None = None,
         distributions: Sequence[cloudfront.IDistribution] | None = None,
+        distribution_tenants: Sequence[str | cloudfront.CfnDistributionTenant] | None = None,
         paths: Sequence[str] = rules.DEFAULT_PATHS,
         source_hash: str | None = None,
         source_directories: Sequence[str] | None = None,
@@ -50,10 +52,16 @@ class CloudFrontInvalidation(Construct):
             distribution: The distribution to purge. Give this or ``distributions``.
             distributions: Several distributions purged in parallel by one resource
                 (aws-cdk issue 22309). Give this or ``distribution``.
-            paths: Paths to invalidate, by CloudFront's rules (leading ``/``, ``*`` only
-                last, at most 4,000 characters). Duplicates and paths a wildcard covers are
-                dropped; more than 3,000 files or 15 wildcards are split into batches.
-                Default: ``["/*"]`` (one wildcard, one billed path).
+            distribution_tenants: Distribution tenants of multi-tenant distributions, purged
+                in parallel with ``CreateInvalidationForDistributionTenant``: tenant ids
+                (``dt_...``, may be tokens) or ``CfnDistributionTenant`` resources. At most
+                20. Default: - none; at least one distribution or tenant is required.
+            paths: Invalidation items by CloudFront's rules: paths (leading ``/``, ``*``
+                only last, at most 4,000 characters) and cache tags (``#`` then visible
+                ASCII without commas or ``*``, at most 256 characters; the distribution
+                needs a CacheTagConfig). Duplicates (tags compared without case) and paths a
+                wildcard covers are dropped; more than 3,000 files and tags or 15 wildcards
+                are split into batches. Default: ``["/*"]`` (one wildcard, one billed path).
             source_hash: Content identity given explicitly; any string that changes when
                 the content changes. Default: - derived from ``source_directories`` and
                 ``assets``; at least one of the three is required.
@@ -69,7 +77,8 @@ class CloudFrontInvalidation(Construct):
             invalidate_on_create: Purge on the stack's first deployment too. Default: True.
         """
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
-        dists = _check_distributions(distribution, distributions)
+        tenant_ids = _check_tenants(distribution_tenants)
+        dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
         _check_paths(paths)
         for name, flag in (
             ("wait_for_completion", wait_for_completion),
@@ -83,6 +92,8 @@ class CloudFrontInvalidation(Construct):
 
         provider = CloudFrontInvalidationProvider.of_stack(self)
         provider.grant_distributions(d.distribution_arn for d in dists)
+        provider.grant_distribution_tenant_ids(tenant_ids)
+        tenant_props = {rules.PROP_DISTRIBUTION_TENANT_IDS: tenant_ids} if tenant_ids else {}
         self.resource = CustomResource(
             self,
             "Resource",
@@ -93,6 +104,7 @@ class CloudFrontInvalidation(Construct):
             ),
             properties={
                 rules.PROP_DISTRIBUTION_IDS: [d.distribution_id for d in dists],
+                **tenant_props,
                 rules.PROP_PATHS: list(paths),
                 rules.PROP_SOURCE_HASH: content_hash,
                 rules.PROP_WAIT_FOR_COMPLETION: _flag(wait_for_completion),
@@ -139,20 +151,61 @@ def _flag(value: bool) -> str:
 def _check_distributions(
     distribution: cloudfront.IDistribution | None,
     distributions: Sequence[cloudfront.IDistribution] | None,
+    *,
+    has_tenants: bool,
 ) -> list[cloudfront.IDistribution]:
     if distribution is not None and distributions is not None:
         raise ValueError("give distribution or distributions, not both")
     if distribution is not None:
         return [distribution]
     if distributions is None:
-        raise ValueError("distribution (or distributions) is required: the distribution to purge")
-    if len(distributions) == 0:
+        if has_tenants:
+            return []
+        raise ValueError(
+            "distribution (or distributions, or distribution_tenants) is required: "
+            "what to purge"
+        )
+    if len(distributions) == 0 and not has_tenants:
         raise ValueError("distributions must name at least one distribution")
     if len(distributions) > rules.MAX_DISTRIBUTIONS:
         raise ValueError(
             f"distributions names {len(distributions)}; at most {rules.MAX_DISTRIBUTIONS}"
         )
     return list(distributions)
+
+
+def _check_tenants(
+    tenants: Sequence[str | cloudfront.CfnDistributionTenant] | None,
+) -> list[str]:
+    """Tenant ids (tokens for CfnDistributionTenant resources), checked where concrete."""
+    if tenants is None:
+        return []
+    if isinstance(tenants, str) or Token.is_unresolved(list(tenants)):
+        raise ValueError(
+            "distribution_tenants must be a list of tenant ids or CfnDistributionTenant "
+            "resources, each given on its own (a list token cannot be granted at synth)"
+        )
+    if len(tenants) == 0:
+        raise ValueError("distribution_tenants must name at least one tenant when given")
+    ids: list[str] = []
+    for tenant in tenants:
+        if isinstance(tenant, cloudfront.CfnDistributionTenant):
+            ids.append(tenant.attr_id)
+        elif isinstance(tenant, str):
+            ids.append(tenant)
+        else:
+            raise ValueError(
+                "distribution_tenants: each item must be a tenant id (str) or a "
+                f"CfnDistributionTenant, got {type(tenant).__name__} {tenant!r}"
+            )
+    concrete = [t for t in ids if not Token.is_unresolved(t)]
+    try:
+        rules.validate_distribution_tenant_ids(concrete, field="distribution_tenants")
+        if len(ids) > rules.MAX_DISTRIBUTION_TENANTS:
+            rules.validate_distribution_tenant_ids(ids, field="distribution_tenants")
+    except rules.RuleError as exc:
+        raise ValueError(str(exc)) from exc
+    return list(dict.fromkeys(ids))
 
 
 def _whole_seconds(timeout: Duration) -> int:

@@ -66,6 +66,15 @@ INVALIDATION_ACTIONS = (
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 )
+#: The same three calls for distribution tenants. The Service Authorization Reference
+#: ("Actions, resources, and condition keys for Amazon CloudFront") lists them with the
+#: resource type distribution-tenant, whose ARN is
+#: ``arn:${Partition}:cloudfront::${Account}:distribution-tenant/${Id}``.
+TENANT_INVALIDATION_ACTIONS = (
+    "cloudfront:CreateInvalidationForDistributionTenant",
+    "cloudfront:GetInvalidationForDistributionTenant",
+    "cloudfront:ListInvalidationsForDistributionTenant",
+)
 #: Read a stack's status, to tell a rollback's Update from a normal one (the handler then
 #: never answers FAILED; README "Troubleshooting").
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
@@ -144,8 +153,9 @@ class CloudFrontInvalidationProvider(Construct):
     """The shared Lambda function behind every ``Custom::CloudFrontInvalidation``.
 
     Use :meth:`of_stack` to get the stack's one provider. Distributions are granted one by
-    one (:meth:`grant_distributions` by ARN, :meth:`grant_distribution_ids` by id), so IAM
-    names their ARNs and nothing else.
+    one (:meth:`grant_distributions` by ARN, :meth:`grant_distribution_ids` by id), and so
+    are distribution tenants (:meth:`grant_distribution_tenants`,
+    :meth:`grant_distribution_tenant_ids`), so IAM names their ARNs and nothing else.
 
     To share it with other stacks or plain CloudFormation templates::
 
@@ -297,6 +307,55 @@ class CloudFrontInvalidationProvider(Construct):
             iam.PolicyStatement(actions=list(INVALIDATION_ACTIONS), resources=fresh)
         )
 
+    def grant_distribution_tenants(self, tenant_arns: Iterable[str]) -> None:
+        """Allow the tenant invalidation calls on these distribution tenants (by ARN) only.
+
+        Granting the same ARN twice adds nothing.
+        """
+        fresh = [arn for arn in dict.fromkeys(tenant_arns) if arn not in self._granted]
+        if not fresh:
+            return
+        self._granted.update(fresh)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(TENANT_INVALIDATION_ACTIONS), resources=fresh)
+        )
+
+    def grant_distribution_tenant_ids(self, tenant_ids: Iterable[str]) -> None:
+        """Allow the tenant invalidation calls on these distribution tenants, named by id.
+
+        Each becomes ``arn:<partition>:cloudfront::<this account>:distribution-tenant/<id>``.
+        Ids may be tokens; concrete ones are checked at synth.
+
+        Raises:
+            ValueError: an id that is not a distribution tenant id.
+        """
+        ids = list(tenant_ids)
+        if Token.is_unresolved(ids):
+            raise ValueError(
+                "distribution_tenant_ids: a list token cannot be turned into ARNs at synth; "
+                "pass the ids one by one (each may be a token)"
+            )
+        for tenant_id in ids:
+            if not Token.is_unresolved(tenant_id):
+                try:
+                    rules.validate_distribution_tenant_ids(
+                        [tenant_id], field="distribution_tenant_ids"
+                    )
+                except rules.RuleError as exc:
+                    raise ValueError(str(exc)) from exc
+        self.grant_distribution_tenants(self._arn("distribution-tenant", t) for t in ids)
+
+    def _arn(self, resource: str, resource_id: str) -> str:
+        """A CloudFront ARN in this stack's partition and account (CloudFront ARNs have no
+        region)."""
+        return Stack.of(self).format_arn(
+            service="cloudfront",
+            region="",
+            resource=resource,
+            resource_name=resource_id,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
     def grant_distribution_ids(self, distribution_ids: Iterable[str]) -> None:
         """Allow the invalidation calls on these distributions, named by id.
 
@@ -309,7 +368,6 @@ class CloudFrontInvalidationProvider(Construct):
         Raises:
             ValueError: an id that is not a CloudFront distribution id.
         """
-        stack = Stack.of(self)
         ids = list(distribution_ids)
         if Token.is_unresolved(ids):
             raise ValueError(
@@ -323,15 +381,7 @@ class CloudFrontInvalidationProvider(Construct):
                     rules.validate_distribution_ids([distribution_id], field="distribution_ids")
                 except rules.RuleError as exc:
                     raise ValueError(str(exc)) from exc
-            arns.append(
-                stack.format_arn(
-                    service="cloudfront",
-                    region="",
-                    resource="distribution",
-                    resource_name=distribution_id,
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
-            )
+            arns.append(self._arn("distribution", distribution_id))
         self.grant_distributions(arns)
 
     def grant_rollback_detection(self, stacks: Iterable[str]) -> None:

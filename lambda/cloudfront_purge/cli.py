@@ -1,6 +1,7 @@
 """``cloudfront-invalidate``: purge outside CloudFormation with the engine the Lambda uses.
 
     cloudfront-invalidate purge -d E2QWRUHAPOMQZL -p '/*' --source-hash "$(git rev-parse HEAD)"
+    cloudfront-invalidate purge --distribution-tenant-id dt_2yq2uFYMVyIkVWU6FAZ4lw5 -p '#v42'
     cloudfront-invalidate list -d E2QWRUHAPOMQZL --max 20
     cloudfront-invalidate show -d E2QWRUHAPOMQZL I2J0I21PCUYOIK
     cloudfront-invalidate manifest site/ -o new.json
@@ -49,12 +50,23 @@ def build_parser() -> argparse.ArgumentParser:
         "-d",
         "--distribution-id",
         action="append",
-        required=True,
+        default=[],
         dest="distribution_ids",
-        help="repeat for several distributions",
+        help="repeat for several distributions (give at least one -d or --distribution-tenant-id)",
     )
     purge.add_argument(
-        "-p", "--path", action="append", dest="paths", help="repeat for several paths (default: /*)"
+        "--distribution-tenant-id",
+        action="append",
+        default=[],
+        dest="distribution_tenant_ids",
+        help="a distribution tenant (dt_...) of a multi-tenant distribution; repeat for several",
+    )
+    purge.add_argument(
+        "-p",
+        "--path",
+        action="append",
+        dest="paths",
+        help="a path, or a cache tag as '#tag'; repeat for several (default: /*)",
     )
     purge.add_argument("--paths-file", help="read paths from this file, one per line")
     purge.add_argument(
@@ -79,12 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_changed_options(purge)
     listing = sub.add_parser("list", help="recent invalidations, newest first")
-    listing.add_argument("-d", "--distribution-id", required=True)
+    _target_arguments(listing)
     listing.add_argument(
         "--max", type=int, default=25, help="how many, 1 or more (default: %(default)s)"
     )
     show = sub.add_parser("show", help="one invalidation with its paths")
-    show.add_argument("-d", "--distribution-id", required=True)
+    _target_arguments(show)
     show.add_argument("invalidation_id")
     made = sub.add_parser(
         "manifest", help="write the manifest of a site (each file's sha256), for purge --changed"
@@ -92,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     made.add_argument("directories", nargs="+", metavar="DIR", help="a later DIR wins a key")
     made.add_argument("-o", "--output", help="write here instead of stdout")
     return parser
+
+
+def _target_arguments(parser: argparse.ArgumentParser) -> None:
+    """One target for list and show: a distribution or a distribution tenant."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("-d", "--distribution-id")
+    target.add_argument("--distribution-tenant-id")
 
 
 def _add_changed_options(purge: argparse.ArgumentParser) -> None:
@@ -159,8 +178,8 @@ def main(
         if args.command == "list":
             if args.max < 1:
                 raise rules.RuleError(f"--max must be 1 or more, got {args.max}")
-            return _list(client or _client(), args.distribution_id, args.max, out)
-        return _show(client or _client(), args.distribution_id, args.invalidation_id, out)
+            return _list(client or _client(), args, out)
+        return _show(client or _client(), args, out)
     except (rules.RuleError, manifest.ManifestError) as exc:
         print(f"cloudfront-invalidate: {exc}", file=err)
         return 2
@@ -185,7 +204,9 @@ def _describe(exc: Exception, args: argparse.Namespace) -> str:
     """A CloudFront error as the engine words it (distribution, call, code, advice)."""
     error = AwsError.of(exc)
     if error is not None:
-        return str(CloudFrontCallError.from_error(getattr(args, "distribution_id", "?"), error))
+        tenant = getattr(args, "distribution_tenant_id", None)
+        target = tenant or getattr(args, "distribution_id", None) or "?"
+        return str(CloudFrontCallError.from_error(target, error, tenant=tenant is not None))
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -205,7 +226,15 @@ def _read_paths_file(name: str) -> list[str]:
 
 def _check_purge_input(args: argparse.Namespace, paths: Sequence[str]) -> None:
     """The engine's rules, with messages that name the option instead of the property."""
-    rules.validate_distribution_ids(args.distribution_ids, field="--distribution-id")
+    if not args.distribution_ids and not args.distribution_tenant_ids:
+        raise rules.RuleError(
+            "give at least one --distribution-id (-d) or --distribution-tenant-id to purge"
+        )
+    if args.distribution_ids:
+        rules.validate_distribution_ids(args.distribution_ids, field="--distribution-id")
+    rules.validate_distribution_tenant_ids(
+        args.distribution_tenant_ids, field="--distribution-tenant-id"
+    )
     if paths:
         source = "--paths-file" if args.paths_file and not args.paths else "--path"
         rules.validate_paths(paths, field=source)
@@ -226,6 +255,7 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
     _check_purge_input(args, paths)
     props: dict[str, object] = {
         rules.PROP_DISTRIBUTION_IDS: args.distribution_ids,
+        rules.PROP_DISTRIBUTION_TENANT_IDS: args.distribution_tenant_ids,
         rules.PROP_SOURCE_HASH: args.source_hash,
         rules.PROP_WAIT_FOR_COMPLETION: not args.no_wait,
         rules.PROP_TIMEOUT_SECONDS: args.timeout,
@@ -260,7 +290,7 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
         "status": result.status,
         "invalidations": [
             {
-                "distribution_id": j.distribution_id,
+                ("distribution_tenant_id" if j.tenant else "distribution_id"): j.distribution_id,
                 "id": j.invalidation_id,
                 "caller_reference": j.caller_reference,
                 "paths": len(j.batch.paths),
@@ -275,7 +305,7 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
     for job in result.jobs:
         if job.created_at is not None and job.created_at < started - 1:
             print(
-                f"note: {job.distribution_id} {job.invalidation_id} was created at "
+                f"note: {job.target} {job.invalidation_id} was created at "
                 f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(job.created_at))} UTC by "
                 f"an earlier run with run id {run_id}: nothing new was purged for it",
                 file=err,
@@ -285,7 +315,8 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
     else:
         for row in summary["invalidations"]:  # type: ignore[attr-defined]
             print(
-                f"{row['distribution_id']}\t{row['id']}\t{row['status']}\t"
+                f"{row.get('distribution_id') or row['distribution_tenant_id']}\t{row['id']}\t"
+                f"{row['status']}\t"
                 f"{row['caller_reference']}",
                 file=out,
             )
@@ -363,20 +394,30 @@ def _manifest(directories: Sequence[str], output: str | None, out: TextIO, err: 
     return 0
 
 
-def _list(cf: CloudFrontClient, distribution_id: str, limit: int, out: TextIO) -> int:
+def _list(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO) -> int:
+    tenant = args.distribution_tenant_id
+    target = tenant or args.distribution_id
     shown = 0
-    for item in engine.list_invalidations(cf, distribution_id, max_items=limit):
+    for item in engine.list_invalidations(
+        cf, target, max_items=args.max, tenant=tenant is not None
+    ):
         print(f"{item['Id']}\t{item['Status']}\t{item['CreateTime'].isoformat()}", file=out)
         shown += 1
     if shown == 0:
-        print(f"no invalidations on {distribution_id}", file=out)
+        print(f"no invalidations on {target}", file=out)
     return 0
 
 
-def _show(cf: CloudFrontClient, distribution_id: str, invalidation_id: str, out: TextIO) -> int:
-    inv: Any = cf.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)[
-        "Invalidation"
-    ]
+def _show(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO) -> int:
+    tenant = args.distribution_tenant_id
+    response: Any = (
+        cf.get_invalidation_for_distribution_tenant(
+            DistributionTenantId=tenant, Id=args.invalidation_id
+        )
+        if tenant is not None
+        else cf.get_invalidation(DistributionId=args.distribution_id, Id=args.invalidation_id)
+    )
+    inv = response["Invalidation"]
     batch = inv["InvalidationBatch"]
     print(
         f"Id:              {inv['Id']}\nStatus:          {inv['Status']}\n"

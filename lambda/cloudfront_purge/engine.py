@@ -4,7 +4,11 @@ One piece of code serves the Lambda handler, the command-line tool and the bench
 takes an injected CloudFront client and clock, so the local cloud and the tests drive the
 very code that runs in Lambda.
 
-Each batch of paths on each distribution is a Job, with its own small state machine:
+Each batch of paths on each target is a Job, with its own small state machine. A target is
+a distribution or a distribution tenant: a tenant is purged with the
+``...ForDistributionTenant`` operations and otherwise handled exactly like a distribution
+(same references, waits, limits and retries; ``Job.tenant`` says which calls to make).
+
 
     Pending --create--> InProgress --poll--> Completed
        |  ^                                  (or, when not waiting, done once accepted)
@@ -188,11 +192,16 @@ class Timing:
 
 @dataclass
 class Job:
-    """One batch of paths on one distribution, and where it stands."""
+    """One batch of paths on one target, and where it stands.
+
+    ``distribution_id`` is the target's id: a distribution's, or with ``tenant`` a
+    distribution tenant's.
+    """
 
     distribution_id: str
     batch: Batch
     caller_reference: str
+    tenant: bool = False
     invalidation_id: str | None = None
     status: str = PENDING
     created_at: float | None = None
@@ -212,6 +221,11 @@ class Job:
     @property
     def accepted(self) -> bool:
         return self.invalidation_id is not None
+
+    @property
+    def target(self) -> str:
+        """What a person reads: "distribution E2..." or "distribution tenant dt_..."."""
+        return f"{'distribution tenant' if self.tenant else 'distribution'} {self.distribution_id}"
 
     def finished(self, wait: bool) -> bool:
         if self.status in (COMPLETED, FAILED):
@@ -255,36 +269,53 @@ def list_invalidations(
     distribution_id: str,
     *,
     max_items: int = MAX_LISTED_INVALIDATIONS,
+    tenant: bool = False,
 ) -> Iterator[Mapping[str, Any]]:
-    """A distribution's invalidations, newest first, at most ``max_items``, read lazily.
+    """A distribution's (or, with ``tenant``, a distribution tenant's) invalidations, newest
+    first, at most ``max_items``, read lazily.
 
-    The one ListInvalidations loop (engine and CLI): botocore's paginator, so the first page
-    carries no Marker and later ones the NextMarker CloudFront gave (CloudFront API
-    Reference, ListInvalidations). Stop iterating and no further page is asked for.
+    The one ListInvalidations loop (engine and CLI): botocore's paginators for
+    ListInvalidations and ListInvalidationsForDistributionTenant, so the first page carries
+    no Marker and later ones the NextMarker CloudFront gave (CloudFront API Reference).
+    Stop iterating and no further page is asked for.
     """
-    pages = client.get_paginator("list_invalidations").paginate(
-        DistributionId=distribution_id,
-        PaginationConfig={"PageSize": min(LIST_PAGE_SIZE, max_items), "MaxItems": max_items},
+    page_size = min(LIST_PAGE_SIZE, max_items)
+    pages = (
+        client.get_paginator("list_invalidations_for_distribution_tenant").paginate(
+            Id=distribution_id,
+            PaginationConfig={"PageSize": page_size, "MaxItems": max_items},
+        )
+        if tenant
+        else client.get_paginator("list_invalidations").paginate(
+            DistributionId=distribution_id,
+            PaginationConfig={"PageSize": page_size, "MaxItems": max_items},
+        )
     )
     for page in pages:
         yield from page.get("InvalidationList", {}).get("Items", [])
 
 
 def plan_jobs(spec: PurgeSpec, *, request_id: str) -> list[Job]:
-    """Every (distribution, batch) pair, each with its deterministic CallerReference."""
+    """Every (target, batch) pair, each with its deterministic CallerReference:
+    distributions first, then distribution tenants."""
     batches = spec.batches()
+    targets = [(d, False) for d in spec.distribution_ids] + [
+        (t, True) for t in spec.distribution_tenant_ids
+    ]
     return [
         Job(
-            distribution_id=dist,
+            distribution_id=target,
             batch=batch,
+            tenant=tenant,
             caller_reference=caller_reference(
                 source_hash=spec.source_hash,
                 request_id=request_id,
-                distribution_id=dist,
+                distribution_id=target,
                 batch=batch,
+                tenant=tenant,
             ),
         )
-        for dist in spec.distribution_ids
+        for target, tenant in targets
         for batch in batches
     ]
 
@@ -426,8 +457,9 @@ class _Run:
         self.first_calls.setdefault(job.distribution_id, self.clock.time())
         try:
             if job.invalidation_id is None:
-                if job.status == BLOCKED and self._behind_another_blocked(job):
-                    # One capacity check per distribution is enough; batches go in order.
+                if self._behind_another_blocked(job):
+                    # One capacity check per distribution is enough, and batches go in order:
+                    # a later batch never takes the room an earlier, blocked one waits for.
                     job.next_at = self.clock.time() + self.timing.capacity_delay()
                     return
                 if job.status == BLOCKED and not self._capacity_fits(job):
@@ -446,18 +478,24 @@ class _Run:
             elif error.code == "NoSuchInvalidation" and self._not_visible_yet(job):
                 self._retry(job, error.code, error.message, event="not_visible_yet")
             else:
-                self._fail(job, CloudFrontCallError.from_error(job.distribution_id, error))
+                self._fail(job, _call_error(job, error))
         except (ConnectionError, HTTPClientError) as exc:
             self._retry(job, type(exc).__name__, str(exc))
 
     def _create(self, job: Job) -> None:
+        batch: Any = {
+            "Paths": {"Quantity": len(job.batch.paths), "Items": list(job.batch.paths)},
+            "CallerReference": job.caller_reference,
+        }
         try:
-            response = self.client.create_invalidation(
-                DistributionId=job.distribution_id,
-                InvalidationBatch={
-                    "Paths": {"Quantity": len(job.batch.paths), "Items": list(job.batch.paths)},
-                    "CallerReference": job.caller_reference,
-                },
+            response: Mapping[str, Any] = (
+                self.client.create_invalidation_for_distribution_tenant(
+                    Id=job.distribution_id, InvalidationBatch=batch
+                )
+                if job.tenant
+                else self.client.create_invalidation(
+                    DistributionId=job.distribution_id, InvalidationBatch=batch
+                )
             )
         except ClientError as exc:
             code = _decode(exc).code
@@ -494,12 +532,13 @@ class _Run:
                 job,
                 CloudFrontCallError(
                     job.distribution_id,
-                    "CreateInvalidation",
+                    error.operation,
                     "CallerReferenceAlreadyUsed",
                     f"CallerReference {job.caller_reference} was used before, more than "
                     f"{_LOOKBACK_SECONDS // 3600} h ago or by another caller, so nothing new "
                     f"was purged; a new request (or a new --run-id) gets a new reference "
                     f"(CloudFront said {error.code}: {error.message})",
+                    tenant=job.tenant,
                 ),
             )
             return
@@ -509,10 +548,11 @@ class _Run:
                 job,
                 CloudFrontCallError(
                     job.distribution_id,
-                    "CreateInvalidation",
+                    error.operation,
                     error.code,
                     f"CallerReference {job.caller_reference} is taken by invalidation "
                     f"{found['Id']} with other paths",
+                    tenant=job.tenant,
                 ),
             )
             return
@@ -521,7 +561,7 @@ class _Run:
 
     def _find_by_reference(self, job: Job) -> Mapping[str, Any] | None:
         not_before = self.clock.time() - _LOOKBACK_SECONDS
-        for item in list_invalidations(self.client, job.distribution_id):
+        for item in list_invalidations(self.client, job.distribution_id, tenant=job.tenant):
             if _epoch(item.get("CreateTime"), default=0.0) < not_before:
                 return None
             found = self._get(job, str(item["Id"]))
@@ -550,16 +590,28 @@ class _Run:
 
     def _get(self, job: Job, invalidation_id: str) -> Mapping[str, Any]:
         job.status_calls += 1
-        response = self.client.get_invalidation(
-            DistributionId=job.distribution_id, Id=invalidation_id
+        response: Mapping[str, Any] = (
+            self.client.get_invalidation_for_distribution_tenant(
+                DistributionTenantId=job.distribution_id, Id=invalidation_id
+            )
+            if job.tenant
+            else self.client.get_invalidation(
+                DistributionId=job.distribution_id, Id=invalidation_id
+            )
         )
         invalidation: Mapping[str, Any] = response["Invalidation"]
         return invalidation
 
     def _capacity_fits(self, job: Job) -> bool:
-        """Read what is in progress on the distribution (ours and anyone else's)."""
+        """Read what is in progress on the target (ours and anyone else's).
+
+        For a tenant, that is what ListInvalidationsForDistributionTenant shows: the
+        tenant's own invalidations. If its distribution's other tenants share the limits,
+        CloudFront's TooManyInvalidationsInProgress still guards them: a batch that does
+        not fit is refused again and waits another round.
+        """
         files = wildcards = 0
-        for item in list_invalidations(self.client, job.distribution_id):
+        for item in list_invalidations(self.client, job.distribution_id, tenant=job.tenant):
             if not is_in_progress(item.get("Status")):
                 continue
             inv_id = str(item["Id"])
@@ -612,7 +664,7 @@ class _Run:
                 if waited >= 1
                 else ""
             )
-            self._fail(job, CloudFrontCallError.from_error(job.distribution_id, error, note=note))
+            self._fail(job, _call_error(job, error, note=note))
             return
         job.last_problem = f"{error.code}: {error.message}"
         job.attempts += 1
@@ -638,6 +690,10 @@ class _Run:
         job.status = FAILED
         job.error = error
         self.report("failed", job)
+
+
+def _call_error(job: Job, error: AwsError, *, note: str = "") -> CloudFrontCallError:
+    return CloudFrontCallError.from_error(job.distribution_id, error, note=note, tenant=job.tenant)
 
 
 def _decode(exc: ClientError) -> AwsError:

@@ -26,8 +26,10 @@ class PurgeError(Exception):
 _ADVICE = {
     "AccessDenied": "grant cloudfront:CreateInvalidation/GetInvalidation/ListInvalidations "
     "on this distribution's ARN to the provider's role",
-    "NoSuchDistribution": "check the distribution id and that it is in this account",
-    "InvalidArgument": "check the paths against CloudFront's rules",
+    "NoSuchDistribution": "check the distribution id and that it is in this account; a "
+    "multi-tenant distribution is purged through its tenants (DistributionTenantIds)",
+    "InvalidArgument": "check the paths against CloudFront's rules; #tag items need a "
+    "distribution with a CacheTagConfig",
     "BatchTooLarge": "use fewer paths or a wildcard",
     "InconsistentQuantities": "Paths.Quantity must equal the number of paths",
     "MissingBody": "the request carried no invalidation batch",
@@ -35,6 +37,14 @@ _ADVICE = {
     "NoSuchInvalidation": "CloudFront accepted this invalidation but kept answering that it "
     "does not exist; check it with cloudfront-invalidate list/show and purge again if it is "
     "missing",
+}
+#: Where a distribution tenant's advice differs from a distribution's.
+_TENANT_ADVICE = {
+    "AccessDenied": "grant cloudfront:CreateInvalidationForDistributionTenant/"
+    "GetInvalidationForDistributionTenant/ListInvalidationsForDistributionTenant on this "
+    "tenant's ARN to the provider's role",
+    "EntityNotFound": "check the distribution tenant id (dt_...) and that the tenant is in "
+    "this account; a distribution's id goes in DistributionIds, not DistributionTenantIds",
 }
 
 
@@ -79,25 +89,31 @@ class CloudFrontCallError(PurgeError):
         message: str,
         *,
         note: str = "",
+        tenant: bool = False,
     ) -> None:
         self.distribution_id = distribution_id
+        self.tenant = tenant
         self.operation = operation
         self.code = code
         self.message = message
-        advice = "; ".join(part for part in (_ADVICE.get(code), note) if part)
+        known = (_TENANT_ADVICE.get(code) if tenant else None) or _ADVICE.get(code)
+        advice = "; ".join(part for part in (known, note) if part)
         # What to do comes before CloudFront's own words, which can be long (IAM quotes
         # whole role ARNs): a cut Reason keeps the part a person acts on.
         super().__init__(
-            f"distribution {distribution_id}: {operation} failed with {code}"
+            f"{'distribution tenant' if tenant else 'distribution'} {distribution_id}: "
+            f"{operation} failed with {code}"
             + (f" ({advice})" if advice else "")
             + f": {shorten(message, _MESSAGE_CHARS + 3, marker='...')}"
         )
 
     @classmethod
     def from_error(
-        cls, distribution_id: str, error: AwsError, *, note: str = ""
+        cls, distribution_id: str, error: AwsError, *, note: str = "", tenant: bool = False
     ) -> CloudFrontCallError:
-        return cls(distribution_id, error.operation, error.code, error.message, note=note)
+        return cls(
+            distribution_id, error.operation, error.code, error.message, note=note, tenant=tenant
+        )
 
 
 @dataclass(frozen=True)
@@ -148,9 +164,12 @@ class PurgeFailed(PurgeError):
         failed = sorted(
             {f.distribution_id for f in self.failures if isinstance(f, CloudFrontCallError)}
         )
-        head = (
-            f"{len(failed)} distributions failed ({', '.join(failed)}): " if len(failed) > 1 else ""
+        noun = (
+            "distributions"
+            if not any(f.tenant for f in self.failures if isinstance(f, CloudFrontCallError))
+            else "targets"
         )
+        head = f"{len(failed)} {noun} failed ({', '.join(failed)}): " if len(failed) > 1 else ""
         detail = "; ".join(str(f) for f in self.failures)
         done = f" (completed: {', '.join(self.succeeded)})" if self.succeeded else ""
         super().__init__(head + detail + done)

@@ -126,10 +126,12 @@ def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: st
     """SUCCESS for a rollback's Update, with every attribute the handler would answer."""
     props = event.get("ResourceProperties")
     distributions: list[str] = []
+    tenants: list[str] = []
     path_count = 0
     try:
         spec = rules.parse_properties(props if isinstance(props, Mapping) else {})
         distributions, path_count = list(spec.distribution_ids), len(spec.paths)
+        tenants = list(spec.distribution_tenant_ids)
     except rules.RuleError:
         pass  # properties the handler would refuse: the attributes stay empty
     body["Status"] = "SUCCESS"
@@ -138,6 +140,7 @@ def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: st
         caller_references=[],
         status=rules.STATUS_UNCONFIRMED,
         distribution_ids=distributions,
+        distribution_tenant_ids=tenants,
         path_count=path_count,
         problem=problem,
     )
@@ -149,6 +152,7 @@ def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: st
             "submitted": False,
             "invalidations": [],
             "distributions": distributions,
-            "advice": responder.purge_advice(distributions),
+            "distribution_tenants": tenants,
+            "advice": responder.purge_advice(distributions, tenants),
         }
     )

@@ -165,12 +165,14 @@ class Rollback:
         ids = [j.invalidation_id for j in self.jobs if j.invalidation_id]
         submitted = bool(self.jobs) and all(j.accepted for j in self.jobs)
         distributions = list(self.spec.distribution_ids) if self.spec else []
+        tenants = list(self.spec.distribution_tenant_ids) if self.spec else []
         helper.Data.update(
             response_data(
                 invalidation_ids=ids,
                 caller_references=[j.caller_reference for j in self.jobs],
                 status=rules.STATUS_UNCONFIRMED,
                 distribution_ids=distributions,
+                distribution_tenant_ids=tenants,
                 path_count=len(self.spec.paths) if self.spec else 0,
                 problem=problem,
             )
@@ -183,7 +185,8 @@ class Rollback:
                 "submitted": submitted,
                 "invalidations": ids,
                 "distributions": distributions,
-                "advice": purge_advice(distributions),
+                "distribution_tenants": tenants,
+                "advice": purge_advice(distributions, tenants),
             },
         )
 
@@ -311,6 +314,7 @@ def _purge_as_asked(
         stack_id=event["StackId"],
         logical_id=event["LogicalResourceId"],
         distribution_ids=spec.distribution_ids,
+        distribution_tenant_ids=spec.distribution_tenant_ids,
     )
     if request_type == "Create":
         helper.PhysicalResourceId = physical_id
@@ -322,6 +326,7 @@ def _purge_as_asked(
                 caller_references=[],
                 status=rules.STATUS_SKIPPED,
                 distribution_ids=spec.distribution_ids,
+                distribution_tenant_ids=spec.distribution_tenant_ids,
                 path_count=len(spec.paths),
             )
         )
@@ -342,6 +347,7 @@ def _purge_as_asked(
             "rollback": helper.rollback is not None,
             "leg": leg,
             "distributions": list(spec.distribution_ids),
+            "distribution_tenants": list(spec.distribution_tenant_ids),
             "paths": len(spec.paths),
             "batches": len(jobs),
             "wait_for_completion": spec.wait_for_completion,
@@ -369,6 +375,7 @@ def _purge_as_asked(
             caller_references=result.caller_references,
             status=result.status,
             distribution_ids=spec.distribution_ids,
+            distribution_tenant_ids=spec.distribution_tenant_ids,
             path_count=len(spec.paths),
         )
     )
@@ -479,6 +486,7 @@ def _log_progress(started: float, waits: engine.Timing) -> engine.Reporter:
     def report(kind: str, job: engine.Job) -> None:
         fields: dict[str, Any] = {
             "distribution": job.distribution_id,
+            "tenant": job.tenant,
             "invalidation": job.invalidation_id,
             "purge_status": job.status,
             "batch": job.batch.index,

@@ -40,6 +40,7 @@ def response_data(
     distribution_ids: Sequence[str],
     path_count: int,
     problem: str = "",
+    distribution_tenant_ids: Sequence[str] = (),
 ) -> dict[str, str]:
     """The resource's attributes (GetAtt names, ``rules.ATTR_*``), cut to fit the 4 KB body.
 
@@ -52,6 +53,7 @@ def response_data(
         rules.ATTR_CALLER_REFERENCE: caller_references[0] if caller_references else "",
         rules.ATTR_STATUS: status,
         rules.ATTR_DISTRIBUTION_IDS: ",".join(distribution_ids),
+        rules.ATTR_DISTRIBUTION_TENANT_IDS: ",".join(distribution_tenant_ids),
         rules.ATTR_INVALIDATION_COUNT: str(len(invalidation_ids)),
         rules.ATTR_PATH_COUNT: str(path_count),
         rules.ATTR_PURGE_CONFIRMED: "false" if problem else "true",
@@ -79,12 +81,18 @@ def unconfirmed_reason(problem: str) -> str:
     )
 
 
-def purge_advice(distribution_ids: Sequence[str]) -> str:
+def purge_advice(
+    distribution_ids: Sequence[str], distribution_tenant_ids: Sequence[str] = ()
+) -> str:
     """What a person runs when a rollback's purge is unconfirmed."""
     return (
         "the cache may still serve the content being rolled back; purge it with: "
         "cloudfront-invalidate purge "
-        + " ".join(f"-d {d}" for d in distribution_ids or ["<distribution id>"])
+        + " ".join(
+            [f"-d {d}" for d in distribution_ids]
+            + [f"--distribution-tenant-id {t}" for t in distribution_tenant_ids]
+            or ["-d <distribution id>"]
+        )
         + " -p '/*'"
     )
 

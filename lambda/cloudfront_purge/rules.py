@@ -6,7 +6,9 @@ message the handler would send as a FAILED Reason, so both sides enforce one rul
 What lives here:
 - the property schema of ``Custom::CloudFrontInvalidation`` and its parsing (CloudFormation
   hands every value over as a string);
-- CloudFront's path rules, path normalisation and batching under the in-progress limits;
+- CloudFront's rules for invalidation items (paths and ``#tag`` cache-tag items), their
+  normalisation and batching under the in-progress limits;
+- the rules for distribution ids and distribution tenant ids;
 - the CallerReference scheme and the PhysicalResourceId scheme.
 """
 
@@ -30,6 +32,17 @@ MAX_WILDCARDS_PER_BATCH = MAX_WILDCARDS_IN_PROGRESS
 #: of batches, and a wildcard is the right tool.
 MAX_PATHS = 100_000
 MAX_DISTRIBUTIONS = 20
+#: The same bound as for distributions: each tenant is one more parallel purge and one more
+#: id in the 4,096-byte response.
+MAX_DISTRIBUTION_TENANTS = 20
+
+# --- Cache tags (Amazon CloudFront Developer Guide: "Invalidating content by cache tags",
+# "What you need to know when invalidating tags") --------------------------------------------
+#: An invalidation item that starts with this is a cache tag, not a path.
+TAG_PREFIX = "#"
+MAX_TAG_LENGTH = 256
+#: Visible ASCII: the characters a tag may hold (commas excepted).
+_TAG_CHARS = range(33, 127)
 
 # --- Timing -------------------------------------------------------------------------------
 DEFAULT_TIMEOUT_SECONDS = 30 * 60
@@ -47,6 +60,7 @@ DEFAULT_PATHS: tuple[str, ...] = ("/*",)
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 PROP_DISTRIBUTION_IDS = "DistributionIds"
 PROP_DISTRIBUTION_ID = "DistributionId"
+PROP_DISTRIBUTION_TENANT_IDS = "DistributionTenantIds"
 PROP_PATHS = "Paths"
 PROP_SOURCE_HASH = "SourceHash"
 PROP_WAIT_FOR_COMPLETION = "WaitForCompletion"
@@ -58,6 +72,7 @@ KNOWN_PROPS = frozenset(
     {
         PROP_DISTRIBUTION_IDS,
         PROP_DISTRIBUTION_ID,
+        PROP_DISTRIBUTION_TENANT_IDS,
         PROP_PATHS,
         PROP_SOURCE_HASH,
         PROP_WAIT_FOR_COMPLETION,
@@ -72,6 +87,7 @@ ATTR_INVALIDATION_IDS = "InvalidationIds"
 ATTR_CALLER_REFERENCE = "CallerReference"
 ATTR_STATUS = "Status"
 ATTR_DISTRIBUTION_IDS = "DistributionIds"
+ATTR_DISTRIBUTION_TENANT_IDS = "DistributionTenantIds"
 ATTR_INVALIDATION_COUNT = "InvalidationCount"
 ATTR_PATH_COUNT = "PathCount"
 #: Present (as "true") only when InvalidationIds was cut to fit the 4,096-byte response.
@@ -90,6 +106,14 @@ ROLLBACK_STACK_STATUS = "UPDATE_ROLLBACK_IN_PROGRESS"
 STATUS_SKIPPED = "Skipped"
 
 _DISTRIBUTION_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
+#: CloudFront shows tenant ids as "dt_" and letters and digits (API Reference,
+#: GetDistributionTenant examples); the tenant invalidation operations take 1 to 64
+#: characters (API Reference, GetInvalidationForDistributionTenant: DistributionTenantId).
+#: The prefix is required so a distribution id given as a tenant id fails at synth.
+_DISTRIBUTION_TENANT_ID = re.compile(r"^dt_[A-Za-z0-9]{1,61}$")
+#: Keeps a tenant's CallerReference and physical id apart from any distribution's:
+#: distribution ids are letters and digits only, so they never hold this prefix.
+_TENANT_KEY = "distribution-tenant:"
 _HASH_CHARS = re.compile(r"[^A-Za-z0-9]")
 _MAX_SOURCE_HASH_LENGTH = 1024
 CALLER_REFERENCE_HASH_PREFIX = 12
@@ -110,16 +134,56 @@ _UNSAFE = frozenset(' <>"#{}|\\^~[]`')
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def validate_path(path: object, *, field: str = PROP_PATHS) -> str:
-    """Check one path against CloudFront's rules and return it.
+def is_tag(item: str) -> bool:
+    """A cache-tag item (``#product:tv``) rather than a path."""
+    return item.startswith(TAG_PREFIX)
+
+
+def validate_tag(item: str, *, field: str = PROP_PATHS) -> str:
+    """Check one ``#tag`` item against CloudFront's tag rules and return it.
+
+    Amazon CloudFront Developer Guide, "What you need to know when invalidating tags": the
+    tag is visible ASCII (33-126) without commas, at most 256 characters, and takes no
+    ``*`` wildcard.
 
     Raises:
-        RuleError: naming the path and the rule it broke.
+        RuleError: naming the item and the rule it broke.
+    """
+    tag = item[len(TAG_PREFIX) :]
+    if not tag:
+        raise RuleError(f"{field}: tag item {_show(item)} must name a tag after '#'")
+    if len(tag) > MAX_TAG_LENGTH:
+        raise RuleError(
+            f"{field}: tag item {_show(item)} has a {len(tag)}-character tag; "
+            f"CloudFront allows at most {MAX_TAG_LENGTH}"
+        )
+    if "*" in tag:
+        raise RuleError(
+            f"{field}: tag item {_show(item)} may not contain '*' (tags take no wildcard)"
+        )
+    if "," in tag:
+        raise RuleError(f"{field}: tag item {_show(item)} may not contain a comma")
+    bad = next((ch for ch in tag if ord(ch) not in _TAG_CHARS), None)
+    if bad is not None:
+        raise RuleError(
+            f"{field}: tag item {_show(item)} contains {bad!r}; a tag is visible ASCII only "
+            "(characters 33-126, no spaces)"
+        )
+    return item
+
+
+def validate_path(path: object, *, field: str = PROP_PATHS) -> str:
+    """Check one invalidation item (a path, or a ``#tag``) against CloudFront's rules.
+
+    Raises:
+        RuleError: naming the item and the rule it broke.
     """
     if not isinstance(path, str):
         raise RuleError(f"{field}: every path must be a string, got {type(path).__name__} {path!r}")
+    if is_tag(path):
+        return validate_tag(path, field=field)
     if not path.startswith("/"):
-        raise RuleError(f"{field}: path {_show(path)} must start with '/'")
+        raise RuleError(f"{field}: path {_show(path)} must start with '/' (or '#' for a cache tag)")
     star = path.find("*")
     if star != -1 and star != len(path) - 1:
         raise RuleError(f"{field}: path {_show(path)} may contain '*' only as its last character")
@@ -152,8 +216,11 @@ def encode_path(path: str) -> str:
     """URL-encode exactly what CloudFront wants encoded: non-ASCII and RFC 1738 unsafe.
 
     Encoding anything else (say '/' or '?') makes CloudFront match a different cache key,
-    and the cached object is silently NOT invalidated.
+    and the cached object is silently NOT invalidated. A ``#tag`` item is never encoded: it
+    names a tag, not a URL, and its rules already keep it to visible ASCII.
     """
+    if is_tag(path):
+        return path
     out: list[str] = []
     i = 0
     while i < len(path):
@@ -177,14 +244,18 @@ def _is_escape(path: str, i: int) -> bool:
 
 
 def is_wildcard(path: str) -> bool:
-    return path.endswith("*")
+    """A wildcard path; a tag item never is one (tags take no ``*``)."""
+    return path.endswith("*") and not is_tag(path)
 
 
 def normalize_paths(paths: Iterable[str]) -> list[str]:
     """Validate, encode, and drop duplicates and paths a wildcard already covers.
 
     Order is kept (first occurrence wins), so the result, and every CallerReference
-    derived from it, is deterministic for a given input.
+    derived from it, is deterministic for a given input. Tags are case-insensitive
+    (Developer Guide, "What you need to know when invalidating tags"), so ``#Sale`` after
+    ``#sale`` is a duplicate and the first spelling is kept; a path wildcard never covers a
+    tag, which names objects by their tags, not by their paths.
     """
     encoded: list[str] = []
     seen: set[str] = set()
@@ -192,13 +263,16 @@ def normalize_paths(paths: Iterable[str]) -> list[str]:
         path = encode_path(validate_path(raw))
         # Encoding can lengthen a path past the limit.
         validate_path(path)
-        if path not in seen:
-            seen.add(path)
+        key = path.lower() if is_tag(path) else path
+        if key not in seen:
+            seen.add(key)
             encoded.append(path)
     prefixes = {p[:-1] for p in encoded if is_wildcard(p)}
     lengths = sorted({len(p) for p in prefixes})
 
     def covered(path: str) -> bool:
+        if is_tag(path):
+            return False
         own = path[:-1] if is_wildcard(path) else None
         for n in lengths:
             if n > len(path):
@@ -220,7 +294,14 @@ class Batch:
 
     @property
     def files(self) -> int:
+        """Items counted against the 3,000 individual items in progress: file paths and
+        tags (each tag counts as one path toward the limits, Developer Guide, "What you
+        need to know when invalidating tags")."""
         return sum(1 for p in self.paths if not is_wildcard(p))
+
+    @property
+    def tags(self) -> int:
+        return sum(1 for p in self.paths if is_tag(p))
 
     @property
     def wildcards(self) -> int:
@@ -232,7 +313,7 @@ def plan_batches(paths: Sequence[str]) -> list[Batch]:
 
     File paths and wildcard paths count against separate in-progress limits (3,000 and 15),
     but one request holds at most 3,000 paths in all: each batch takes up to 15 wildcards
-    and fills the rest of its 3,000 with files.
+    and fills the rest of its 3,000 with files. Tag items count as files.
     """
     files = [p for p in paths if not is_wildcard(p)]
     wildcards = [p for p in paths if is_wildcard(p)]
@@ -265,7 +346,12 @@ def validate_source_hash(value: object, *, field: str = PROP_SOURCE_HASH) -> str
 
 
 def caller_reference(
-    *, source_hash: str, request_id: str, distribution_id: str, batch: Batch
+    *,
+    source_hash: str,
+    request_id: str,
+    distribution_id: str,
+    batch: Batch,
+    tenant: bool = False,
 ) -> str:
     """The CallerReference for one batch of one CloudFormation request.
 
@@ -274,20 +360,30 @@ def caller_reference(
     for every new request, so a content change, a rollback and a revert (A, B, A) all purge:
     a reference from the content hash alone would be reused on revert and purge nothing.
     The content hash's first characters lead, so an operator can tell what was purged.
+    ``tenant``: ``distribution_id`` names a distribution tenant, whose reference never
+    equals any distribution's.
     """
     prefix = _HASH_CHARS.sub("", source_hash)[:CALLER_REFERENCE_HASH_PREFIX]
+    target = _TENANT_KEY + distribution_id if tenant else distribution_id
     digest = hashlib.sha256(
         "\n".join(
-            [_SCHEME, source_hash, request_id, distribution_id, str(batch.index), *batch.paths]
+            [_SCHEME, source_hash, request_id, target, str(batch.index), *batch.paths]
         ).encode("utf-8")
     ).hexdigest()[:_CALLER_REFERENCE_DIGEST]
     return f"{prefix}-{digest}"
 
 
-def physical_resource_id(*, stack_id: str, logical_id: str, distribution_ids: Sequence[str]) -> str:
-    """Stable across updates that keep the same distributions; a new id means replacement."""
+def physical_resource_id(
+    *,
+    stack_id: str,
+    logical_id: str,
+    distribution_ids: Sequence[str],
+    distribution_tenant_ids: Sequence[str] = (),
+) -> str:
+    """Stable across updates that keep the same targets; a new id means replacement."""
+    tenants = sorted(_TENANT_KEY + t for t in distribution_tenant_ids)
     digest = hashlib.sha256(
-        "\n".join([stack_id, logical_id, *sorted(distribution_ids)]).encode("utf-8")
+        "\n".join([stack_id, logical_id, *sorted(distribution_ids), *tenants]).encode("utf-8")
     ).hexdigest()[:16]
     return f"{logical_id[:200]}-{digest}"
 
@@ -305,6 +401,7 @@ class PurgeSpec:
     wait_for_completion: bool = True
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     invalidate_on_create: bool = True
+    distribution_tenant_ids: tuple[str, ...] = ()
 
     def batches(self) -> list[Batch]:
         return plan_batches(self.paths)
@@ -362,12 +459,36 @@ def validate_distribution_ids(value: object, *, field: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def validate_distribution_tenant_ids(
+    value: object, *, field: str = PROP_DISTRIBUTION_TENANT_IDS
+) -> tuple[str, ...]:
+    """A list of distribution tenant ids (``dt_...``), duplicates dropped, order kept."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise RuleError(f"{field} must be a list of distribution tenant ids, got {_show(value)}")
+    if len(value) > MAX_DISTRIBUTION_TENANTS:
+        raise RuleError(
+            f"{field} names {len(value)} distribution tenants; at most {MAX_DISTRIBUTION_TENANTS}"
+        )
+    ids: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not _DISTRIBUTION_TENANT_ID.match(item):
+            raise RuleError(
+                f"{field}: {_show(item)} is not a CloudFront distribution tenant id "
+                "('dt_' and letters and digits, at most 64 characters, such as "
+                "dt_2yq2uFYMVyIkVWU6FAZ4lw55JXz)"
+            )
+        if item not in ids:
+            ids.append(item)
+    return tuple(ids)
+
+
 def parse_properties(props: Mapping[str, object]) -> PurgeSpec:
     """Parse ResourceProperties as CloudFormation delivers them.
 
     Coercions (documented in the README): "true"/"false" to booleans, numeric strings to
-    numbers, a single ``DistributionId`` to a one-element list, duplicate distribution ids
-    dropped. Anything else that is off raises RuleError naming the property.
+    numbers, a single ``DistributionId`` to a one-element list, duplicate distribution and
+    tenant ids dropped. At least one target (distribution or distribution tenant) is
+    required. Anything else that is off raises RuleError naming the property.
     """
     unknown = sorted(set(props) - KNOWN_PROPS - CLOUDFORMATION_PROPS)
     if unknown:
@@ -382,18 +503,26 @@ def parse_properties(props: Mapping[str, object]) -> PurgeSpec:
         distribution_ids = validate_distribution_ids(
             [single] if isinstance(single, str) else single, field=PROP_DISTRIBUTION_ID
         )
-    elif PROP_DISTRIBUTION_IDS in props:
+    elif PROP_DISTRIBUTION_IDS in props and (
+        props[PROP_DISTRIBUTION_IDS] != [] or PROP_DISTRIBUTION_TENANT_IDS not in props
+    ):
         distribution_ids = validate_distribution_ids(
             props[PROP_DISTRIBUTION_IDS], field=PROP_DISTRIBUTION_IDS
         )
     else:
+        # An empty DistributionIds beside tenants is fine: the construct always sends both.
+        distribution_ids = ()
+    tenant_ids = validate_distribution_tenant_ids(props.get(PROP_DISTRIBUTION_TENANT_IDS, []))
+    if not distribution_ids and not tenant_ids:
         raise RuleError(
-            f"{PROP_DISTRIBUTION_IDS} (or {PROP_DISTRIBUTION_ID}) is required: "
-            "the distribution(s) to purge"
+            f"{PROP_DISTRIBUTION_IDS} (or {PROP_DISTRIBUTION_ID}) or "
+            f"{PROP_DISTRIBUTION_TENANT_IDS} is required: the distribution(s) or distribution "
+            "tenant(s) to purge"
         )
     paths = normalize_paths(validate_paths(props.get(PROP_PATHS, list(DEFAULT_PATHS))))
     return PurgeSpec(
         distribution_ids=distribution_ids,
+        distribution_tenant_ids=tenant_ids,
         paths=tuple(paths),
         source_hash=validate_source_hash(props.get(PROP_SOURCE_HASH)),
         wait_for_completion=parse_bool(

@@ -51,7 +51,7 @@ class Progress:
             if kind in _PROBLEM_EVENTS and job.last_problem:
                 tail += f" ({job.last_problem})"
             self._stream.write(
-                f"[{now - self._started:7.1f}s] {job.distribution_id} "
+                f"[{now - self._started:7.1f}s] {job.target} "
                 f"{job.invalidation_id or '(pending)'} {kind}: {job.status}{tail}\n"
             )
             self._stream.flush()

@@ -229,7 +229,7 @@ def test_show_prints_paths_and_caller_reference(cf: LocalCloudFront, dist: str) 
         (["purge", "-d", "{dist}", "--timeout", "soon"], "argument --timeout: invalid float value: 'soon'"),
         (["purge", "-d", "{dist}", "--source-hash", " "], "--source-hash is required"),
         (["purge", "-d", "{dist}", "--paths-file", "/no/such/file"], "--paths-file '/no/such/file' cannot be read"),
-        (["purge", "-p", "/a"], "the following arguments are required: -d/--distribution-id"),
+        (["purge", "-p", "/a"], "give at least one --distribution-id (-d) or --distribution-tenant-id"),
         (["list", "-d", "{dist}", "--max", "0"], "--max must be 1 or more, got 0"),
         (["show", "-d", "{dist}"], "the following arguments are required: invalidation_id"),
         ([], "the following arguments are required: command"),

@@ -28,7 +28,8 @@ STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/site/abc"
 #: Every attribute a SUCCESS carries, whatever happened.
 ATTRIBUTES = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
               rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
-              rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM}
+              rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM,
+              rules.ATTR_DISTRIBUTION_TENANT_IDS}
 
 
 class StackStatus:

@@ -92,7 +92,7 @@ def test_properties_follow_the_documented_schema(synthesized: dict[str, Any]) ->
     customs = resources(synthesized["template"], "Custom::CloudFrontInvalidation")
     both = next(v for k, v in customs.items() if k.startswith("Both"))
     props = both["Properties"]
-    assert set(props) - {"ServiceToken", "ServiceTimeout"} == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID}
+    assert set(props) - {"ServiceToken", "ServiceTimeout"} == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID, rules.PROP_DISTRIBUTION_TENANT_IDS}
     assert props["Paths"] == ["/index.html", "/img/*"]
     assert props["WaitForCompletion"] == "false" and props["InvalidateOnCreate"] == "false"
     assert props["TimeoutSeconds"] == "600"
@@ -128,7 +128,7 @@ def test_asset_hash_of_directories_and_assets_changes_with_content(tmp_path: Pat
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"source_hash": "h"}, "distribution \\(or distributions\\) is required"),
+        ({"source_hash": "h"}, "distribution \\(or distributions, or distribution_tenants\\) is required"),
         ({"source_hash": "h", "distributions": []}, "distributions must name at least one"),
         ({"source_hash": "h", "distribution": "D1", "distributions": ["D2"]}, "give distribution or distributions, not both"),
         ({"source_hash": "h", "distribution": "D1", "paths": []}, "paths must not be empty"),
@@ -243,3 +243,79 @@ def test_a_list_token_of_paths_is_left_to_deploy_time() -> None:
     CloudFrontInvalidation(stack, "P", distribution=d1, source_hash="h", paths=paths)
     props = next(iter(resources(assertions.Template.from_stack(stack), "Custom::CloudFrontInvalidation").values()))["Properties"]
     assert props["Paths"] == {"Ref": "Paths"}
+
+
+TENANT = "dt_2yq2uFYMVyIkVWU6FAZ4lw55JXz"
+
+
+def _cloudfront_statements(stack: cdk.Stack) -> list[dict[str, Any]]:
+    template = assertions.Template.from_stack(stack)
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return [s for s in statements if any(str(a).startswith("cloudfront:") for a in _list(s["Action"]))]
+
+
+def test_tenants_by_id_and_resource_get_the_tenant_actions_on_their_arns_only() -> None:
+    stack, d1, _ = make_stack()
+    made = cloudfront.CfnDistributionTenant(stack, "T", distribution_id="EMULTI", domains=["a.example.com"], name="a")
+    purge = CloudFrontInvalidation(stack, "P", distribution_tenants=[TENANT, made], paths=["#release"], source_hash="h")
+    CloudFrontInvalidation(stack, "Q", distribution=d1, source_hash="h")
+    props = stack.resolve(purge.resource.node.default_child._cfn_properties)  # type: ignore[union-attr]
+    assert props["DistributionIds"] == []
+    assert props["DistributionTenantIds"] == [TENANT, {"Fn::GetAtt": ["T", "Id"]}]
+    statements = _cloudfront_statements(stack)
+    tenant_statements = [s for s in statements if "cloudfront:CreateInvalidationForDistributionTenant" in _list(s["Action"])]
+    assert len(tenant_statements) == 1
+    (tenant,) = tenant_statements
+    assert set(_list(tenant["Action"])) == {
+        "cloudfront:CreateInvalidationForDistributionTenant",
+        "cloudfront:GetInvalidationForDistributionTenant",
+        "cloudfront:ListInvalidationsForDistributionTenant",
+    }
+    text = json.dumps(tenant["Resource"])
+    assert f":distribution-tenant/{TENANT}" in text and '"Fn::GetAtt": ["T", "Id"]' in text
+    assert '"*"' not in json.dumps(statements)
+    # The distribution statements still name only distributions.
+    plain = [s for s in statements if s is not tenant]
+    assert all("distribution-tenant" not in json.dumps(s["Resource"]) for s in plain)
+
+
+def test_tenants_beside_a_distribution_are_both_sent() -> None:
+    stack, d1, _ = make_stack()
+    purge = CloudFrontInvalidation(stack, "P", distribution=d1, distribution_tenants=[TENANT], source_hash="h")
+    props = stack.resolve(purge.resource.node.default_child._cfn_properties)  # type: ignore[union-attr]
+    assert len(props["DistributionIds"]) == 1 and "Ref" in props["DistributionIds"][0]
+    assert props["DistributionTenantIds"] == [TENANT]
+    # What the construct sends is what the handler parses (the Ref resolved to an id).
+    spec = rules.parse_properties({**props, "ServiceToken": "arn:x", "DistributionIds": ["E1"]})
+    assert (spec.distribution_ids, spec.distribution_tenant_ids) == (("E1",), (TENANT,))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"distribution_tenants": []}, "distribution_tenants must name at least one tenant"),
+        ({"distribution_tenants": "dt_abc"}, "distribution_tenants must be a list"),
+        ({"distribution_tenants": ["E2QWRUHAPOMQZL"]}, "distribution_tenants: 'E2QWRUHAPOMQZL' is not a CloudFront distribution tenant id"),
+        ({"distribution_tenants": [42]}, "each item must be a tenant id"),
+        ({"distribution_tenants": [f"dt_{i}" for i in range(21)]}, "names 21 distribution tenants; at most 20"),
+        ({"distribution_tenants": [TENANT], "paths": ["#a b"]}, "paths: tag item '#a b' contains ' '"),
+        ({"distribution_tenants": [TENANT], "paths": ["#sale*"]}, "paths: tag item '#sale\\*' may not contain"),
+        ({"distribution_tenants": [TENANT], "paths": ["#a,b"]}, "paths: tag item '#a,b' may not contain a comma"),
+        ({"distribution_tenants": [TENANT], "paths": ["#" + "t" * 257]}, "257-character tag"),
+        ({"distribution_tenants": [TENANT], "paths": ["#"]}, "must name a tag after '#'"),
+    ],
+)
+def test_bad_tenants_and_tags_fail_at_synth_naming_the_prop(kwargs: dict[str, Any], message: str) -> None:
+    stack, _, _ = make_stack()
+    with pytest.raises(ValueError, match=message):
+        CloudFrontInvalidation(stack, "Bad", source_hash="h", **kwargs)
+    assert stack.node.try_find_child("Bad") is None
+
+
+def test_tag_items_pass_synth_unencoded() -> None:
+    stack, d1, _ = make_stack()
+    purge = CloudFrontInvalidation(stack, "P", distribution=d1, paths=["#product:tv", "/index.html"], source_hash="h")
+    props = stack.resolve(purge.resource.node.default_child._cfn_properties)  # type: ignore[union-attr]
+    assert props["Paths"] == ["#product:tv", "/index.html"]

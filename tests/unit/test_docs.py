@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "README.md"
 #: Where examples may come from: each is synthesized or linted by tests/unit.
 SOURCES = {
-    "python": [ROOT / "app.py", ROOT / "examples" / "shared_provider_app.py"],
+    "python": [
+        ROOT / "app.py",
+        ROOT / "examples" / "shared_provider_app.py",
+        ROOT / "examples" / "tags_and_tenants_app.py",
+    ],
     "yaml": [ROOT / "examples" / "raw-cloudformation.yaml"],
 }
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -51,7 +55,8 @@ def table_names(heading: str) -> set[str]:
 
 
 def test_there_are_examples_for_all_three_uses() -> None:
-    assert [lang for lang, _ in blocks()] == ["python", "python", "python", "python", "yaml"]
+    # The three uses, then the cache-tag recipe and the tenant example.
+    assert [lang for lang, _ in blocks()] == ["python"] * 4 + ["yaml"] + ["python"] * 2
 
 
 @pytest.mark.parametrize(("index", "block"), list(enumerate(b for _, b in blocks())))

@@ -361,3 +361,15 @@ def test_no_such_invalidation_for_an_id_we_never_made_is_terminal_at_once() -> N
     with pytest.raises(PurgeFailed, match="NoSuchInvalidation"):
         run(cf, clock, spec(), known=known, first_calls=first.first_calls)
     assert clock.now - (1_000_000.0 + 3600) < 1
+
+
+def test_plan_jobs_covers_distributions_then_tenants_each_with_its_own_reference() -> None:
+    spec = rules.parse_properties({
+        "DistributionIds": ["E1"], "DistributionTenantIds": ["dt_a1", "dt_b2"],
+        "Paths": ["/*", "#release"], "SourceHash": "h1",
+    })  # fmt: skip
+    jobs = engine.plan_jobs(spec, request_id="req")
+    assert [(j.distribution_id, j.tenant) for j in jobs] == [("E1", False), ("dt_a1", True), ("dt_b2", True)]
+    assert [j.target for j in jobs] == ["distribution E1", "distribution tenant dt_a1", "distribution tenant dt_b2"]
+    assert len({j.caller_reference for j in jobs}) == 3
+    assert jobs[1].caller_reference == engine.plan_jobs(spec, request_id="req")[1].caller_reference
