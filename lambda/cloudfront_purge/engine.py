@@ -488,7 +488,15 @@ class _Run:
             "CallerReference": job.caller_reference,
         }
         try:
-            created = self._call(job, "create_invalidation", "Id", InvalidationBatch=batch)
+            response: Mapping[str, Any] = (
+                self.client.create_invalidation_for_distribution_tenant(
+                    Id=job.distribution_id, InvalidationBatch=batch
+                )
+                if job.tenant
+                else self.client.create_invalidation(
+                    DistributionId=job.distribution_id, InvalidationBatch=batch
+                )
+            )
         except ClientError as exc:
             code = _decode(exc).code
             if code == "TooManyInvalidationsInProgress":
@@ -502,7 +510,7 @@ class _Run:
                 self._adopt_existing(job, exc)
                 return
             raise
-        self._accept(job, created)
+        self._accept(job, response["Invalidation"])
         self.report("submitted", job)
 
     def _accept(self, job: Job, invalidation: Mapping[str, Any]) -> None:
@@ -582,24 +590,16 @@ class _Run:
 
     def _get(self, job: Job, invalidation_id: str) -> Mapping[str, Any]:
         job.status_calls += 1
-        return self._call(job, "get_invalidation", "DistributionTenantId", Id=invalidation_id)
-
-    def _call(
-        self, job: Job, operation: str, tenant_id_param: str, **params: object
-    ) -> Mapping[str, Any]:
-        """Call ``operation`` on the job's distribution, or on a tenant its
-        ``..._for_distribution_tenant`` twin; return the Invalidation it answers.
-
-        botocore's CloudFront model names the target's id parameter ``DistributionId``
-        on a distribution, and differently per tenant operation (``tenant_id_param``).
-        """
-        if job.tenant:
-            method = getattr(self.client, f"{operation}_for_distribution_tenant")
-            params[tenant_id_param] = job.distribution_id
-        else:
-            method = getattr(self.client, operation)
-            params["DistributionId"] = job.distribution_id
-        invalidation: Mapping[str, Any] = method(**params)["Invalidation"]
+        response: Mapping[str, Any] = (
+            self.client.get_invalidation_for_distribution_tenant(
+                DistributionTenantId=job.distribution_id, Id=invalidation_id
+            )
+            if job.tenant
+            else self.client.get_invalidation(
+                DistributionId=job.distribution_id, Id=invalidation_id
+            )
+        )
+        invalidation: Mapping[str, Any] = response["Invalidation"]
         return invalidation
 
     def _capacity_fits(self, job: Job) -> bool:
