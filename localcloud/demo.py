@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -28,11 +28,13 @@ from localcloud.lifecycle import LocalCloudFormation, Outcome, Progress
 from localcloud.scenarios import SCENARIOS, Story
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The step that deploys examples/changed_only_app.py at two content versions.
+CHANGED_ONLY = "changed-only"
 
 
-def synthesize(app: Path, outdir: Path) -> Path:
-    """Run the CDK app as ``cdk synth`` would, into ``outdir``."""
-    env = {**os.environ, "CDK_OUTDIR": str(outdir),
+def synthesize(app: Path, outdir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Run the CDK app as ``cdk synth`` would, into ``outdir`` (``env``: added variables)."""
+    env = {**os.environ, **(env or {}), "CDK_OUTDIR": str(outdir),
            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run([sys.executable, str(app)], check=True, env=env, cwd=app.parent)
@@ -113,7 +115,7 @@ def check(outcomes: Sequence[Outcome]) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m localcloud.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+    parser.add_argument("--scenario", action="append", choices=sorted([*SCENARIOS, CHANGED_ONLY]),
                         help="run only these (repeatable); default: all, in story order")
     parser.add_argument("--invalidation-seconds", type=float, default=3.0,
                         help="how long an invalidation stays InProgress (default: %(default)s)")
@@ -135,7 +137,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parse_args(argv)
-    names = args.scenario or list(SCENARIOS)
+    names = args.scenario or [*SCENARIOS, CHANGED_ONLY]
     cdk_out = args.cdk_out
     if cdk_out is None:
         cdk_out = Path(tempfile.mkdtemp(prefix="demo-cdk-out-"))
@@ -160,9 +162,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                           long_wait_function_timeout=args.long_wait_function_timeout)
             outcomes: list[Outcome] = []
             for name in names:
+                if name == CHANGED_ONLY:
+                    continue
                 print(f"\n== {name}", file=out, flush=True)
                 outcomes += SCENARIOS[name](story)
                 display.end()
+        if CHANGED_ONLY in names:
+            # Imported here: that module synthesizes with this one's synthesize().
+            from localcloud import changed_only
+
+            print(f"\n== {CHANGED_ONLY}: purge only what changed "
+                  f"({changed_only.APP.relative_to(ROOT)}, two site versions)", file=out,
+                  flush=True)
+            workdir = Path(tempfile.mkdtemp(prefix="demo-changed-only-"))
+            outcomes += changed_only.run(cloud, workdir, on_progress=display, out=out)
+            display.end()
     print("\n" + summary_table(outcomes), file=out)
     problems = check(outcomes)
     print(f"\n{len(outcomes)} CloudFormation requests; "

@@ -18,6 +18,10 @@ Rules followed (FIELD-NOTES, "CloudFormation custom resources"):
   UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_IN_PROGRESS while the rollback Update runs, then
   ..._COMPLETE / ..._FAILED) on a loopback endpoint the function gets as
   ``AWS_ENDPOINT_URL_CLOUDFORMATION``; ``describe_stacks_fault`` makes it fail.
+- The template's file assets are published first, as ``cdk deploy`` does, to moto's S3 on
+  the local CloudFront's server (``asset_bucket``), where the handler reads them;
+  :meth:`LocalCloudFormation.use_assembly` switches to a new synth of the app (new content),
+  publishing its assets too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from localcloud.asset_bucket import AssetBucket
 from localcloud.assembly import (
     CustomResourceSpec,
     StackTemplate,
@@ -161,6 +166,11 @@ class LocalCloudFormation:
         self.responses = ResponseServer().start()
         self.lambda_ = LocalLambda(async_time_scale=async_time_scale).start()
         self.cloudformation_api = CloudFormationApi(self._stack_states).start()
+        #: The CDK asset bucket (moto's S3): the template's file assets, published.
+        self.asset_bucket = AssetBucket(cloud.endpoint_url, cloud.region)
+        self.published_assets = self.asset_bucket.publish(
+            self.stack.file_assets, pseudo_refs(self.stack)
+        )
         self.distributions = {
             logical_id: cloud.create_distribution(comment=logical_id)
             for logical_id, res in self.stack.resources.items()
@@ -244,6 +254,25 @@ class LocalCloudFormation:
                 creation_time=self._created_at,
             )
         ]
+
+    def use_assembly(self, cdk_out: Path) -> None:
+        """Deploy from a new synth of the same app from now on (say, with changed content).
+
+        Its file assets are published, as ``cdk deploy`` publishes them before the stack
+        update; the resources keep their state and their provider function.
+
+        Raises:
+            ValueError: the new assembly lacks one of the stack's invalidation resources.
+        """
+        stack = _pick(load_assembly(cdk_out), self.stack.stack_name)
+        specs = {spec.logical_id: spec for spec in find_custom_resources(stack, RESOURCE_TYPE)}
+        missing = sorted(set(self.resources) - set(specs))
+        if missing:
+            raise ValueError(f"{cdk_out} has no resource {', '.join(missing)} in {stack.name}")
+        for logical_id, resource in self.resources.items():
+            resource.spec = specs[logical_id]
+        self.stack = stack
+        self.published_assets += self.asset_bucket.publish(stack.file_assets, pseudo_refs(stack))
 
     def set_function_timeout(self, seconds: float | None) -> None:
         """As if the function were redeployed with another timeout (None: as deployed)."""

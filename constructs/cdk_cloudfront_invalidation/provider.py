@@ -16,6 +16,7 @@ distributions those templates purge with
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import cloudfront_purge
@@ -51,6 +53,12 @@ RUNTIME_MODULES = (
     "entry.py",
     "fallback.py",
     "on_failure.py",
+    # Changed-only purges (docs/changed-only.md).
+    "manifest.py",
+    "changes.py",
+    "cover.py",
+    "scope.py",
+    "changed_scope.py",
 )
 #: Modes of the staged asset, whatever the build host's umask: Lambda runs the code as a
 #: user that is not the file owner, so files must be world-readable (AWS Lambda Developer
@@ -69,6 +77,8 @@ INVALIDATION_ACTIONS = (
 #: Read a stack's status, to tell a rollback's Update from a normal one (the handler then
 #: never answers FAILED; README "Troubleshooting").
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
+#: Read the manifests of changed-only purges (this deploy's and the previous one's).
+MANIFEST_READ_ACTIONS = ("s3:GetObject",)
 
 
 @functools.cache
@@ -208,6 +218,7 @@ class CloudFrontInvalidationProvider(Construct):
         self.log_group = log_group
         self._granted: set[str] = set()
         self._stacks_granted: set[str] = set()
+        self._manifest_buckets: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
@@ -331,6 +342,25 @@ class CloudFrontInvalidationProvider(Construct):
                 )
             )
         self.grant_distributions(arns)
+
+    def grant_manifest_reads(self, bucket: s3.IBucket) -> None:
+        """Let the provider read changed-only manifests in ``bucket`` (the CDK asset bucket).
+
+        The previous deploy's manifest has a key this synth cannot know, so the grant is
+        ``s3:GetObject`` on ``<bucket>/*`` + ``rules.MANIFEST_EXTENSION``: CDK's default
+        synthesizer names a file asset's object ``<hash><extension>``, so that pattern
+        matches the manifests and no other asset. A bootstrap bucket encrypted with a
+        customer-managed KMS key also needs ``kms:Decrypt`` on that key for this role
+        (README "Purge only what changed"); it is not granted here.
+        """
+        arn = bucket.arn_for_objects(f"*{rules.MANIFEST_EXTENSION}")
+        identity = json.dumps(Stack.of(self).resolve(arn), sort_keys=True)
+        if identity in self._manifest_buckets:
+            return
+        self._manifest_buckets.add(identity)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(MANIFEST_READ_ACTIONS), resources=[arn])
+        )
 
     def grant_rollback_detection(self, stacks: Iterable[str]) -> None:
         """Let the provider read these stacks' status (``cloudformation:DescribeStacks``).

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "README.md"
 #: Where examples may come from: each is synthesized or linted by tests/unit.
 SOURCES = {
-    "python": [ROOT / "app.py", ROOT / "examples" / "shared_provider_app.py"],
+    "python": [
+        ROOT / "app.py",
+        ROOT / "examples" / "shared_provider_app.py",
+        ROOT / "examples" / "changed_only_app.py",
+    ],
     "yaml": [ROOT / "examples" / "raw-cloudformation.yaml"],
 }
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -50,8 +54,8 @@ def table_names(heading: str) -> set[str]:
     return set(re.findall(r"^\| `([A-Za-z_]+)(?:\([^)]*\))?` \|", section, re.MULTILINE))
 
 
-def test_there_are_examples_for_all_three_uses() -> None:
-    assert [lang for lang, _ in blocks()] == ["python", "python", "python", "python", "yaml"]
+def test_there_are_examples_for_all_three_uses_and_changed_only_purges() -> None:
+    assert [lang for lang, _ in blocks()] == ["python", "python", "python", "python", "yaml", "python"]
 
 
 @pytest.mark.parametrize(("index", "block"), list(enumerate(b for _, b in blocks())))
