@@ -36,7 +36,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from localcloud.asset_bucket import AssetBucket
 from localcloud.assembly import (
     CustomResourceSpec,
     StackTemplate,
@@ -45,6 +44,7 @@ from localcloud.assembly import (
     load_assembly,
     pseudo_refs,
 )
+from localcloud.asset_bucket import AssetBucket
 from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
 from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda

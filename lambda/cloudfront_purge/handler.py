@@ -28,9 +28,9 @@ import logging
 import os
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3

@@ -24,7 +24,7 @@ class FakeS3:
         self.objects = objects
         self.reads: list[str] = []
 
-    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         self.reads.append(f"s3://{Bucket}/{Key}")
         if Key not in self.objects:
             raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The specified key does "
