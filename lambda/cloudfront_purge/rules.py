@@ -60,6 +60,10 @@ PROP_URL_PREFIX = "UrlPrefix"
 #: The index document's file name; an empty string means none (no directory forms).
 PROP_INDEX_DOCUMENT = "IndexDocument"
 PROP_MAX_PATHS = "MaxPaths"
+#: Only a changed-only purge sends these (the construct leaves them out otherwise).
+CHANGED_ONLY_PROPS = frozenset(
+    {PROP_ONLY_CHANGED, PROP_MANIFEST, PROP_URL_PREFIX, PROP_INDEX_DOCUMENT, PROP_MAX_PATHS}
+)
 #: Set by CloudFormation itself, never by the template author.
 CLOUDFORMATION_PROPS = frozenset({"ServiceToken", "ServiceTimeout"})
 KNOWN_PROPS = frozenset(

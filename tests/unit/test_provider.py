@@ -379,6 +379,18 @@ def test_raw_template_properties_are_what_the_handler_accepts() -> None:
     # Every property the provider knows is set (DistributionId is the alias of DistributionIds).
     assert set(props) == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID}
     spec = rules.parse_properties(props)
+    # By default OnlyChanged is false and Paths is purged.
+    assert rules.parse_changed_only(props) == rules.ChangedOnlySpec(
+        only_changed=False, manifest=None, url_prefix="/", index_document="index.html",
+        max_paths=30,
+    )
+    with_manifest = as_cloudformation_passes_it(
+        purge["Properties"], {**parameters, "PurgeOnlyChanged": "true", "ManifestUrl": "s3://assets/site.cfpurge-manifest"}
+    )
+    changed_only = rules.parse_changed_only(with_manifest)
+    assert changed_only.only_changed and changed_only.manifest == rules.S3Location(
+        "assets", "site.cfpurge-manifest"
+    )
     assert spec == rules.PurgeSpec(
         distribution_ids=("E2QWRUHAPOMQZL",),
         paths=("/index.html", "/assets/*"),
