@@ -100,8 +100,11 @@ def describe(outcome: Outcome) -> str:
     """One line: what the deploy purged, and how many cached objects it kept."""
     data = outcome.data
     paths = sorted({p for record in outcome.invalidations for p in record.paths})
-    kept = data.get("UnchangedKept") or "?"
-    changed = data.get("ChangedFiles") or "?"
-    return (f"  {outcome.step}: scope {data.get('PurgeScope', '?')}, {changed} file(s) changed, "
-            f"{len(paths)} path(s) purged {paths if len(paths) <= 8 else ''}, "
-            f"{kept} cached object(s) kept\n    reason: {data.get('ScopeReason', '')}")
+    changed = data.get("ChangedFiles")
+    kept = data.get("UnchangedKept")
+    shown = paths if len(paths) <= 8 else f"{paths[:8]} ..."
+    return (f"  {outcome.step}: scope {data.get('PurgeScope', '?')}"
+            + (f", {changed} file(s) changed" if changed else "")
+            + f", {len(paths)} path(s) purged {shown}"
+            + (f", {kept} cached object(s) kept" if kept else "")
+            + f"\n    reason: {data.get('ScopeReason', '')}")
