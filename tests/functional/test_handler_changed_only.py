@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,15 +13,13 @@ from botocore.exceptions import ClientError
 from cloudfront_purge import handler, manifest, rules
 from cloudfront_purge.manifest import Manifest
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_handler import (  # noqa: F401 - fixtures used by name
+from tests.functional.test_handler import (
     INVALIDATION_SECONDS,
     Context,
     Responses,
-    cloud,
-    dist,
+    StackStatus,
     event,
     props,
-    responses,
 )
 
 V1 = Manifest(files={**{f"docs/p{i}.html": "a" * 64 for i in range(10)}, "index.html": "a" * 64})
@@ -38,6 +37,26 @@ class ManifestBucket:
         if kwargs["Key"] not in self.objects:
             raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "gone"}}, "GetObject")
         return {"Body": io.BytesIO(self.objects[kwargs["Key"]])}
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloudFront]:
+    with LocalCloudFront(invalidation_seconds=INVALIDATION_SECONDS) as local:
+        yield local
+
+
+@pytest.fixture
+def dist(cloud: LocalCloudFront) -> str:
+    return cloud.create_distribution()
+
+
+@pytest.fixture
+def responses(cloud: LocalCloudFront, monkeypatch: pytest.MonkeyPatch) -> Responses:
+    recorder = Responses()
+    monkeypatch.setattr(handler, "deliver", recorder)
+    monkeypatch.setattr(handler, "cloudfront", cloud.client())
+    monkeypatch.setattr(handler, "cloudformation", StackStatus())
+    return recorder
 
 
 @pytest.fixture
