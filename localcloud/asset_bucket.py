@@ -2,8 +2,9 @@
 
 ``cdk deploy`` publishes a stack's file assets to the bootstrap bucket before CloudFormation
 runs; :class:`AssetBucket` does the same for the files a handler reads at run time (the
-``packaging: file`` assets, such as a changed-only purge's manifest). Directory assets
-(Lambda code) are not uploaded: the local Lambda runs them from cdk.out.
+``packaging: file`` assets a resource names by ``s3://`` URL, such as a changed-only purge's
+manifest; ``LocalCloudFormation`` picks them). Directory assets (Lambda code) are not
+uploaded: the local Lambda runs them from cdk.out.
 
 :meth:`AssetBucket.delete` removes an object, as ``cdk gc`` removes assets no current
 template references. Objects are read back through boto3 against the server, so what the

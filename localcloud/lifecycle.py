@@ -18,8 +18,9 @@ Rules followed (FIELD-NOTES, "CloudFormation custom resources"):
   UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_IN_PROGRESS while the rollback Update runs, then
   ..._COMPLETE / ..._FAILED) on a loopback endpoint the function gets as
   ``AWS_ENDPOINT_URL_CLOUDFORMATION``; ``describe_stacks_fault`` makes it fail.
-- The template's file assets are published first, as ``cdk deploy`` does, to moto's S3 on
-  the local CloudFront's server (``asset_bucket``), where the handler reads them;
+- The file assets the resources name by ``s3://`` URL are published first, as ``cdk deploy``
+  does, to moto's S3 on the local CloudFront's server (``asset_bucket``), where the handler
+  reads them;
   :meth:`LocalCloudFormation.use_assembly` switches to a new synth of the app (new content),
   publishing its assets too.
 """
@@ -166,11 +167,9 @@ class LocalCloudFormation:
         self.responses = ResponseServer().start()
         self.lambda_ = LocalLambda(async_time_scale=async_time_scale).start()
         self.cloudformation_api = CloudFormationApi(self._stack_states).start()
-        #: The CDK asset bucket (moto's S3): the template's file assets, published.
+        #: The CDK asset bucket (moto's S3), with the file assets the resources name.
         self.asset_bucket = AssetBucket(cloud.endpoint_url, cloud.region)
-        self.published_assets = self.asset_bucket.publish(
-            self.stack.file_assets, pseudo_refs(self.stack)
-        )
+        self.published_assets: list[str] = []
         self.distributions = {
             logical_id: cloud.create_distribution(comment=logical_id)
             for logical_id, res in self.stack.resources.items()
@@ -187,6 +186,7 @@ class LocalCloudFormation:
             )
         if not self.resources:
             raise ValueError(f"stack {self.stack.name} has no {RESOURCE_TYPE}")
+        self._publish_assets()
         #: The on-failure destination functions of the providers, by name.
         self.destinations: dict[str, LambdaFunction] = {}
         self._configure_async_invocation()
@@ -272,7 +272,19 @@ class LocalCloudFormation:
         for logical_id, resource in self.resources.items():
             resource.spec = specs[logical_id]
         self.stack = stack
-        self.published_assets += self.asset_bucket.publish(stack.file_assets, pseudo_refs(stack))
+        self._publish_assets()
+
+    def _publish_assets(self) -> None:
+        """Publish the file assets the resources' properties name by ``s3://`` URL (a
+        changed-only manifest), as ``cdk deploy`` publishes assets before the stack update.
+        Other assets (Lambda code, layers) are not read by the handler: not uploaded."""
+        refs = pseudo_refs(self.stack)
+        named = json.dumps([self.template_properties(lid) for lid in self.resources])
+        wanted = [
+            asset for asset in self.stack.file_assets
+            if f"s3://{asset.bucket(refs)}/{asset.object_key}" in named
+        ]
+        self.published_assets += self.asset_bucket.publish(wanted, refs)
 
     def set_function_timeout(self, seconds: float | None) -> None:
         """As if the function were redeployed with another timeout (None: as deployed)."""
