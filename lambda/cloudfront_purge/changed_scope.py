@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cloudfront_purge import manifest, rules, scope
+from cloudfront_purge import changes, cover, manifest, rules, scope
 from cloudfront_purge.changes import UrlMapping
 from cloudfront_purge.errors import AwsError
 
@@ -32,6 +33,76 @@ REASON_SKIPPED = f"{rules.PROP_INVALIDATE_ON_CREATE} is false: nothing purged on
 MAX_REASON_CHARS = 300
 
 
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class ChangedOnlySpec:
+    """The changed-only properties, parsed; see :func:`parse_changed_only` for defaults."""
+
+    only_changed: bool
+    manifest: S3Location | None
+    url_prefix: str
+    index_document: str | None
+    max_paths: int
+
+
+def parse_changed_only(props: Mapping[str, object]) -> ChangedOnlySpec:
+    """Parse OnlyChanged, Manifest, UrlPrefix, IndexDocument and MaxPaths.
+
+    Defaults: false, none, "/", "index.html", 30 (``changes`` / ``cover`` constants, the
+    construct's defaults too).
+
+    Raises:
+        RuleError: naming the property and its rule; Manifest is required with OnlyChanged.
+    """
+    only_changed = rules.parse_bool(
+        props.get(rules.PROP_ONLY_CHANGED, False), field=rules.PROP_ONLY_CHANGED
+    )
+    raw_manifest = props.get(rules.PROP_MANIFEST)
+    location = (
+        None if raw_manifest in (None, "") else parse_s3_url(raw_manifest, rules.PROP_MANIFEST)
+    )
+    if only_changed and location is None:
+        raise rules.RuleError(
+            f"{rules.PROP_MANIFEST} is required when {rules.PROP_ONLY_CHANGED} is true: the "
+            "s3://bucket/key of this deploy's manifest (cloudfront-invalidate manifest DIR "
+            "writes one)"
+        )
+    index_document = props.get(rules.PROP_INDEX_DOCUMENT, changes.DEFAULT_INDEX_DOCUMENT)
+    return ChangedOnlySpec(
+        only_changed=only_changed,
+        manifest=location,
+        url_prefix=changes.validate_url_prefix(
+            props.get(rules.PROP_URL_PREFIX, changes.DEFAULT_URL_PREFIX),
+            field=rules.PROP_URL_PREFIX,
+        ),
+        index_document=changes.validate_index_document(
+            None if index_document == "" else index_document, field=rules.PROP_INDEX_DOCUMENT
+        ),
+        max_paths=cover.validate_max_paths(
+            props.get(rules.PROP_MAX_PATHS, cover.DEFAULT_MAX_PATHS), field=rules.PROP_MAX_PATHS
+        ),
+    )
+
+
+def parse_s3_url(value: object, field: str) -> S3Location:
+    """``s3://bucket/key``, as a CDK asset's ``s3_object_url`` gives it."""
+    text = value if isinstance(value, str) else ""
+    bucket, _, key = text.removeprefix("s3://").partition("/")
+    if not text.startswith("s3://") or not bucket or not key:
+        shown = rules.shorten(repr(value), 80)
+        raise rules.RuleError(f"{field} must be an S3 URL such as s3://bucket/key, got {shown}")
+    return S3Location(bucket=bucket, key=key)
+
+
 def plan_for(
     event: Mapping[str, Any], full_paths: tuple[str, ...], s3: Callable[[], S3Client]
 ) -> scope.PurgePlan:
@@ -45,7 +116,7 @@ def plan_for(
     Raises:
         RuleError: a changed-only property of this request that breaks its rule.
     """
-    options = rules.parse_changed_only(event.get("ResourceProperties", {}))
+    options = parse_changed_only(event.get("ResourceProperties", {}))
     if not options.only_changed:
         plan = scope.full_plan(REASON_PATHS, full_paths)
     elif event["RequestType"] == "Create":
@@ -58,7 +129,7 @@ def plan_for(
 
 def _plan_update(
     event: Mapping[str, Any],
-    options: rules.ChangedOnlySpec,
+    options: ChangedOnlySpec,
     full_paths: tuple[str, ...],
     s3: Callable[[], S3Client],
 ) -> scope.PurgePlan:
@@ -71,7 +142,7 @@ def _plan_update(
     old: manifest.Manifest | manifest.ManifestError | None
     old_mapping: UrlMapping | None = None
     try:
-        previous = rules.parse_changed_only(event.get("OldResourceProperties", {}))
+        previous = parse_changed_only(event.get("OldResourceProperties", {}))
     except rules.RuleError as exc:
         old = manifest.ManifestError(f"the previous deploy's properties cannot be used: {exc}")
     else:
@@ -93,7 +164,7 @@ def _plan_update(
     )
 
 
-def read_manifest(s3: Callable[[], S3Client], location: rules.S3Location) -> manifest.Manifest:
+def read_manifest(s3: Callable[[], S3Client], location: S3Location) -> manifest.Manifest:
     """Read and parse one manifest object.
 
     Raises:

@@ -52,7 +52,7 @@ PROP_SOURCE_HASH = "SourceHash"
 PROP_WAIT_FOR_COMPLETION = "WaitForCompletion"
 PROP_TIMEOUT_SECONDS = "TimeoutSeconds"
 PROP_INVALIDATE_ON_CREATE = "InvalidateOnCreate"
-# Changed-only purges (docs/changed-only.md); parsed by parse_changed_only below.
+# Changed-only purges (docs/changed-only.md); parsed by changed_scope.parse_changed_only.
 PROP_ONLY_CHANGED = "OnlyChanged"
 #: ``s3://<bucket>/<key>`` of this deploy's manifest (the construct's file asset).
 PROP_MANIFEST = "Manifest"
@@ -434,72 +434,6 @@ def parse_properties(props: Mapping[str, object]) -> PurgeSpec:
             props.get(PROP_INVALIDATE_ON_CREATE, True), field=PROP_INVALIDATE_ON_CREATE
         ),
     )
-
-
-@dataclass(frozen=True)
-class S3Location:
-    bucket: str
-    key: str
-
-    @property
-    def url(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
-@dataclass(frozen=True)
-class ChangedOnlySpec:
-    """The changed-only properties, parsed; see :func:`parse_changed_only` for defaults."""
-
-    only_changed: bool
-    manifest: S3Location | None
-    url_prefix: str
-    index_document: str | None
-    max_paths: int
-
-
-def parse_changed_only(props: Mapping[str, object]) -> ChangedOnlySpec:
-    """Parse OnlyChanged, Manifest, UrlPrefix, IndexDocument and MaxPaths.
-
-    Defaults: false, none, "/", "index.html", 30 (``changes`` / ``cover`` constants, the
-    construct's defaults too).
-
-    Raises:
-        RuleError: naming the property and its rule; Manifest is required with OnlyChanged.
-    """
-    # Imported here: these modules import this one (both are standard library only too).
-    from cloudfront_purge import changes, cover
-
-    only_changed = parse_bool(props.get(PROP_ONLY_CHANGED, False), field=PROP_ONLY_CHANGED)
-    raw_manifest = props.get(PROP_MANIFEST)
-    location = None if raw_manifest in (None, "") else parse_s3_url(raw_manifest, PROP_MANIFEST)
-    if only_changed and location is None:
-        raise RuleError(
-            f"{PROP_MANIFEST} is required when {PROP_ONLY_CHANGED} is true: the s3://bucket/key "
-            "of this deploy's manifest (cloudfront-invalidate manifest DIR writes one)"
-        )
-    index_document = props.get(PROP_INDEX_DOCUMENT, changes.DEFAULT_INDEX_DOCUMENT)
-    return ChangedOnlySpec(
-        only_changed=only_changed,
-        manifest=location,
-        url_prefix=changes.validate_url_prefix(
-            props.get(PROP_URL_PREFIX, changes.DEFAULT_URL_PREFIX), field=PROP_URL_PREFIX
-        ),
-        index_document=changes.validate_index_document(
-            None if index_document == "" else index_document, field=PROP_INDEX_DOCUMENT
-        ),
-        max_paths=cover.validate_max_paths(
-            props.get(PROP_MAX_PATHS, cover.DEFAULT_MAX_PATHS), field=PROP_MAX_PATHS
-        ),
-    )
-
-
-def parse_s3_url(value: object, field: str) -> S3Location:
-    """``s3://bucket/key``, as a CDK asset's ``s3_object_url`` gives it."""
-    text = value if isinstance(value, str) else ""
-    bucket, _, key = text.removeprefix("s3://").partition("/")
-    if not text.startswith("s3://") or not bucket or not key:
-        raise RuleError(f"{field} must be an S3 URL such as s3://bucket/key, got {_show(value)}")
-    return S3Location(bucket=bucket, key=key)
 
 
 def _within_service_timeout(timeout: float, service_timeout: object) -> float:

@@ -126,7 +126,7 @@ def test_create_and_only_changed_false_purge_paths_without_reading_s3(s3: FakeS3
 )
 def test_bad_properties_fail_naming_the_property(properties: dict[str, str], message: str) -> None:
     with pytest.raises(rules.RuleError, match=message):
-        rules.parse_changed_only(properties)
+        changed_scope.parse_changed_only(properties)
 
 
 def test_bad_old_properties_mean_a_full_purge_not_a_failure(s3: FakeS3) -> None:

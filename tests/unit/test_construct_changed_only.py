@@ -15,7 +15,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
 from cdk_cloudfront_invalidation.provider import RUNTIME_MODULES, handler_asset_dir
-from cloudfront_purge import changes, cover, manifest, rules
+from cloudfront_purge import changed_scope, changes, cover, manifest, rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "site")
@@ -58,7 +58,7 @@ def test_only_changed_sends_the_manifest_url_and_the_url_options() -> None:
     url = json.dumps(stack.resolve(props[rules.PROP_MANIFEST]))
     assert "s3://" in url and f"{purge.manifest_asset.asset_hash}{rules.MANIFEST_EXTENSION}" in url
     # What the handler parses is what the construct sent.
-    parsed = rules.parse_changed_only({**props, rules.PROP_MANIFEST: "s3://b/k.cfpurge-manifest"})
+    parsed = changed_scope.parse_changed_only({**props, rules.PROP_MANIFEST: "s3://b/k.cfpurge-manifest"})
     assert (parsed.url_prefix, parsed.index_document, parsed.max_paths) == ("/docs/", None, 12)
 
 
