@@ -169,3 +169,22 @@ def test_bad_changed_only_props_fail_at_synth_naming_the_prop(
     with pytest.raises(ValueError, match=message):
         CloudFrontInvalidation(stack, "Bad", distribution=dist, **props)
     assert stack.node.try_find_child("Bad") is None
+
+
+def test_cdk_nag_finds_nothing_unacknowledged_with_only_changed(tmp_path: Path) -> None:
+    from tests.unit.test_static_checks import acknowledgements, nag_violations
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "PurgeOnly")
+    imported = cloudfront.Distribution.from_distribution_attributes(
+        stack, "Site", distribution_id="E2QWRUHAPOMQZL", domain_name="d111.cloudfront.net"
+    )
+    CloudFrontInvalidation(stack, "Purge", distribution=imported, source_directories=[SITE],
+                           only_changed=True)
+    assert nag_violations(app, tmp_path) == []
+    # The one acknowledgement is the manifest grant, with its reason, next to the role.
+    (key,) = acknowledgements(stack)
+    assert key.endswith(
+        "ServiceRole Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+        f"cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*{rules.MANIFEST_EXTENSION}]"
+    )
