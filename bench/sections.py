@@ -709,6 +709,29 @@ def _ok(timelines: Sequence[request.Timeline]) -> int:
     return sum(1 for t in timelines if t.status == "SUCCESS")
 
 
+def _phase_row(
+    metric: str,
+    ours: Sequence[request.Timeline],
+    baseline: Sequence[request.Timeline],
+    name: str,
+    q: float,
+    goal: Goal | None = None,
+) -> Row:
+    """One phase's percentile, in seconds, for two runs side by side."""
+    return Row(metric, _phase(ours, name, q), _phase(baseline, name, q), "s", goal)
+
+
+def _ok_row(ours: Sequence[request.Timeline], baseline: Sequence[request.Timeline]) -> Row:
+    """How many requests were answered SUCCESS, out of how many, for two runs."""
+    return Row(
+        "SUCCESS answers",
+        _ok(ours),
+        _ok(baseline),
+        ours_text=f"{_ok(ours)}/{len(ours)}",
+        baseline_text=f"{_ok(baseline)}/{len(baseline)}",
+    )
+
+
 def request_sections(options: Options) -> tuple[list[Section], dict[str, Any]]:
     """Today's profile, at real time, through the packaged asset in fresh processes."""
     count = 4 if options.quick else 30
@@ -763,59 +786,48 @@ def request_sections(options: Options) -> tuple[list[Section], dict[str, Any]]:
         "5. Today's profile: the whole request, event sent → SUCCESS at the ResponseURL "
         "(real time, fresh Lambda-like processes)",
         rows=[
-            Row(
+            _phase_row(
                 "Start-up (process, imports, client, event), median",
-                _phase(ours, "start-up", 50),
-                _phase(base, "start-up", 50),
-                "s",
+                ours,
+                base,
+                "start-up",
+                50,
             ),
-            Row(
+            _phase_row(
                 "First CloudFront call (ready → accepted), median",
-                _phase(ours, "first call", 50),
-                _phase(base, "first call", 50),
-                "s",
+                ours,
+                base,
+                "first call",
+                50,
             ),
-            Row(
+            _phase_row(
                 "Wait: CloudFront's own duration (accepted → Completed), median",
-                _phase(ours, "wait", 50),
-                _phase(base, "wait", 50),
-                "s",
+                ours,
+                base,
+                "wait",
+                50,
             ),
-            Row(
+            _phase_row(
                 "Lag after Completed (→ handler sees it), median",
-                _phase(ours, "lag", 50),
-                _phase(base, "lag", 50),
-                "s",
+                ours,
+                base,
+                "lag",
+                50,
                 TODAY_LAG_MEDIAN_GOAL,
             ),
-            Row(
-                "Lag after Completed, p95",
-                _phase(ours, "lag", 95),
-                _phase(base, "lag", 95),
-                "s",
-                TODAY_LAG_P95_GOAL,
-            ),
-            Row(
-                "Answer (seen → SUCCESS received), median",
-                _phase(ours, "answer", 50),
-                _phase(base, "answer", 50),
-                "s",
-            ),
-            Row("Whole request, median", _phase(ours, "total", 50), _phase(base, "total", 50), "s"),
-            Row("Whole request, p95", _phase(ours, "total", 95), _phase(base, "total", 95), "s"),
-            Row(
+            _phase_row("Lag after Completed, p95", ours, base, "lag", 95, TODAY_LAG_P95_GOAL),
+            _phase_row("Answer (seen → SUCCESS received), median", ours, base, "answer", 50),
+            _phase_row("Whole request, median", ours, base, "total", 50),
+            _phase_row("Whole request, p95", ours, base, "total", 95),
+            _phase_row(
                 "Whole request minus CloudFront's duration, median",
-                _phase(ours, "ours", 50),
-                _phase(base, "ours", 50),
-                "s",
+                ours,
+                base,
+                "ours",
+                50,
                 TODAY_OURS_MEDIAN_GOAL,
             ),
-            Row(
-                "Whole request minus CloudFront's duration, p95",
-                _phase(ours, "ours", 95),
-                _phase(base, "ours", 95),
-                "s",
-            ),
+            _phase_row("Whole request minus CloudFront's duration, p95", ours, base, "ours", 95),
             Row(
                 "Status calls per invalidation (mean)",
                 statistics.fmean(t.get_calls for t in ours),
@@ -824,13 +836,7 @@ def request_sections(options: Options) -> tuple[list[Section], dict[str, Any]]:
             Row(
                 "Status calls per second of waiting", _rate(ours), _rate(base), "", TODAY_RATE_GOAL
             ),
-            Row(
-                "SUCCESS answers",
-                _ok(ours),
-                _ok(base),
-                ours_text=f"{_ok(ours)}/{len(ours)}",
-                baseline_text=f"{_ok(base)}/{len(base)}",
-            ),
+            _ok_row(ours, base),
         ],
     )
     main.notes += [
@@ -868,36 +874,21 @@ def request_sections(options: Options) -> tuple[list[Section], dict[str, Any]]:
         "5b. Today's profile with 20% of GetInvalidation calls throttled (baseline column = "
         "ours without throttling)",
         rows=[
-            Row(
-                "Lag after Completed, median",
-                _phase(throttled, "lag", 50),
-                _phase(ours, "lag", 50),
-                "s",
-            ),
-            Row(
-                "Lag after Completed, p95",
-                _phase(throttled, "lag", 95),
-                _phase(ours, "lag", 95),
-                "s",
-            ),
-            Row(
+            _phase_row("Lag after Completed, median", throttled, ours, "lag", 50),
+            _phase_row("Lag after Completed, p95", throttled, ours, "lag", 95),
+            _phase_row(
                 "Whole request minus CloudFront's duration, median",
-                _phase(throttled, "ours", 50),
-                _phase(ours, "ours", 50),
-                "s",
+                throttled,
+                ours,
+                "ours",
+                50,
             ),
             Row(
                 "Status calls per second of waiting (throttled ones included)",
                 _rate(throttled),
                 _rate(ours),
             ),
-            Row(
-                "SUCCESS answers",
-                _ok(throttled),
-                _ok(ours),
-                ours_text=f"{_ok(throttled)}/{len(throttled)}",
-                baseline_text=f"{_ok(ours)}/{len(ours)}",
-            ),
+            _ok_row(throttled, ours),
         ],
         notes=[
             "Injected with LocalCloudFront faults.rate('GetInvalidation', 'Throttling', "

@@ -37,6 +37,7 @@ __all__ = [
     "AssemblyError",
     "CustomResourceSpec",
     "EventInvokeSpec",
+    "FileAsset",
     "StackTemplate",
     "UnresolvedReferenceError",
     "cfn_stringify",
@@ -74,6 +75,22 @@ class UnresolvedReferenceError(AssemblyError, LookupError):
         self.reference = reference
 
 
+@dataclass(frozen=True)
+class FileAsset:
+    """One file asset of the stack's asset manifest and where CDK would publish it."""
+
+    source: Path
+    """The staged file (``packaging: file``) or directory (``zip``) in cdk.out."""
+    packaging: str
+    bucket_name: str
+    """As the manifest writes it: ``${AWS::AccountId}`` and ``${AWS::Region}`` unresolved."""
+    object_key: str
+
+    def bucket(self, refs: Mapping[str, Any]) -> str:
+        """The bucket name with the pseudo parameters of ``refs`` filled in."""
+        return _SUB_VAR.sub(lambda m: str(refs.get(m.group(1), m.group(0))), self.bucket_name)
+
+
 @dataclass(eq=False)
 class StackTemplate:
     """One stack of the assembly. ``name`` is the artifact id (``Stage/Stack`` inside a
@@ -86,6 +103,8 @@ class StackTemplate:
     assembly_dir: Path
     asset_sources: dict[str, Path] = field(default_factory=dict, repr=False)
     """Asset manifest entries: object key (and asset hash) -> source path in cdk.out."""
+    file_assets: list[FileAsset] = field(default_factory=list, repr=False)
+    """Every destination of every file asset of the stack's asset manifests."""
     assembly: list[StackTemplate] = field(default_factory=list, repr=False)
     """Every stack of the same assembly, this one included (for cross-stack imports)."""
 
@@ -201,12 +220,13 @@ def _load_into(directory: Path, stacks: list[StackTemplate], prefix: str) -> Non
         template_file = directory / properties["templateFile"]
         template = _read_json(template_file)
         asset_sources: dict[str, Path] = {}
+        file_assets: list[FileAsset] = []
         for dependency in artifact.get("dependencies", []):
             dep = artifacts.get(dependency, {})
             if dep.get("type") == _ASSET_MANIFEST_TYPE:
-                asset_sources.update(
-                    _asset_sources(directory, directory / dep["properties"]["file"])
-                )
+                manifest_file = directory / dep["properties"]["file"]
+                asset_sources.update(_asset_sources(directory, manifest_file))
+                file_assets += _file_assets(directory, manifest_file)
         stacks.append(
             StackTemplate(
                 name=f"{prefix}{artifact_id}",
@@ -215,6 +235,7 @@ def _load_into(directory: Path, stacks: list[StackTemplate], prefix: str) -> Non
                 template_file=template_file,
                 assembly_dir=directory,
                 asset_sources=asset_sources,
+                file_assets=file_assets,
             )
         )
 
@@ -233,6 +254,26 @@ def _asset_sources(directory: Path, manifest_file: Path) -> dict[str, Path]:
             if isinstance(key, str):
                 sources[key] = path
     return sources
+
+
+def _file_assets(directory: Path, manifest_file: Path) -> list[FileAsset]:
+    assets: list[FileAsset] = []
+    for entry in _read_json(manifest_file).get("files", {}).values():
+        source = entry.get("source", {})
+        if not source.get("path"):
+            continue  # built by a command at publish time: nothing staged to publish
+        for destination in entry.get("destinations", {}).values():
+            bucket, key = destination.get("bucketName"), destination.get("objectKey")
+            if isinstance(bucket, str) and isinstance(key, str):
+                assets.append(
+                    FileAsset(
+                        source=directory / source["path"],
+                        packaging=str(source.get("packaging", "file")),
+                        bucket_name=bucket,
+                        object_key=key,
+                    )
+                )
+    return assets
 
 
 # ---------------------------------------------------------------------------------------

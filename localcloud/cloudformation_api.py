@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal, Self
 from xml.sax.saxutils import escape
 
-from localcloud._service import LocalService
+from localcloud._service import LocalService, serve_in_thread, stop_serving
 
 __all__ = ["CloudFormationApi", "DescribeFault", "StackState"]
 
@@ -152,23 +152,13 @@ class CloudFormationApi(LocalService):
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="localcloud-cloudformation-api",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, "localcloud-cloudformation-api")
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(httpd, thread)
 
     @property
     def endpoint_url(self) -> str:

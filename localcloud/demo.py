@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -35,11 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 TENANTS_STEP = "tenants"
 TENANTS_APP = ROOT / "examples" / "tags_and_tenants_app.py"
 TENANTS_STACKS = ("TaggedSite", "TenantSite")
+#: The step that deploys examples/changed_only_app.py at two content versions.
+CHANGED_ONLY = "changed-only"
+#: Steps that deploy an app of their own, not app.py.
+OWN_APP_STEPS = (CHANGED_ONLY, TENANTS_STEP)
 
 
-def synthesize(app: Path, outdir: Path, *, umask: int = -1) -> Path:
-    """Run the CDK app as ``cdk synth`` would, into ``outdir`` (under ``umask``, if given)."""
-    env = {**os.environ, "CDK_OUTDIR": str(outdir),
+def synthesize(
+    app: Path, outdir: Path, env: Mapping[str, str] | None = None, *, umask: int = -1
+) -> Path:
+    """Run the CDK app as ``cdk synth`` would, into ``outdir`` (``env``: added variables;
+    under ``umask``, if given)."""
+    env = {**os.environ, **(env or {}), "CDK_OUTDIR": str(outdir),
            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run([sys.executable, str(app)], check=True, env=env, cwd=app.parent, umask=umask)
@@ -121,9 +128,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m localcloud.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", action="append",
-                        choices=[*sorted(SCENARIOS), TENANTS_STEP],
+                        choices=[*sorted(SCENARIOS), *OWN_APP_STEPS],
                         help="run only these (repeatable); default: all, in story order, then "
-                        f"{TENANTS_STEP!r} (cache tags and a distribution tenant)")
+                        f"{CHANGED_ONLY!r} (purge only what changed) and {TENANTS_STEP!r} "
+                        "(cache tags and a distribution tenant)")
     parser.add_argument("--invalidation-seconds", type=float, default=3.0,
                         help="how long an invalidation stays InProgress (default: %(default)s)")
     parser.add_argument("--invalidation-spread", metavar="MIN:MAX",
@@ -146,9 +154,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parse_args(argv)
-    names = args.scenario or [*SCENARIOS, TENANTS_STEP]
+    names = args.scenario or [*SCENARIOS, *OWN_APP_STEPS]
     cdk_out = args.cdk_out
-    if cdk_out is None and set(names) - {TENANTS_STEP}:
+    if cdk_out is None and set(names) - set(OWN_APP_STEPS):
         cdk_out = Path(tempfile.mkdtemp(prefix="demo-cdk-out-"))
         print(f"Synthesizing {args.app} -> {cdk_out}", file=out, flush=True)
         started = time.monotonic()
@@ -172,11 +180,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                               long_invalidation_seconds=args.long_wait_seconds,
                               long_wait_function_timeout=args.long_wait_function_timeout)
                 for name in names:
-                    if name == TENANTS_STEP:
+                    if name in OWN_APP_STEPS:
                         continue
                     print(f"\n== {name}", file=out, flush=True)
                     outcomes += SCENARIOS[name](story)
                     display.end()
+        if CHANGED_ONLY in names:
+            # Imported here: that module synthesizes with this one's synthesize().
+            from localcloud import changed_only
+
+            print(f"\n== {CHANGED_ONLY}: purge only what changed "
+                  f"({changed_only.APP.relative_to(ROOT)}, two site versions)", file=out,
+                  flush=True)
+            workdir = Path(tempfile.mkdtemp(prefix="demo-changed-only-"))
+            outcomes += changed_only.run(cloud, workdir, on_progress=display, out=out)
+            display.end()
         if TENANTS_STEP in names:
             outcomes += tenants_step(args, cloud, display, out)
     print("\n" + summary_table(outcomes), file=out)

@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
-from localcloud._service import LocalService
+from localcloud._service import LocalService, serve_in_thread, stop_serving
 from localcloud.lambda_api import ApiServer
 from localcloud.lambda_async import AsyncConfig, AsyncQueue, DestinationRecord
 from localcloud.lambda_model import Invocation, InvocationSource, InvocationType, LambdaFunction
@@ -181,13 +181,7 @@ class LocalLambda(LocalService):
         httpd = ApiServer(("127.0.0.1", 0))
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="localcloud-lambda-api",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, "localcloud-lambda-api")
         return self
 
     def stop(self) -> None:
@@ -200,12 +194,8 @@ class LocalLambda(LocalService):
         for proc in running:
             kill_group(proc)
         httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(httpd, thread)
         for invocation in self.invocations:
             invocation.wait(5)
         if self._workdir is not None:

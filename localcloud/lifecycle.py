@@ -19,6 +19,11 @@ Rules followed (FIELD-NOTES, "CloudFormation custom resources"):
   UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_IN_PROGRESS while the rollback Update runs, then
   ..._COMPLETE / ..._FAILED) on a loopback endpoint the function gets as
   ``AWS_ENDPOINT_URL_CLOUDFORMATION``; ``describe_stacks_fault`` makes it fail.
+- The file assets the resources name by ``s3://`` URL are published first, as ``cdk deploy``
+  does, to moto's S3 on the local CloudFront's server (``asset_bucket``), where the handler
+  reads them;
+  :meth:`LocalCloudFormation.use_assembly` switches to a new synth of the app (new content),
+  publishing its assets too.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from localcloud.assembly import (
     pseudo_refs,
     resolve,
 )
+from localcloud.asset_bucket import AssetBucket
 from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
 from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda
@@ -167,6 +173,9 @@ class LocalCloudFormation:
         self.responses = ResponseServer().start()
         self.lambda_ = LocalLambda(async_time_scale=async_time_scale).start()
         self.cloudformation_api = CloudFormationApi(self._stack_states).start()
+        #: The CDK asset bucket (moto's S3), with the file assets the resources name.
+        self.asset_bucket = AssetBucket(cloud.endpoint_url, cloud.region)
+        self.published_assets: list[str] = []
         self.distributions = {
             logical_id: _create_distribution(cloud, logical_id, res)
             for logical_id, res in self.stack.resources.items()
@@ -189,6 +198,7 @@ class LocalCloudFormation:
             )
         if not self.resources:
             raise ValueError(f"stack {self.stack.name} has no {RESOURCE_TYPE}")
+        self._publish_assets()
         #: The on-failure destination functions of the providers, by name.
         self.destinations: dict[str, LambdaFunction] = {}
         self._configure_async_invocation()
@@ -256,6 +266,37 @@ class LocalCloudFormation:
                 creation_time=self._created_at,
             )
         ]
+
+    def use_assembly(self, cdk_out: Path) -> None:
+        """Deploy from a new synth of the same app from now on (say, with changed content).
+
+        Its file assets are published, as ``cdk deploy`` publishes them before the stack
+        update; the resources keep their state and their provider function.
+
+        Raises:
+            ValueError: the new assembly lacks one of the stack's invalidation resources.
+        """
+        stack = _pick(load_assembly(cdk_out), self.stack.stack_name)
+        specs = {spec.logical_id: spec for spec in find_custom_resources(stack, RESOURCE_TYPE)}
+        missing = sorted(set(self.resources) - set(specs))
+        if missing:
+            raise ValueError(f"{cdk_out} has no resource {', '.join(missing)} in {stack.name}")
+        for logical_id, resource in self.resources.items():
+            resource.spec = specs[logical_id]
+        self.stack = stack
+        self._publish_assets()
+
+    def _publish_assets(self) -> None:
+        """Publish the file assets the resources' properties name by ``s3://`` URL (a
+        changed-only manifest), as ``cdk deploy`` publishes assets before the stack update.
+        Other assets (Lambda code, layers) are not read by the handler: not uploaded."""
+        refs = pseudo_refs(self.stack)
+        named = json.dumps([self.template_properties(lid) for lid in self.resources])
+        wanted = [
+            asset for asset in self.stack.file_assets
+            if f"s3://{asset.bucket(refs)}/{asset.object_key}" in named
+        ]
+        self.published_assets += self.asset_bucket.publish(wanted, refs)
 
     def set_function_timeout(self, seconds: float | None) -> None:
         """As if the function were redeployed with another timeout (None: as deployed)."""

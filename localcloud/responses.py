@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from localcloud._service import LocalService
+from localcloud._service import LocalService, serve_in_thread, stop_serving
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -401,23 +401,13 @@ class ResponseServer(LocalService):
         httpd.tls_context = context
         self._httpd = httpd
         self._cert_path = ca_path
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="localcloud-responses",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, "localcloud-responses")
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(httpd, thread)
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None

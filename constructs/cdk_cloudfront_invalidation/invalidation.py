@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
 from aws_cdk import aws_cloudfront as cloudfront
@@ -12,7 +14,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
-from cloudfront_purge import rules
+from cloudfront_purge import changes, cover, manifest, rules
 
 
 class CloudFrontInvalidation(Construct):
@@ -46,6 +48,10 @@ class CloudFrontInvalidation(Construct):
         wait_for_completion: bool = True,
         timeout: Duration | None = None,
         invalidate_on_create: bool = True,
+        only_changed: bool = False,
+        url_prefix: str = changes.DEFAULT_URL_PREFIX,
+        index_document: str | None = changes.DEFAULT_INDEX_DOCUMENT,
+        max_paths: int = cover.DEFAULT_MAX_PATHS,
     ) -> None:
         """
         Args:
@@ -75,6 +81,22 @@ class CloudFrontInvalidation(Construct):
                 1 second and 58 minutes (CloudFormation's ServiceTimeout is at most one hour
                 and is set to this plus 2 minutes). Default: 30 minutes.
             invalidate_on_create: Purge on the stack's first deployment too. Default: True.
+            only_changed: On updates, purge only the URLs whose files changed since the
+                previous deploy, and keep the rest of the cache warm; purge ``paths``
+                whenever that cannot be sure (docs/changed-only.md). Needs
+                ``source_directories`` (and neither ``source_hash`` nor ``assets``): a
+                manifest of them travels as a file asset. Assumes the cache key is the URL
+                path (no query strings in the cache policy). Default: False (purge ``paths``
+                on every deploy).
+            url_prefix: Where the root of ``source_directories`` is served, starting and
+                ending with ``/``. Used with ``only_changed``. Default: ``"/"``.
+            index_document: The directory index file: when ``dir/index.html`` changes,
+                ``/dir/`` is purged too. None: no directory forms. Used with
+                ``only_changed``. Default: ``"index.html"``.
+            max_paths: At most this many paths per distribution in a changed-only purge
+                (at most 15 of them wildcards), chosen to evict the fewest unchanged
+                objects; 1 to 3,000. Used with ``only_changed``. Default: 30 (chosen with
+                the benchmark: docs/changed-only.md).
         """
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
@@ -88,12 +110,23 @@ class CloudFrontInvalidation(Construct):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
         timeout_seconds = _whole_seconds(timeout)
         content_hash = _content_hash(source_hash, source_directories, assets)
+        options = _changed_only_properties(
+            only_changed, url_prefix, index_document, max_paths,
+            source_hash=source_hash, source_directories=source_directories, assets=assets,
+        )
+        site = manifest.build_manifest(source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
 
         provider = CloudFrontInvalidationProvider.of_stack(self)
         provider.grant_distributions(d.distribution_arn for d in dists)
         provider.grant_distribution_tenant_ids(tenant_ids)
         tenant_props = {rules.PROP_DISTRIBUTION_TENANT_IDS: tenant_ids} if tenant_ids else {}
+        #: The manifest file asset of a changed-only purge; None otherwise.
+        self.manifest_asset: s3_assets.Asset | None = None
+        if site is not None:
+            self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
+            provider.grant_manifest_reads(self.manifest_asset.bucket)
+            options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
         self.resource = CustomResource(
             self,
             "Resource",
@@ -110,6 +143,7 @@ class CloudFrontInvalidation(Construct):
                 rules.PROP_WAIT_FOR_COMPLETION: _flag(wait_for_completion),
                 rules.PROP_TIMEOUT_SECONDS: str(timeout_seconds),
                 rules.PROP_INVALIDATE_ON_CREATE: _flag(invalidate_on_create),
+                **options,
             },
         )
         # The function must be allowed to re-invoke itself before the first event arrives.
@@ -142,10 +176,94 @@ class CloudFrontInvalidation(Construct):
         skipped by ``invalidate_on_create=False``."""
         return self.resource.get_att_string(rules.ATTR_STATUS)
 
+    @property
+    def purge_scope(self) -> str:
+        """A GetAtt token: "changed" (only what changed), "full" (``paths``), or "none"
+        (a Create skipped by ``invalidate_on_create=False``)."""
+        return self.resource.get_att_string(rules.ATTR_PURGE_SCOPE)
+
+    @property
+    def scope_reason(self) -> str:
+        """A GetAtt token: why this deploy purged what it did."""
+        return self.resource.get_att_string(rules.ATTR_SCOPE_REASON)
+
+    @property
+    def changed_files(self) -> str:
+        """A GetAtt token: files modified, added or deleted since the previous deploy
+        (empty when not known)."""
+        return self.resource.get_att_string(rules.ATTR_CHANGED_FILES)
+
+    @property
+    def unchanged_kept(self) -> str:
+        """A GetAtt token: cached objects of the site the purge kept (empty when not known)."""
+        return self.resource.get_att_string(rules.ATTR_UNCHANGED_KEPT)
+
 
 def _flag(value: bool) -> str:
     # CloudFormation hands every property over as a string; say it explicitly.
     return "true" if value else "false"
+
+
+def _changed_only_properties(
+    only_changed: bool,
+    url_prefix: str,
+    index_document: str | None,
+    max_paths: int,
+    *,
+    source_hash: str | None,
+    source_directories: Sequence[str] | None,
+    assets: Sequence[s3_assets.Asset] | None,
+) -> dict[str, str]:
+    """Check the changed-only props; the properties they add (none when it is off, so the
+    template of a resource without ``only_changed`` stays as it was)."""
+    if not isinstance(only_changed, bool):
+        raise ValueError(f"only_changed must be True or False, got {only_changed!r}")
+    try:
+        # A token (a parameter, say) is known only at deploy time: the handler checks it.
+        if not (isinstance(url_prefix, str) and Token.is_unresolved(url_prefix)):
+            changes.validate_url_prefix(url_prefix, field="url_prefix")
+        if not (isinstance(index_document, str) and Token.is_unresolved(index_document)):
+            changes.validate_index_document(index_document, field="index_document")
+        cover.validate_max_paths(max_paths, field="max_paths")
+    except rules.RuleError as exc:
+        raise ValueError(str(exc)) from exc
+    if not only_changed:
+        return {}
+    if not source_directories:
+        raise ValueError(
+            "only_changed=True needs source_directories: the purge compares manifests of "
+            "those directories between deploys"
+        )
+    if source_hash is not None or assets:
+        raise ValueError(
+            "only_changed=True works from source_directories alone: content identified by "
+            "source_hash or assets is not in the manifest, so its changes would not be purged"
+        )
+    return {
+        rules.PROP_ONLY_CHANGED: _flag(True),
+        rules.PROP_URL_PREFIX: url_prefix,
+        rules.PROP_INDEX_DOCUMENT: index_document or "",
+        rules.PROP_MAX_PATHS: str(max_paths),
+    }
+
+
+def _stage_manifest(site: manifest.Manifest) -> str:
+    """Write the manifest where every synth of the same content finds the same file.
+
+    The file name ends in ``rules.MANIFEST_EXTENSION``: the asset's object key keeps it,
+    which is what the provider's S3 grant matches.
+    """
+    digest = manifest.manifest_digest(site)
+    folder = Path(tempfile.gettempdir()) / "cdk-cloudfront-invalidation-manifests" / digest
+    target = folder / f"manifest{rules.MANIFEST_EXTENSION}"
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed: a synth running in parallel never reads half a file.
+        partial = folder / f".{os.getpid()}.partial"
+        manifest.write_manifest(site, partial)
+        partial.chmod(0o644)
+        os.replace(partial, target)
+    return str(target)
 
 
 def _check_distributions(

@@ -16,7 +16,9 @@ distributions those templates purge with
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -24,10 +26,11 @@ from pathlib import Path
 
 import crhelper
 import jsii
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import cloudfront_purge
@@ -51,6 +54,12 @@ RUNTIME_MODULES = (
     "entry.py",
     "fallback.py",
     "on_failure.py",
+    # Changed-only purges (docs/changed-only.md).
+    "manifest.py",
+    "changes.py",
+    "cover.py",
+    "scope.py",
+    "changed_scope.py",
 )
 #: Modes of the staged asset, whatever the build host's umask: Lambda runs the code as a
 #: user that is not the file owner, so files must be world-readable (AWS Lambda Developer
@@ -78,6 +87,8 @@ TENANT_INVALIDATION_ACTIONS = (
 #: Read a stack's status, to tell a rollback's Update from a normal one (the handler then
 #: never answers FAILED; README "Troubleshooting").
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
+#: Read the manifests of changed-only purges (this deploy's and the previous one's).
+MANIFEST_READ_ACTIONS = ("s3:GetObject",)
 
 
 @functools.cache
@@ -128,6 +139,24 @@ ON_FAILURE_MEMORY_MB = 128
 #: destination at all, so nothing can loop.
 ON_FAILURE_RETRY_ATTEMPTS = 2
 ON_FAILURE_MAX_EVENT_AGE = Duration.hours(1)
+
+
+def _nag_rendering(value: object) -> str:
+    """A resolved template value as cdk-nag names it in a finding: ``Ref`` and ``Fn::Sub``
+    variables become ``<Name>``, ``Fn::Join`` is concatenated."""
+    if isinstance(value, str):
+        return re.sub(r"\$\{([^}]+)\}", r"<\1>", value)
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return f"<{arg}>"
+        if key == "Fn::Sub" and isinstance(arg, str):
+            return _nag_rendering(arg)
+        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+            return str(arg[0]).join(_nag_rendering(part) for part in arg[1])
+        if key == "Fn::GetAtt" and isinstance(arg, list):
+            return f"<{'.'.join(map(str, arg))}>"
+    return json.dumps(value)
 
 
 @jsii.implements(lambda_.IDestination)
@@ -218,6 +247,7 @@ class CloudFrontInvalidationProvider(Construct):
         self.log_group = log_group
         self._granted: set[str] = set()
         self._stacks_granted: set[str] = set()
+        self._manifest_buckets: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
@@ -383,6 +413,36 @@ class CloudFrontInvalidationProvider(Construct):
                     raise ValueError(str(exc)) from exc
             arns.append(self._arn("distribution", distribution_id))
         self.grant_distributions(arns)
+
+    def grant_manifest_reads(self, bucket: s3.IBucket) -> None:
+        """Let the provider read changed-only manifests in ``bucket`` (the CDK asset bucket).
+
+        The previous deploy's manifest has a key this synth cannot know, so the grant is
+        ``s3:GetObject`` on ``<bucket>/*`` + ``rules.MANIFEST_EXTENSION``: CDK's default
+        synthesizer names a file asset's object ``<hash><extension>``, so that pattern
+        matches the manifests and no other asset. A bootstrap bucket encrypted with a
+        customer-managed KMS key also needs ``kms:Decrypt`` on that key for this role
+        (README "Purge only what changed"); it is not granted here.
+        """
+        arn = bucket.arn_for_objects(f"*{rules.MANIFEST_EXTENSION}")
+        resolved = Stack.of(self).resolve(arn)
+        identity = json.dumps(resolved, sort_keys=True)
+        if identity in self._manifest_buckets:
+            return
+        self._manifest_buckets.add(identity)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(MANIFEST_READ_ACTIONS), resources=[arn])
+        )
+        # cdk-nag (AwsSolutions-IAM5) flags any "*" in a resource; this one is the narrowest
+        # grant that can name a key made by an earlier deploy.
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{_nag_rendering(resolved)}]",
+                reason="Changed-only purges read the previous deploy's manifest, whose key is "
+                "not known at synth: the grant is s3:GetObject on objects with the manifest "
+                f"extension ({rules.MANIFEST_EXTENSION}) in the CDK asset bucket, nothing else.",
+            )
+        )
 
     def grant_rollback_detection(self, stacks: Iterable[str]) -> None:
         """Let the provider read these stacks' status (``cloudformation:DescribeStacks``).

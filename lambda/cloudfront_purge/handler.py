@@ -4,6 +4,9 @@ Lambda handler string: ``cloudfront_purge.handler.handler``.
 
 Lifecycle:
 - Create / Update: purge (rules + engine), wait for Completed, answer SUCCESS with the ids.
+  What is purged is planned first (``changed_scope``): ``Paths``, or with OnlyChanged only
+  the URLs of the files that changed between the old and the new manifest; nothing at all
+  when no file changed (SUCCESS at once). The plan rides along a hand-off.
   A wait that outlasts this invocation hands off: the function invokes itself
   asynchronously with the same event plus a continuation (deadline, invalidation ids) and
   returns without answering; the last leg answers. See README "Waiting past 15 minutes".
@@ -30,18 +33,20 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from cloudfront_purge import engine, rules
+from cloudfront_purge import changed_scope, engine, rules, scope
 from cloudfront_purge.errors import AwsError, PurgeError
 from cloudfront_purge.responder import deliver, purge_advice, response_data, unconfirmed_reason
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +99,13 @@ class PurgeResource(CfnResource):
         self.answered = False
         #: Set once this request is known to be a rollback's Update: it must not fail.
         self.rollback: Rollback | None = None
+        #: What this request purges and why (changed_scope); None until planned.
+        self.plan: scope.PurgePlan | None = None
 
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> None:
         self.handing_off = self.handed_off = self.answered = False
         self.rollback = None
+        self.plan = None
         super().__call__(event, context)
 
     def begin_hand_off(self) -> bool:
@@ -175,6 +183,7 @@ class Rollback:
                 distribution_tenant_ids=tenants,
                 path_count=len(self.spec.paths) if self.spec else 0,
                 problem=problem,
+                scope=changed_scope.attributes(helper.plan) if helper.plan else None,
             )
         )
         helper.Reason = unconfirmed_reason(problem)
@@ -222,9 +231,26 @@ _INVOKE_CONFIG = Config(
     read_timeout=5,
     user_agent_extra=USER_AGENT,
 )
+#: Reading a manifest (changed-only purges) retries a little: a failed read means a full
+#: purge, which costs the whole cache.
+_S3_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=3,
+    read_timeout=10,
+    user_agent_extra=USER_AGENT,
+)
 cloudfront = boto3.client("cloudfront", config=_CLIENT_CONFIG)
 #: Built on the first Update only (Creates never ask), to keep the cold start at one client.
 cloudformation: CloudFormationClient | None = None
+#: Built on the first manifest read only (OnlyChanged updates).
+s3: S3Client | None = None
+
+
+def s3_client() -> S3Client:
+    global s3
+    if s3 is None:
+        s3 = boto3.client("s3", config=_S3_CONFIG)
+    return s3
 
 
 def handoff_margin(remaining: float) -> float:
@@ -328,10 +354,32 @@ def _purge_as_asked(
                 distribution_ids=spec.distribution_ids,
                 distribution_tenant_ids=spec.distribution_tenant_ids,
                 path_count=len(spec.paths),
+                scope=changed_scope.attributes(None),
             )
         )
         logger.info("skipped", extra={"reason": "InvalidateOnCreate is false"})
         return physical_id
+
+    # What to purge: Paths, or only what changed (docs/changed-only.md).
+    plan = changed_scope.from_continuation(continuation, spec.paths)
+    if plan is None:
+        plan = changed_scope.plan_for(event, spec.paths, s3_client)
+    helper.plan = plan
+    if not plan.paths:
+        helper.Data.update(
+            response_data(
+                invalidation_ids=[],
+                caller_references=[],
+                status=rules.STATUS_SKIPPED,
+                distribution_ids=spec.distribution_ids,
+                path_count=0,
+                scope=changed_scope.attributes(plan),
+            )
+        )
+        logger.info("nothing_to_purge", extra={"reason": plan.reason})
+        return physical_id
+    if not plan.is_full:
+        spec = replace(spec, paths=tuple(rules.normalize_paths(plan.paths)))
 
     leg = int(continuation.get("Leg", 1))
     deadline = float(continuation.get("Deadline", started + spec.timeout_seconds))
@@ -377,6 +425,7 @@ def _purge_as_asked(
             distribution_ids=spec.distribution_ids,
             distribution_tenant_ids=spec.distribution_tenant_ids,
             path_count=len(spec.paths),
+            scope=changed_scope.attributes(plan),
         )
     )
     logger.info(
@@ -451,6 +500,12 @@ def _hand_off(
             "FirstCalls": result.first_calls,
             # Asked once: the stack's status moves on while this request waits.
             "Rollback": helper.rollback is not None,
+            # Planned once: the next leg submits the same paths (same CallerReferences).
+            **(
+                {changed_scope.CONTINUATION_KEY: changed_scope.to_continuation(helper.plan)}
+                if helper.plan is not None
+                else {}
+            ),
         },
     }
     if not helper.begin_hand_off():

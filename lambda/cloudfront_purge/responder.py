@@ -29,6 +29,12 @@ MAX_REASON_CHARS = 1000
 #: PurgeProblem is a GetAtt value and a log field, not the whole story: the log has it.
 MAX_PROBLEM_CHARS = 300
 DELIVERY_ATTEMPTS = 6
+SCOPE_ATTRIBUTES = (
+    rules.ATTR_PURGE_SCOPE,
+    rules.ATTR_SCOPE_REASON,
+    rules.ATTR_CHANGED_FILES,
+    rules.ATTR_UNCHANGED_KEPT,
+)
 _DELIVERY_TIMEOUT_SECONDS = 10.0
 
 
@@ -41,12 +47,15 @@ def response_data(
     path_count: int,
     problem: str = "",
     distribution_tenant_ids: Sequence[str] = (),
+    scope: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The resource's attributes (GetAtt names, ``rules.ATTR_*``), cut to fit the 4 KB body.
 
     Every SUCCESS carries every attribute, so a GetAtt on any of them always works. Every
     value is a string: CloudFormation hands GetAtt values over as strings. ``problem`` is
-    set only when a rollback answers SUCCESS without a confirmed purge.
+    set only when a rollback answers SUCCESS without a confirmed purge. ``scope`` holds
+    PurgeScope, ScopeReason, ChangedFiles and UnchangedKept (``changed_scope.attributes``);
+    a key it lacks is present and empty.
     """
     data = {
         rules.ATTR_INVALIDATION_ID: invalidation_ids[0] if invalidation_ids else "",
@@ -60,6 +69,8 @@ def response_data(
         rules.ATTR_PURGE_PROBLEM: rules.shorten(problem, MAX_PROBLEM_CHARS),
         rules.ATTR_INVALIDATION_IDS: ",".join(invalidation_ids),
     }
+    for name in SCOPE_ATTRIBUTES:
+        data[name] = (scope or {}).get(name, "")
     if len(json.dumps(data)) > _DATA_BUDGET_BYTES:
         kept: list[str] = []
         for inv in invalidation_ids:

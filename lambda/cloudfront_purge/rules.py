@@ -66,6 +66,18 @@ PROP_SOURCE_HASH = "SourceHash"
 PROP_WAIT_FOR_COMPLETION = "WaitForCompletion"
 PROP_TIMEOUT_SECONDS = "TimeoutSeconds"
 PROP_INVALIDATE_ON_CREATE = "InvalidateOnCreate"
+# Changed-only purges (docs/changed-only.md); parsed by changed_scope.parse_changed_only.
+PROP_ONLY_CHANGED = "OnlyChanged"
+#: ``s3://<bucket>/<key>`` of this deploy's manifest (the construct's file asset).
+PROP_MANIFEST = "Manifest"
+PROP_URL_PREFIX = "UrlPrefix"
+#: The index document's file name; an empty string means none (no directory forms).
+PROP_INDEX_DOCUMENT = "IndexDocument"
+PROP_MAX_PATHS = "MaxPaths"
+#: Only a changed-only purge sends these (the construct leaves them out otherwise).
+CHANGED_ONLY_PROPS = frozenset(
+    {PROP_ONLY_CHANGED, PROP_MANIFEST, PROP_URL_PREFIX, PROP_INDEX_DOCUMENT, PROP_MAX_PATHS}
+)
 #: Set by CloudFormation itself, never by the template author.
 CLOUDFORMATION_PROPS = frozenset({"ServiceToken", "ServiceTimeout"})
 KNOWN_PROPS = frozenset(
@@ -78,6 +90,11 @@ KNOWN_PROPS = frozenset(
         PROP_WAIT_FOR_COMPLETION,
         PROP_TIMEOUT_SECONDS,
         PROP_INVALIDATE_ON_CREATE,
+        PROP_ONLY_CHANGED,
+        PROP_MANIFEST,
+        PROP_URL_PREFIX,
+        PROP_INDEX_DOCUMENT,
+        PROP_MAX_PATHS,
     }
 )
 
@@ -104,6 +121,19 @@ STATUS_UNCONFIRMED = "Unconfirmed"
 #: rollback's Updates (CloudFormation API Reference, DescribeStacks: StackStatus).
 ROLLBACK_STACK_STATUS = "UPDATE_ROLLBACK_IN_PROGRESS"
 STATUS_SKIPPED = "Skipped"
+#: What this deploy purged and why (every SUCCESS carries them; docs/changed-only.md):
+#: "changed" (only what changed) or "full" (``Paths``), or "none" for a skipped Create.
+ATTR_PURGE_SCOPE = "PurgeScope"
+ATTR_SCOPE_REASON = "ScopeReason"
+#: Files modified, added or deleted since the previous deploy; empty when not known.
+ATTR_CHANGED_FILES = "ChangedFiles"
+#: Cached objects of the site the purge left alone; empty when not known.
+ATTR_UNCHANGED_KEPT = "UnchangedKept"
+
+#: The manifest asset's file extension. CDK's default synthesizer names a file asset's
+#: object ``<hash><extension>``, so the provider can read every deploy's manifest, the
+#: previous ones included, and nothing else in the asset bucket (``s3:::<bucket>/*<this>``).
+MANIFEST_EXTENSION = ".cfpurge-manifest"
 
 _DISTRIBUTION_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
 #: CloudFront shows tenant ids as "dt_" and letters and digits (API Reference,

@@ -71,15 +71,7 @@ def plan_purge(
         raise ValueError(f"only Create and Update purge, not {request_type!r}")
 
     def full(reason: str, changed_files: int | None = None) -> PurgePlan:
-        everything = "/*" in full_paths
-        return PurgePlan(
-            scope=SCOPE_FULL,
-            reason=reason,
-            paths=tuple(full_paths),
-            changed_files=changed_files,
-            unchanged_kept=0 if everything else None,
-            evicted=None,
-        )
+        return full_plan(reason, full_paths, changed_files)
 
     if request_type == "Create":
         return full(REASON_CREATE)
@@ -120,6 +112,20 @@ def plan_purge(
         changed_files=len(diff),
         unchanged_kept=len(urls.unchanged) - cover.evicted,
         evicted=cover.evicted,
+    )
+
+
+def full_plan(
+    reason: str, full_paths: Sequence[str], changed_files: int | None = None
+) -> PurgePlan:
+    """Purge ``full_paths`` (the resource's ``paths``) for ``reason``."""
+    return PurgePlan(
+        scope=SCOPE_FULL,
+        reason=reason,
+        paths=tuple(full_paths),
+        changed_files=changed_files,
+        unchanged_kept=0 if "/*" in full_paths else None,
+        evicted=None,
     )
 
 

@@ -59,7 +59,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from localcloud._service import LocalService
+from localcloud._service import LocalService, serve_in_thread, stop_serving
 from localcloud.cloudfront import wire
 from localcloud.cloudfront.errors import CloudFrontError
 from localcloud.cloudfront.faults import (
@@ -252,25 +252,16 @@ class LocalCloudFront(LocalService):
         port = self._server.server_address[1]
         host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host  # noqa: S104
         self.endpoint_url = f"http://{host}:{port}"
-        # A short poll interval: shutdown() waits up to one interval (0.5 s by default).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"localcloud-cloudfront-{port}",
-            daemon=True,
+        self._thread = serve_in_thread(
+            self._server, f"localcloud-cloudfront-{port}", poll_interval=0.05
         )
-        self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop listening and free the port. Idempotent."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        stop_serving(server, thread)
 
     # -- helpers for callers -------------------------------------------------------
 

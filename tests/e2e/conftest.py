@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,12 @@ INVALIDATION_SECONDS = 0.6
 def app_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # As a locked-down build host would (the fault matrix reads its asset as Lambda does).
     return synthesize(ROOT / "app.py", tmp_path_factory.mktemp("cdk-out"), umask=BUILD_UMASK)
+
+
+@pytest.fixture
+def assembly_copy(app_assembly: Path, tmp_path: Path) -> Path:
+    """A private copy of the app's assembly: a test may break its asset, never the session's."""
+    return Path(shutil.copytree(app_assembly, tmp_path / "cdk.out", symlinks=False))
 
 
 @pytest.fixture(scope="module")

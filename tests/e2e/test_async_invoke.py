@@ -5,7 +5,6 @@ a lost first event, a duplicated event; and DescribeStacks as the function sees 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,15 +60,14 @@ def test_the_template_async_config_is_what_the_local_lambda_applies(
 
 
 def test_a_crash_on_every_attempt_is_answered_by_the_on_failure_function(
-    app_assembly: Path, tmp_path: Path
+    assembly_copy: Path,
 ) -> None:
-    cdk_out = Path(shutil.copytree(app_assembly, tmp_path / "cdk.out"))
     with LocalCloudFront(invalidation_seconds=0.5) as cloud, LocalCloudFormation(
-        cdk_out, cloud=cloud, service_timeout=SERVICE_TIMEOUT
+        assembly_copy, cloud=cloud, service_timeout=SERVICE_TIMEOUT
     ) as local:
         (resource,) = local.resources.values()
         asset = resource.function.asset_dir.resolve()
-        assert cdk_out.resolve() in asset.parents  # the copy, not the shared assembly
+        assert assembly_copy.resolve() in asset.parents  # the copy, not the shared assembly
         with (asset / "cloudfront_purge" / "handler.py").open("a") as handler:
             handler.write(CRASH_EVERY_TIME)
         create, delete = local.deploy("first deploy")

@@ -16,11 +16,6 @@ from localcloud.lifecycle import LocalCloudFormation
 SERVICE_TIMEOUT = 120.0
 
 
-def copy_assembly(app_assembly: Path, tmp_path: Path) -> Path:
-    """A private copy: the test breaks its asset, never the session's."""
-    return Path(shutil.copytree(app_assembly, tmp_path / "cdk.out", symlinks=False))
-
-
 def remove_engine(asset: Path) -> None:
     (asset / "cloudfront_purge" / "engine.py").unlink()
 
@@ -50,16 +45,15 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
 
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_a_function_that_cannot_start_fails_the_create_and_its_delete_succeeds(
-    app_assembly: Path, tmp_path: Path, breakage: str
+    assembly_copy: Path, breakage: str
 ) -> None:
     breaker, expected = BREAKAGES[breakage]
-    cdk_out = copy_assembly(app_assembly, tmp_path)
     with LocalCloudFront(invalidation_seconds=0.5) as cloud, LocalCloudFormation(
-        cdk_out, cloud=cloud, service_timeout=SERVICE_TIMEOUT
+        assembly_copy, cloud=cloud, service_timeout=SERVICE_TIMEOUT
     ) as stack:
         (resource,) = stack.resources.values()
         asset = resource.function.asset_dir.resolve()
-        assert cdk_out.resolve() in asset.parents  # the copy, not the shared assembly
+        assert assembly_copy.resolve() in asset.parents  # the copy, not the shared assembly
         breaker(asset)
 
         create, delete = stack.deploy("first deploy")

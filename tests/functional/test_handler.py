@@ -29,7 +29,9 @@ STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/site/abc"
 ATTRIBUTES = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
               rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
               rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM,
-              rules.ATTR_DISTRIBUTION_TENANT_IDS}
+              rules.ATTR_DISTRIBUTION_TENANT_IDS,
+              rules.ATTR_PURGE_SCOPE, rules.ATTR_SCOPE_REASON, rules.ATTR_CHANGED_FILES,
+              rules.ATTR_UNCHANGED_KEPT}
 
 
 class StackStatus:
@@ -305,6 +307,7 @@ def test_invalidate_on_create_false_skips_the_first_purge(cloud: LocalCloudFront
     data = responses.last["Data"]
     assert data["Status"] == "Skipped"
     assert set(data) == ATTRIBUTES
+    assert data["PurgeScope"] == "none" and "InvalidateOnCreate" in data["ScopeReason"]
     assert data["PurgeConfirmed"] == "true" and data["PurgeProblem"] == ""
 
 

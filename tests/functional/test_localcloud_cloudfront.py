@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +32,6 @@ from tests.functional.localcloud_cloudfront_support import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cf() -> Iterator[LocalCloudFront]:
-    with LocalCloudFront(invalidation_seconds=SHORT) as server:
-        yield server
-
-
-@pytest.fixture
-def client(cf: LocalCloudFront) -> Any:
-    # No retries: a test must see each answer exactly as the server gave it.
-    return cf.client(max_attempts=1)
-
-
-@pytest.fixture
-def dist(cf: LocalCloudFront) -> str:
-    return cf.create_distribution()
 
 
 # 1. InProgress for a while, then Completed ------------------------------------------
@@ -522,6 +505,22 @@ def start_command_line(*extra: str) -> tuple[subprocess.Popen[str], list[str]]:
     return proc, lines
 
 
+def client_from_exports(lines: Sequence[str]) -> Any:
+    """A boto3 client for the endpoint the command line printed as an ``export`` line."""
+    exports = dict(
+        line.removeprefix("export ").strip().split("=", 1)
+        for line in lines
+        if line.startswith("export ")
+    )
+    return boto3.client(
+        "cloudfront",
+        endpoint_url=exports["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def stopped_by(proc: subprocess.Popen[str], signum: int) -> tuple[int, str]:
     """Send ``signum``; wait (generously) for the exit; return (returncode, rest of stdout)."""
     proc.send_signal(signum)
@@ -536,19 +535,8 @@ def stopped_by(proc: subprocess.Popen[str], signum: int) -> tuple[int, str]:
 
 def test_command_line_serves_until_interrupted():
     proc, lines = start_command_line("--create-distribution")
-    exports = dict(
-        line.removeprefix("export ").strip().split("=", 1)
-        for line in lines
-        if line.startswith("export ")
-    )
     dist = next(line.split(": ")[1].strip() for line in lines if "Distribution" in line)
-    client = boto3.client(
-        "cloudfront",
-        endpoint_url=exports["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = client_from_exports(lines)
     assert create(client, dist, ["/a"], "cli")["Invalidation"]["Status"] == "InProgress"
     returncode, out = stopped_by(proc, signal.SIGINT)
     assert (returncode, "Stopping (SIGINT)" in out) == (0, True)
@@ -567,19 +555,8 @@ def test_command_line_creates_a_tenant_with_cache_tags():
         "--create-distribution-tenant", "shop.example.com", "--cache-tag-header", "x-tag"
     )
     try:
-        exports = dict(
-            line.removeprefix("export ").strip().split("=", 1)
-            for line in lines
-            if line.startswith("export ")
-        )
         tenant = next(line.split(": ")[1].strip() for line in lines if "tenant created" in line)
-        client = boto3.client(
-            "cloudfront",
-            endpoint_url=exports["AWS_ENDPOINT_URL"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = client_from_exports(lines)
         created = client.create_invalidation_for_distribution_tenant(
             Id=tenant,
             InvalidationBatch={

@@ -8,14 +8,11 @@ switched on per distribution or tenant (or for all) through ``faults``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from localcloud.cloudfront import LocalCloudFront
 from tests.functional.localcloud_cloudfront_support import (
-    SHORT,
     create,
     create_for_tenant,
     error_of,
@@ -23,22 +20,6 @@ from tests.functional.localcloud_cloudfront_support import (
 )
 
 INVALIDATION_CALLS = ("create", "get", "list")
-
-
-@pytest.fixture
-def cf() -> Iterator[LocalCloudFront]:
-    with LocalCloudFront(invalidation_seconds=SHORT) as server:
-        yield server
-
-
-@pytest.fixture
-def client(cf: LocalCloudFront) -> Any:
-    return cf.client(max_attempts=1)
-
-
-@pytest.fixture
-def dist(cf: LocalCloudFront) -> str:
-    return cf.create_distribution()
 
 
 def call(client: Any, dist: str, which: str, invalidation_id: str = "I1") -> Any:

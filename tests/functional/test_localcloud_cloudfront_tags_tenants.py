@@ -8,14 +8,11 @@ GetInvalidationFor-, ListInvalidationsForDistributionTenant). moto 5.2.5 has nei
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from localcloud.cloudfront import LocalCloudFront
 from tests.functional.localcloud_cloudfront_support import (
-    SHORT,
     create,
     create_for_tenant,
     error_of,
@@ -23,17 +20,6 @@ from tests.functional.localcloud_cloudfront_support import (
 )
 
 TAG_HEADER = "x-amz-meta-cache-tag"
-
-
-@pytest.fixture
-def cf() -> Iterator[LocalCloudFront]:
-    with LocalCloudFront(invalidation_seconds=SHORT) as server:
-        yield server
-
-
-@pytest.fixture
-def client(cf: LocalCloudFront) -> Any:
-    return cf.client(max_attempts=1)
 
 
 @pytest.fixture

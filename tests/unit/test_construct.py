@@ -92,7 +92,11 @@ def test_properties_follow_the_documented_schema(synthesized: dict[str, Any]) ->
     customs = resources(synthesized["template"], "Custom::CloudFrontInvalidation")
     both = next(v for k, v in customs.items() if k.startswith("Both"))
     props = both["Properties"]
-    assert set(props) - {"ServiceToken", "ServiceTimeout"} == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID, rules.PROP_DISTRIBUTION_TENANT_IDS}
+    assert set(props) - {"ServiceToken", "ServiceTimeout"} == (
+        rules.KNOWN_PROPS
+        - {rules.PROP_DISTRIBUTION_ID, rules.PROP_DISTRIBUTION_TENANT_IDS}
+        - rules.CHANGED_ONLY_PROPS
+    )
     assert props["Paths"] == ["/index.html", "/img/*"]
     assert props["WaitForCompletion"] == "false" and props["InvalidateOnCreate"] == "false"
     assert props["TimeoutSeconds"] == "600"

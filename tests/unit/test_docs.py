@@ -22,6 +22,7 @@ SOURCES = {
         ROOT / "app.py",
         ROOT / "examples" / "shared_provider_app.py",
         ROOT / "examples" / "tags_and_tenants_app.py",
+        ROOT / "examples" / "changed_only_app.py",
     ],
     "yaml": [ROOT / "examples" / "raw-cloudformation.yaml"],
 }
@@ -54,9 +55,13 @@ def table_names(heading: str) -> set[str]:
     return set(re.findall(r"^\| `([A-Za-z_]+)(?:\([^)]*\))?` \|", section, re.MULTILINE))
 
 
+#: The three uses (the third is YAML), then changed-only purges, the cache-tag recipe and the
+#: tenant example.
+BLOCK_ORDER = ["python"] * 4 + ["yaml"] + ["python"] * 3
+
+
 def test_there_are_examples_for_all_three_uses() -> None:
-    # The three uses, then the cache-tag recipe and the tenant example.
-    assert [lang for lang, _ in blocks()] == ["python"] * 4 + ["yaml"] + ["python"] * 2
+    assert [lang for lang, _ in blocks()] == BLOCK_ORDER
 
 
 @pytest.mark.parametrize(("index", "block"), list(enumerate(b for _, b in blocks())))

@@ -21,7 +21,7 @@ from cfnlint.decode import decode
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cdk_cloudfront_invalidation.provider import ON_FAILURE_HANDLER, handler_asset_dir
-from cloudfront_purge import rules
+from cloudfront_purge import changed_scope, rules
 from cloudfront_purge.responder import response_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +57,17 @@ def invalidation_grants(template: assertions.Template) -> list[Any]:
     return found
 
 
-def provider_function_id(template: assertions.Template) -> str:
+def provider_template() -> assertions.Template:
+    """The template of a stack that holds the shared provider and nothing else."""
+    stack = cdk.Stack(cdk.App(), "Provider")
+    CloudFrontInvalidationProvider.of_stack(stack)
+    return assertions.Template.from_stack(stack)
+
+
+def provider_function_id(template: assertions.Template, handler: str = HANDLER) -> str:
+    """The logical id of the one function whose entry point is ``handler``."""
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": HANDLER}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": handler}}
     )
     (function_id,) = functions
     return str(function_id)
@@ -136,9 +144,7 @@ def test_construct_and_shared_users_share_one_function() -> None:
 
 def test_each_provider_role_writes_only_to_its_own_log_group() -> None:
     """The provider and its on-failure answerer: a role, a log group, a function each."""
-    stack = cdk.Stack(cdk.App(), "Provider")
-    CloudFrontInvalidationProvider.of_stack(stack)
-    template = assertions.Template.from_stack(stack)
+    template = provider_template()
     roles = template.find_resources("AWS::IAM::Role")
     assert len(roles) == 2
     assert all("ManagedPolicyArns" not in r["Properties"] for r in roles.values())
@@ -171,13 +177,9 @@ def test_each_provider_role_writes_only_to_its_own_log_group() -> None:
 
 
 def test_async_invocation_gives_up_to_an_on_failure_function_that_cannot_loop() -> None:
-    stack = cdk.Stack(cdk.App(), "Provider")
-    CloudFrontInvalidationProvider.of_stack(stack)
-    template = assertions.Template.from_stack(stack)
+    template = provider_template()
     function_id = provider_function_id(template)
-    (on_failure_id,) = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": ON_FAILURE_HANDLER}}
-    )
+    on_failure_id = provider_function_id(template, ON_FAILURE_HANDLER)
     configs = {
         c["Properties"]["FunctionName"]["Ref"]: c
         for c in template.find_resources("AWS::Lambda::EventInvokeConfig").values()
@@ -197,13 +199,9 @@ def test_async_invocation_gives_up_to_an_on_failure_function_that_cannot_loop() 
 
 
 def test_the_provider_may_invoke_exactly_itself_and_its_on_failure_function() -> None:
-    stack = cdk.Stack(cdk.App(), "Provider")
-    CloudFrontInvalidationProvider.of_stack(stack)
-    template = assertions.Template.from_stack(stack)
+    template = provider_template()
     function_id = provider_function_id(template)
-    (on_failure_id,) = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": ON_FAILURE_HANDLER}}
-    )
+    on_failure_id = provider_function_id(template, ON_FAILURE_HANDLER)
     invoke_grants = []
     for policy in template.find_resources("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
@@ -217,9 +215,7 @@ def test_the_provider_may_invoke_exactly_itself_and_its_on_failure_function() ->
 
 
 def test_both_functions_run_the_same_asset_with_standard_library_entry_points() -> None:
-    stack = cdk.Stack(cdk.App(), "Provider")
-    CloudFrontInvalidationProvider.of_stack(stack)
-    template = assertions.Template.from_stack(stack)
+    template = provider_template()
     codes = {
         json.dumps(f["Properties"]["Code"])
         for f in template.find_resources("AWS::Lambda::Function").values()
@@ -379,6 +375,18 @@ def test_raw_template_properties_are_what_the_handler_accepts() -> None:
     # Every property the provider knows is set (DistributionId is the alias of DistributionIds).
     assert set(props) == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID}
     spec = rules.parse_properties(props)
+    # By default OnlyChanged is false and Paths is purged.
+    assert changed_scope.parse_changed_only(props) == changed_scope.ChangedOnlySpec(
+        only_changed=False, manifest=None, url_prefix="/", index_document="index.html",
+        max_paths=30,
+    )
+    with_manifest = as_cloudformation_passes_it(
+        purge["Properties"], {**parameters, "PurgeOnlyChanged": "true", "ManifestUrl": "s3://assets/site.cfpurge-manifest"}
+    )
+    changed_only = changed_scope.parse_changed_only(with_manifest)
+    assert changed_only.only_changed and changed_only.manifest == changed_scope.S3Location(
+        "assets", "site.cfpurge-manifest"
+    )
     assert spec == rules.PurgeSpec(
         distribution_ids=("E2QWRUHAPOMQZL",),
         paths=("/index.html", "/assets/*"),

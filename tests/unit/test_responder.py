@@ -80,7 +80,9 @@ def test_every_attribute_is_answered_and_a_problem_unconfirms_the_purge() -> Non
     attrs = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
              rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
              rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM,
-             rules.ATTR_DISTRIBUTION_TENANT_IDS}
+             rules.ATTR_DISTRIBUTION_TENANT_IDS,
+             rules.ATTR_PURGE_SCOPE, rules.ATTR_SCOPE_REASON, rules.ATTR_CHANGED_FILES,
+             rules.ATTR_UNCHANGED_KEPT}
     fine = response_data(invalidation_ids=["I1"], caller_references=["r"], status="Completed",
                          distribution_ids=["E1"], path_count=1)
     assert set(fine) == attrs
