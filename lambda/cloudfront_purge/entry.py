@@ -68,7 +68,8 @@ def _load() -> tuple[Handler | None, str | None]:
         # The answer's own log lines (responded / response_retry) must show.
         logging.getLogger("cloudfront_purge").setLevel(logging.INFO)
         logger.error(
-            {"event": "start_failed", "error": type(exc).__name__, "message": str(exc)},
+            "start_failed",
+            extra={"error": type(exc).__name__, "error_message": str(exc)},
             exc_info=True,
         )
         return None, describe_start_failure(exc)

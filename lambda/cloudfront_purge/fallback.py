@@ -78,14 +78,14 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
     else:
         body["Reason"] = failure_reason
     logger.error(
-        {
-            "event": "fallback_answer",
+        "fallback_answer",
+        extra={
             "request_type": request_type,
             "status": body["Status"],
             "logical_id": event["LogicalResourceId"],
             "request_id": event["RequestId"],
             "reason": failure_reason,
-        }
+        },
     )
     return responder.deliver(url, body)
 
@@ -113,11 +113,11 @@ def stack_status(event: Mapping[str, Any]) -> str | None:
         return str(stacks[0]["StackStatus"]) if stacks else None
     except Exception as exc:  # any failure means "not known to be a rollback"
         logger.warning(
-            {
-                "event": "stack_status_unknown",
+            "stack_status_unknown",
+            extra={
                 "problem": scrub(f"{type(exc).__name__}: {exc}", event),
                 "consequence": "treated as a normal update: answered FAILED",
-            }
+            },
         )
         return None
 
@@ -146,13 +146,13 @@ def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: st
     )
     body["Reason"] = responder.unconfirmed_reason(problem)
     logger.warning(
-        {
-            "event": "rollback_purge_unconfirmed",
+        "rollback_purge_unconfirmed",
+        extra={
             "problem": problem,
             "submitted": False,
             "invalidations": [],
             "distributions": distributions,
             "distribution_tenants": tenants,
             "advice": responder.purge_advice(distributions, tenants),
-        }
+        },
     )

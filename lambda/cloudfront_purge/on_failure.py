@@ -77,19 +77,19 @@ def handler(record: dict[str, Any], _context: object) -> None:
         # Nothing to answer; raising would only make Lambda retry a record that cannot
         # change.
         logger.error(
-            {
-                "event": "on_failure_ignored",
+            "on_failure_ignored",
+            extra={
                 "why": "the record's requestPayload is not a CloudFormation request",
                 "record_keys": sorted(record) if isinstance(record, Mapping) else [],
                 "payload_type": type(event).__name__,
-            }
+            },
         )
         return
     assert isinstance(event, Mapping)
     context = record.get("requestContext") or {}
     logger.error(
-        {
-            "event": "invocation_given_up",
+        "invocation_given_up",
+        extra={
             "condition": context.get("condition"),
             "attempts": context.get("approximateInvokeCount"),
             "invocation_request_id": context.get("requestId"),
@@ -97,7 +97,7 @@ def handler(record: dict[str, Any], _context: object) -> None:
             "response_payload": fallback.scrub(
                 json.dumps(record.get("responsePayload"))[:_ERROR_CHARS], event
             ),
-        }
+        },
     )
     if not fallback.answer(event, reason_for(record)):
         # Lambda retries this function a few times (its own EventInvokeConfig); it has no
