@@ -335,6 +335,26 @@ def test_a_wait_longer_than_the_invocation_hands_off_and_the_next_leg_answers(
     assert cloud.calls("CreateInvalidation") >= 1
 
 
+def test_an_invocation_with_less_time_than_the_hand_off_margin_fails_saying_so(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leg that starts with no time beyond the hand-off margin could only hand off again:
+    it answers FAILED naming the cause instead of chaining invocations that never purge."""
+
+    class NoInvoke:
+        def invoke(self, **_kwargs: Any) -> dict[str, Any]:
+            raise AssertionError("a leg that cannot call CloudFront must not hand off")
+
+    monkeypatch.setattr(handler.boto3, "client", lambda service, **_: NoInvoke())
+    continued = event("Create", props(dist))
+    continued[handler.CONTINUATION] = {"Leg": 3, "Known": {"ref": "I2EXAMPLE"}}
+    handler.handler(continued, Context(timeout=1.5))
+    reason = responses.last["Reason"]
+    assert responses.last["Status"] == "FAILED"
+    assert "longer timeout" in reason and "I2EXAMPLE" in reason
+    assert cloud.invalidations(dist) == []
+
+
 def test_logs_keep_their_fields_in_lambdas_json_format_and_never_the_response_url(
     cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
