@@ -120,7 +120,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--invalidation-spread", metavar="MIN:MAX",
                         help="draw each invalidation's duration uniformly from MIN..MAX seconds")
     parser.add_argument("--long-wait-seconds", type=float, default=Story.long_invalidation_seconds,
-                        help="invalidation duration in the long-wait scenario (default: %(default)s)")
+                        help="invalidation duration in the long-wait scenario "
+                        "(default: %(default)s)")
     parser.add_argument("--long-wait-function-timeout", type=float,
                         default=Story.long_wait_function_timeout,
                         help="function timeout the long wait must outlast (default: %(default)s)")
