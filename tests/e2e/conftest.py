@@ -14,14 +14,6 @@ from localcloud.scenarios import Story
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALIDATION_SECONDS = 0.6
-#: The long-wait scenario's function timeout. The local runtime counts process start-up and
-#: imports against it (stricter than Lambda, whose Init phase has its own limit), and the
-#: handler keeps at least 2 s back to hand off; a few seconds of start-up on a busy machine
-#: must still leave each leg time to call CloudFront. The construct itself pins 15 minutes.
-LONG_WAIT_FUNCTION_TIMEOUT = 8.0
-#: Longer than the first leg can run (timeout minus the 2 s hand-off margin), whatever the
-#: start-up took, so the first leg always hands off.
-LONG_WAIT_SECONDS = LONG_WAIT_FUNCTION_TIMEOUT
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +25,5 @@ def app_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def story(app_assembly: Path) -> Iterator[Story]:
     with LocalCloudFront(invalidation_seconds=INVALIDATION_SECONDS) as cloud, \
             LocalCloudFormation(app_assembly, cloud=cloud, service_timeout=60) as stack:
-        yield Story(stack, invalidation_seconds=INVALIDATION_SECONDS,
-                    long_invalidation_seconds=LONG_WAIT_SECONDS,
-                    long_wait_function_timeout=LONG_WAIT_FUNCTION_TIMEOUT, kill_after=0.8)
+        # The long wait keeps Story's own sizes: sized to leave each leg time on a busy machine.
+        yield Story(stack, invalidation_seconds=INVALIDATION_SECONDS, kill_after=0.8)
