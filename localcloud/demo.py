@@ -136,10 +136,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="how long an invalidation stays InProgress (default: %(default)s)")
     parser.add_argument("--invalidation-spread", metavar="MIN:MAX",
                         help="draw each invalidation's duration uniformly from MIN..MAX seconds")
-    parser.add_argument("--long-wait-seconds", type=float, default=9.0,
-                        help="invalidation duration in the long-wait scenario")
-    parser.add_argument("--long-wait-function-timeout", type=float, default=4.0,
-                        help="function timeout the long wait must outlast")
+    parser.add_argument("--long-wait-seconds", type=float, default=Story.long_invalidation_seconds,
+                        help="invalidation duration in the long-wait scenario "
+                        "(default: %(default)s)")
+    parser.add_argument("--long-wait-function-timeout", type=float,
+                        default=Story.long_wait_function_timeout,
+                        help="function timeout the long wait must outlast (default: %(default)s)")
     parser.add_argument("--service-timeout", type=float, default=None,
                         help="override the template's ServiceTimeout (seconds)")
     parser.add_argument("--app", type=Path, default=ROOT / "app.py")

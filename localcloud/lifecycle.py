@@ -60,6 +60,10 @@ TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
 #: User Guide, AWS::CloudFront::Distribution DistributionConfig).
 TENANT_ONLY = "tenant-only"
 _PROGRESS_EVERY = 0.25
+#: A killed-mid-wait invocation is killed once its invalidation exists: looked for this
+#: often, for at most this long (a generous bound for a busy machine's start-up).
+_MID_WAIT_STEP_SECONDS = 0.05
+_MID_WAIT_BOUND_SECONDS = 60.0
 #: Lambda's asynchronous retry delays (1 and 2 minutes) and event age, scaled for tests.
 DEFAULT_ASYNC_TIME_SCALE = 0.01
 #: An override value that removes the property (a raw template can omit anything).
@@ -346,8 +350,9 @@ class LocalCloudFormation:
 
         ``fail_after``: another resource fails after ours, so CloudFormation rolls ours back.
         ``kill_first_invocation_after``: the Lambda dies that many seconds into the first
-        invocation, and the same event is delivered again (Lambda's async retry: by the
-        provider's EventInvokeConfig when the template has one, else at once) unless
+        invocation (and not before it made its invalidation), and the same event is
+        delivered again (Lambda's async retry: by the provider's EventInvokeConfig when the
+        template has one, else at once) unless
         ``redeliver`` is False: then the event is lost with the host (no retry, no
         on-failure record), nobody answers and the ServiceTimeout decides.
         """
@@ -475,7 +480,7 @@ class LocalCloudFormation:
             retried = self._async_retries(resource) > 0
             if not redeliver:
                 self.lambda_.lose(invocation)  # the event dies with the host: no retry
-            self._kill(invocation, kill_after)
+            self._kill_mid_wait(invocation, kill_after, since=sent_at)
             if redeliver and not retried:  # Lambda's asynchronous retry of the same event
                 self.lambda_.invoke(resource.function, json.loads(json.dumps(event)), env=env)
         response = None
@@ -514,10 +519,18 @@ class LocalCloudFormation:
         config = self.lambda_.async_config(resource.function.name)
         return config.retry_attempts if config is not None else 0
 
-    @staticmethod
-    def _kill(invocation: Invocation, after: float) -> None:
-        """The Lambda dies mid-wait (out of memory, a host failure)."""
-        if not invocation.wait(timeout=after):
+    def _kill_mid_wait(self, invocation: Invocation, after: float, *, since: float) -> None:
+        """The Lambda dies mid-wait (out of memory, a host failure): ``after`` seconds into
+        the invocation, and not before it made its invalidation, which is what "mid-wait"
+        means (on a busy machine start-up alone can outlast ``after``). An invocation that
+        ends first is not killed."""
+        if invocation.wait(timeout=after):
+            return
+        bound = time.monotonic() + _MID_WAIT_BOUND_SECONDS
+        while not any(r.create_time >= since for r in self.cloud.invalidations()):
+            if invocation.wait(timeout=_MID_WAIT_STEP_SECONDS) or time.monotonic() > bound:
+                break
+        if not invocation.done:
             pid = invocation.pid
             if pid is not None:
                 os.killpg(pid, signal.SIGKILL)

@@ -388,6 +388,18 @@ def _purge_as_asked(
     waits = timing()
     if helper.rollback is not None:
         helper.rollback.spec, helper.rollback.jobs = spec, jobs
+    margin = handoff_margin(remaining)
+    if remaining <= margin:
+        # Nothing could be called before handing off, and the next leg would start the same
+        # way: a chain of legs that never reach CloudFront. Say why, once.
+        known = continuation.get("Known") or {}
+        raise PurgeError(
+            f"this invocation started with {remaining:.1f} s left, no more than the "
+            f"{margin:.1f} s it keeps back to hand the wait to a new invocation, so it could not "
+            "call CloudFront; give the provider function a longer timeout (the construct sets "
+            "15 minutes); invalidations so far: "
+            f"{', '.join(known.values()) or '(none)'}"
+        )
     logger.info(
         "purge",
         extra={
@@ -408,7 +420,7 @@ def _purge_as_asked(
         deadline=deadline,
         timeout_seconds=spec.timeout_seconds,
         wait=spec.wait_for_completion,
-        stop_at=started + remaining - handoff_margin(remaining),
+        stop_at=started + remaining - margin,
         known=continuation.get("Known"),
         timing=waits,
         report=_log_progress(started, waits),

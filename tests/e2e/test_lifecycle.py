@@ -3,8 +3,6 @@ CloudFormation's protocol against the local CloudFront."""
 
 from __future__ import annotations
 
-import time
-
 from localcloud.demo import check, main, summary_table
 from localcloud.scenarios import SCENARIOS, Story
 
@@ -34,7 +32,11 @@ def test_redelivered_event_after_a_crash_makes_no_second_invalidation(story: Sto
     outcomes = SCENARIOS["redelivery"](story)
     (outcome,) = [o for o in outcomes if o.step.startswith("Lambda dies")]
     assert outcome.legs == 2 and outcome.status == "SUCCESS"
-    assert len(outcome.invalidations) == 1
+    (record,) = outcome.invalidations
+    # The killed leg made it; the re-delivered event found it rather than making another.
+    killed, redelivered = story.stack.lambda_.invocations[-outcome.legs :]
+    assert killed.returncode is not None and killed.returncode < 0
+    assert killed.started_at <= record.create_time < redelivered.started_at
 
 
 def test_wait_longer_than_one_invocation_hands_off_and_succeeds(story: Story) -> None:
@@ -49,9 +51,10 @@ def test_wait_longer_than_one_invocation_hands_off_and_succeeds(story: Story) ->
 
 def test_timeout_fails_naming_invalidation_and_status_before_cloudformation_gives_up(story: Story) -> None:
     story.ensure_created()
-    story.stack.cloud.set_invalidation_seconds(30)
+    # Far longer than the 2 s timeout, even with a busy machine's delays, and still short:
+    # the rollback that follows waits for its own invalidation of the same length.
+    story.stack.cloud.set_invalidation_seconds(10)
     try:
-        started = time.time()
         outcomes = story.stack.deploy("too slow", overrides={"SourceHash": story.new_hash(), "TimeoutSeconds": "2"})
     finally:
         story.stack.cloud.set_invalidation_seconds(story.invalidation_seconds)
@@ -60,7 +63,8 @@ def test_timeout_fails_naming_invalidation_and_status_before_cloudformation_give
     assert failed.status == "FAILED"
     (record,) = failed.invalidations
     assert f"{record.id} InProgress" in failed.reason and "timed out after 2 s" in failed.reason
-    assert failed.answered_at is not None and failed.answered_at - started < 5
+    # Answered at its own timeout, long before the invalidation (and CloudFormation) would end.
+    assert failed.answered_at is not None and failed.answered_at < record.completes_at
     # CloudFormation rolls back with the old properties, which purges the old content again.
     assert outcomes[1].step.endswith("(rollback)") and outcomes[1].status == "SUCCESS"
 
@@ -70,7 +74,9 @@ def test_delete_answers_at_once_and_purges_nothing(story: Story) -> None:
     delete = outcomes[-1]
     assert delete.request_type == "Delete" and delete.status == "SUCCESS"
     assert delete.invalidations == []
-    assert delete.seconds_to_answer is not None and delete.seconds_to_answer < 2
+    # crhelper's default sleep_on_delete would hold the answer 120 s (the function has 15
+    # minutes); a bound far above any machine's load still tells.
+    assert delete.seconds_to_answer is not None and delete.seconds_to_answer < 60
 
 
 def test_response_url_and_secrets_never_reach_the_handler_logs(story: Story) -> None:

