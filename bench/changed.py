@@ -464,7 +464,7 @@ def render(
         "cover), best of 3.",
     ]
     return Section(
-        "5. Purge only what changed: paths per deploy",
+        "7. Purge only what changed: paths per deploy",
         extra=[*table, *sizes, *budget],
         notes=notes,
     )

@@ -382,6 +382,6 @@ def test_changed_only_outcomes_on_a_generated_release() -> None:
     assert by_name["every changed file"].evicted == 0
     assert all(ok for ok, _ in goals(results)[:3])
     section = render([deploy], results, [], 1_000, 0.1)
-    assert section.title.startswith("5. Purge only what changed")
+    assert section.title.startswith("7. Purge only what changed")
     assert any(line.startswith("| generated, 1,000 files | ours, 8 paths | 0 |") for line in section.extra)
     assert section.notes[0].startswith("PASS: zero stale URLs")
