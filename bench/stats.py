@@ -29,7 +29,7 @@ def log_uniform_durations(
     """``count`` durations spread log-uniformly over [low, high] seconds, seeded.
 
     Most invalidations finish within a minute or two; a long tail takes 10-15 minutes
-    (FIELD-NOTES: "Completion time"). Log-uniform gives both.
+    (field reports of 2021-2025, aws-cdk issue 15891). Log-uniform gives both.
     """
     if count < 0 or not 0 < low <= high:
         raise ValueError("need count >= 0 and 0 < low <= high")

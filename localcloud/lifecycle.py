@@ -6,7 +6,8 @@ CloudFront, registers the provider Lambda from its asset directory, and sends th
 resource the events CloudFormation would, through the same protocol: an asynchronous
 invocation with the real event shape, and an HTTPS ResponseURL whose answer is checked.
 
-Rules followed (FIELD-NOTES, "CloudFormation custom resources"):
+Rules followed (CloudFormation User Guide, "Custom resources" and "Custom resource
+response objects"):
 - Create for a new resource; Update only when its properties change; nothing otherwise.
 - A failed Create is followed by a Delete with the physical id the FAILED answer carried.
 - A failed Update (ours, or another resource's after ours: ``fail_after``) is rolled back by
