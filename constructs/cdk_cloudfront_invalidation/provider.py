@@ -209,25 +209,15 @@ class CloudFrontInvalidationProvider(Construct):
             "invalidations on the distributions granted to it",
         )
         log_group.grant_write(role)
-        self.function = lambda_.Function(
-            self,
+        self.function = self._function(
             "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(handler_asset_dir()),
             timeout=FUNCTION_TIMEOUT,
             memory_size=MEMORY_MB,
             role=role,
             log_group=log_group,
             description="Custom::CloudFrontInvalidation provider: purge CloudFront and wait "
             "for Completed",
-            # Lambda's JSON log format keeps the fields the handler logs as ``extra`` as
-            # top-level keys; crhelper's own JSON formatter would drop them (README
-            # "Troubleshooting").
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
         )
         # A long wait re-invokes the function itself. A separate policy (not the role's
         # default policy, which the function depends on) avoids a dependency cycle.
@@ -269,23 +259,15 @@ class CloudFrontInvalidationProvider(Construct):
             "the status of the stacks the provider serves",
         )
         on_failure_logs.grant_write(on_failure_role)
-        self.on_failure_function = lambda_.Function(
-            self,
+        self.on_failure_function = self._function(
             "OnFailure",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
             handler=ON_FAILURE_HANDLER,
-            code=lambda_.Code.from_asset(handler_asset_dir()),
             timeout=ON_FAILURE_TIMEOUT,
             memory_size=ON_FAILURE_MEMORY_MB,
             role=on_failure_role,
             log_group=on_failure_logs,
             description="Custom::CloudFrontInvalidation: answers FAILED for a request whose "
             "invocations Lambda gave up",
-            # The same log convention as the provider function (README "Troubleshooting").
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
         )
         lambda_.EventInvokeConfig(
             self,
@@ -318,6 +300,37 @@ class CloudFrontInvalidationProvider(Construct):
         # Lambda checks the role may invoke the destination when the config is created.
         async_config.node.add_dependency(destination_policy)
         self.on_failure_invoke_policy = destination_policy
+
+    def _function(
+        self,
+        construct_id: str,
+        *,
+        handler: str,
+        timeout: Duration,
+        memory_size: int,
+        role: iam.IRole,
+        log_group: logs.ILogGroup,
+        description: str,
+    ) -> lambda_.Function:
+        """A function of this provider: the one asset, runtime and log convention."""
+        return lambda_.Function(
+            self,
+            construct_id,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(handler_asset_dir()),
+            timeout=timeout,
+            memory_size=memory_size,
+            role=role,
+            log_group=log_group,
+            description=description,
+            # Lambda's JSON log format keeps the fields logged as ``extra`` as top-level
+            # keys; crhelper's own JSON formatter would drop them (README "Troubleshooting").
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+        )
 
     @property
     def service_token(self) -> str:

@@ -346,17 +346,7 @@ def _purge_as_asked(
         helper.PhysicalResourceId = physical_id
     if request_type == "Create" and not spec.invalidate_on_create:
         # Every attribute is present, so a GetAtt on any of them works on this deploy too.
-        helper.Data.update(
-            response_data(
-                invalidation_ids=[],
-                caller_references=[],
-                status=rules.STATUS_SKIPPED,
-                distribution_ids=spec.distribution_ids,
-                distribution_tenant_ids=spec.distribution_tenant_ids,
-                path_count=len(spec.paths),
-                scope=changed_scope.attributes(None),
-            )
-        )
+        helper.Data.update(_skipped(spec, len(spec.paths), changed_scope.attributes(None)))
         logger.info("skipped", extra={"reason": "InvalidateOnCreate is false"})
         return physical_id
 
@@ -366,16 +356,7 @@ def _purge_as_asked(
         plan = changed_scope.plan_for(event, spec.paths, s3_client)
     helper.plan = plan
     if not plan.paths:
-        helper.Data.update(
-            response_data(
-                invalidation_ids=[],
-                caller_references=[],
-                status=rules.STATUS_SKIPPED,
-                distribution_ids=spec.distribution_ids,
-                path_count=0,
-                scope=changed_scope.attributes(plan),
-            )
-        )
+        helper.Data.update(_skipped(spec, 0, changed_scope.attributes(plan)))
         logger.info("nothing_to_purge", extra={"reason": plan.reason})
         return physical_id
     if not plan.is_full:
@@ -487,6 +468,20 @@ def _problem(exc: BaseException) -> str:
     if isinstance(exc, PurgeError | rules.RuleError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _skipped(spec: rules.PurgeSpec, path_count: int, scope: Mapping[str, str]) -> dict[str, str]:
+    """The attributes of an answer that purged nothing: every one present, so a GetAtt on
+    any of them works on this deploy too."""
+    return response_data(
+        invalidation_ids=[],
+        caller_references=[],
+        status=rules.STATUS_SKIPPED,
+        distribution_ids=spec.distribution_ids,
+        distribution_tenant_ids=spec.distribution_tenant_ids,
+        path_count=path_count,
+        scope=scope,
+    )
 
 
 def _hand_off(
