@@ -209,11 +209,11 @@ def test_batch_counts_follow_the_3000_file_limit() -> None:
 
 def test_quick_options() -> None:
     quick = parse_args(["--quick"])
-    assert quick.quick and quick.factor == 0.01
+    assert quick.quick and quick.factor == 0.01 and quick.scale_factor == 0.01
     assert quick.count < 10 and quick.scale_wait_sizes == (1_000,)
     assert not quick.write_committed
     full = parse_args([])
-    assert full.factor == 0.05 and full.count >= 60
+    assert full.factor == 0.1 and full.scale_factor == 0.05 and full.count >= 60
     assert full.scale_sizes == (1_000, 10_000, 100_000)
     assert full.write_committed
     assert parse_args(["--sections", "scale"]).write_committed is False
