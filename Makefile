@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# jsii unpacks aws-cdk-lib into its package cache on first use; doing it once here keeps
+	# the test workers from queueing on that cache's lock.
+	$(PY) -c "import aws_cdk, cdk_nag"
 	touch $@
 
 setup: $(STAMP)

@@ -179,13 +179,14 @@ def _rollback_create_fails(code: str) -> Arm:
     return arm
 
 
-#: Above the engine's first look at an invalidation (2 s), so the set-up deploy completes.
-_ROLLBACK_TIMEOUT_SECONDS = "3"
+#: Above the engine's first look at an invalidation (2 s) with room for a loaded machine's
+#: process start and DescribeStacks, so the set-up deploy completes.
+_ROLLBACK_TIMEOUT_SECONDS = "5"
 
 
 def _rollback_purge_never_completes(story: Story) -> None:
-    """The deployed properties wait 3 s (TimeoutSeconds); the forward Update purges other
-    paths; the rollback's purge of the deployed paths stays InProgress past its 3 s."""
+    """The deployed properties wait 5 s (TimeoutSeconds); the forward Update purges other
+    paths; the rollback's purge of the deployed paths stays InProgress past its 5 s."""
     stack = story.stack
     (resource,) = stack.resources.values()
     props = dict(resource.properties or {})
@@ -320,7 +321,7 @@ PRODUCTION: tuple[Fault, ...] = (
           rollback_unconfirmed=True,
           log_has=(("rollback_purge_unconfirmed",
                     ("problem", "submitted", "distributions", "advice")),)),
-    Fault("rollback's purge never completes (TimeoutSeconds 3)",
+    Fault(f"rollback's purge never completes (TimeoutSeconds {_ROLLBACK_TIMEOUT_SECONDS})",
           _rollback_purge_never_completes, events=("Rollback",),
           overrides={"Paths": ["/index.html"]}, rollback_unconfirmed=True, fresh_after=True,
           log_has=(("rollback_purge_unconfirmed", ("problem", "invalidations", "advice")),)),

@@ -42,6 +42,12 @@ def ensure_created(stack: LocalCloudFormation) -> None:
         assert create.status == "SUCCESS", create.reason
 
 
+def ensure_deleted(stack: LocalCloudFormation) -> None:
+    """Whatever ran before on this module's stack (tests may run in any order across workers)."""
+    if any(r.properties is not None for r in stack.resources.values()):
+        stack.delete("reset")
+
+
 def accepted(attempts: list[PutAttempt]) -> list[bytes]:
     return [a.raw for a in attempts if a.http_status == 200]
 
@@ -93,6 +99,7 @@ def test_a_crash_on_every_attempt_is_answered_by_the_on_failure_function(
 
 
 def test_a_lost_first_event_is_retried_and_answered(stack: LocalCloudFormation) -> None:
+    ensure_deleted(stack)
     stack.lambda_.drop_invocations(stack.lambda_.async_attempts + 1)
     (create,) = stack.deploy("first event lost")
     assert create.status == "SUCCESS", create.reason

@@ -104,7 +104,8 @@ def test_tags_count_against_the_individual_items_in_progress(cloud: LocalCloudFr
     cloud.max_files_in_progress = 5
     client = cloud.client()
     try:
-        cloud.set_invalidation_seconds(1.0)
+        # Long enough to be still in progress on a loaded machine when ours is first tried.
+        cloud.set_invalidation_seconds(3.0)
         foreign = client.create_invalidation(DistributionId=tagged, InvalidationBatch={
             "CallerReference": "someone-else", "Paths": {"Quantity": 3, "Items": ["#a", "#b", "#c"]}})
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
@@ -176,9 +177,11 @@ def test_tenants_and_a_distribution_purge_in_parallel_and_an_unknown_tenant_fail
     # The healthy targets were purged together and waited on before the answer.
     (r1,), (r2,), (r3,) = (cloud.invalidations(tenant_id=tenant), cloud.invalidations(tenant_id=other),
                            cloud.invalidations(dist))
-    assert max(r.create_time for r in (r1, r2, r3)) - min(r.create_time for r in (r1, r2, r3)) < 0.5
+    # All three were submitted before any completed: together, not one after another.
+    assert max(r.create_time for r in (r1, r2, r3)) < min(r.completes_at for r in (r1, r2, r3))
     assert responses.times[-1] >= max(r.completes_at for r in (r1, r2, r3))
-    assert responses.times[-1] - started < 1.5 * 2
+    # One after another would take at least 3 x the 2 s first look; together, one look.
+    assert responses.times[-1] - started < 5.0
 
 
 def test_access_denied_on_a_tenant_is_waited_out_while_iam_propagates(

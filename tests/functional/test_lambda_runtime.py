@@ -265,18 +265,19 @@ def test_reserved_environment_keys_are_refused(lam: LocalLambda, assets: Path) -
 
 
 def test_a_handler_past_its_timeout_is_killed(lam: LocalLambda, assets: Path) -> None:
-    fn = make_fn(assets, "sleeper", SLEEPER, timeout=1.5)
+    # 4 s: the handler must be running (its process started, under load) before time is up.
+    fn = make_fn(assets, "sleeper", SLEEPER, timeout=4.0)
     inv = lam.invoke(fn, {})
-    assert inv.wait(10)
+    assert inv.wait(15)
     assert inv.timed_out
     assert not inv.succeeded
     assert inv.returncode is not None and inv.returncode < 0  # killed
-    assert inv.duration is not None and 1.5 <= inv.duration < 1.5 + lam.grace_seconds + 1.0
+    assert inv.duration is not None and 4.0 <= inv.duration < 4.0 + lam.grace_seconds + 3.0
     logs = inv.logs
-    assert "Task timed out after 1.50 seconds" in logs
+    assert "Task timed out after 4.00 seconds" in logs
     assert "Status: timeout" in logs
     remaining = int(logs.split("remaining at start:")[1].split()[0])
-    assert 0 < remaining <= 1500
+    assert 0 < remaining <= 4000
     assert inv.error is not None and inv.error["errorType"] == "Sandbox.Timedout"
 
 

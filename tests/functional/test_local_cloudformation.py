@@ -84,7 +84,8 @@ def seen(outcomes: list[Any]) -> list[tuple[str, str, str]]:
 def test_the_function_sees_the_status_of_each_step_and_of_the_rollback(
     stack: LocalCloudFormation,
 ) -> None:
-    assert stack.stack_status is None
+    if stack.stack_status is not None:  # another test ran first on this module's stack
+        stack.delete("reset")
     assert seen(stack.deploy("create")) == [("create", "SUCCESS", "CREATE_IN_PROGRESS")]
     assert stack.stack_status == "CREATE_COMPLETE"
     assert seen(stack.deploy("update", overrides={"V": "2"})) == [

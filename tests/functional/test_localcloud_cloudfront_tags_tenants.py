@@ -104,6 +104,8 @@ def test_tenant_ids_and_arns_are_shaped_like_cloudfronts(cf, tenant):
 
 
 def test_tenant_invalidation_is_in_progress_then_completed(cf, client, tenant):
+    # Long enough that the GET right after the create still sees InProgress under load.
+    cf.set_invalidation_seconds(2.0)
     created = create_for_tenant(client, tenant, ["/index.html", "#release:42"], "t-1")
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     inv = created["Invalidation"]

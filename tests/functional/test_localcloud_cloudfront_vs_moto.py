@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -155,7 +156,7 @@ class Server:
             config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
         created = self.client.create_distribution(
-            DistributionConfig=distribution_config(f"compare-{name}")
+            DistributionConfig=distribution_config(f"compare-{name}-{uuid.uuid4()}")
         )
         self.distribution_id = str(created["Distribution"]["Id"])
 

@@ -213,7 +213,7 @@ def test_quick_options() -> None:
     assert quick.count < 10 and quick.scale_wait_sizes == (1_000,)
     assert not quick.write_committed
     full = parse_args([])
-    assert full.factor == 0.1 and full.scale_factor == 0.05 and full.count >= 60
+    assert full.factor == 0.1 and full.scale_factor == 0.025 and full.count >= 60
     assert full.scale_sizes == (1_000, 10_000, 100_000)
     assert full.write_committed
     assert parse_args(["--sections", "scale"]).write_committed is False

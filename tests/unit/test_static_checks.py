@@ -203,7 +203,8 @@ def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        # mypy from a cold cache reads all of aws_cdk: 2-3 minutes beside the other workers.
+        timeout=900,
         check=False,
         env={**os.environ, "NO_COLOR": "1"},
     )
