@@ -358,25 +358,32 @@ def run_phase(
         durations=durations,
     )
     task = _baseline if strategy == BASELINE else _ours
-    order = list(range(len(durations)))
-    random.Random(config.seed).shuffle(order)
+    lanes = balanced_lanes(durations, config.concurrency, seed=config.seed)
     if strategy == THROTTLED:
         cloud.faults.rate("GetInvalidation", "Throttling", config.throttle_rate)
     started = time.monotonic()
     cpu_started = time.process_time()
     done = 0
+    done_lock = threading.Lock()
+
+    def run_lane(lane: list[int]) -> list[Sample]:
+        nonlocal done
+        lane_samples = []
+        for i in lane:
+            lane_samples.append(task(ctx, strategy, i))
+            with done_lock:
+                done += 1
+                if done % 10 == 0 or done == len(durations):
+                    progress(f"  {strategy}: {done}/{len(durations)}")
+        return lane_samples
+
     try:
         with (
             scaled_botocore_backoff(config.factor, polls),
-            ThreadPoolExecutor(config.concurrency, thread_name_prefix=strategy) as pool,
+            ThreadPoolExecutor(len(lanes), thread_name_prefix=strategy) as pool,
         ):
-            futures = [pool.submit(task, ctx, strategy, i) for i in order]
-            samples = []
-            for future in futures:
-                samples.append(future.result())
-                done += 1
-                if done % 10 == 0 or done == len(futures):
-                    progress(f"  {strategy}: {done}/{len(futures)}")
+            samples = [s for f in [pool.submit(run_lane, lane) for lane in lanes]
+                       for s in f.result()]
     finally:
         if strategy == THROTTLED:
             cloud.faults.clear()
@@ -384,6 +391,25 @@ def run_phase(
     cpu = time.process_time() - cpu_started
     samples.sort(key=lambda s: s.index)
     return PhaseResult(strategy, samples, wall, config.concurrency, cpu)
+
+
+def balanced_lanes(durations: Sequence[float], lanes: int, *, seed: int) -> list[list[int]]:
+    """Indices of ``durations`` split into ``lanes`` sequences of near-equal total duration.
+
+    Longest first, each to the lane with the least so far (the LPT rule), so that no lane
+    idles while another still has a long wait queued; then each lane is shuffled, so long and
+    short waits stay mixed over the run, as a queue in random order would have them.
+    """
+    totals = [0.0] * max(1, min(lanes, len(durations)))
+    assigned: list[list[int]] = [[] for _ in totals]
+    for i in sorted(range(len(durations)), key=lambda i: -durations[i]):
+        lane = totals.index(min(totals))
+        assigned[lane].append(i)
+        totals[lane] += durations[i]
+    rng = random.Random(seed)
+    for lane_indices in assigned:
+        rng.shuffle(lane_indices)
+    return assigned
 
 
 # --- figures ------------------------------------------------------------------------------

@@ -166,7 +166,9 @@ def overhead_sections(
         f"{sum(durations) / 60:.0f} min. Time factor {factor:g}: every CloudFront duration and "
         f"every delay runs {1 / factor:g}x faster; all figures are unscaled "
         "(real seconds ÷ factor). Each strategy gets the same durations (by index) on its own "
-        f"distribution of one LocalCloudFront, {options.concurrency} invalidations at a time.",
+        f"distribution of one LocalCloudFront, {options.concurrency} invalidations at a time "
+        "(lanes of near-equal total duration, each in seeded random order: "
+        "overhead.balanced_lanes).",
         "Overhead = ResponseServer arrival time - InvalidationRecord.completes_at, ÷ factor. "
         "The brief's figure divides everything by the factor, including the real costs that do "
         "not shrink with it: the GetInvalidation round trip that sees Completed and the HTTPS "

@@ -385,3 +385,15 @@ def test_changed_only_outcomes_on_a_generated_release() -> None:
     assert section.title.startswith("7. Purge only what changed")
     assert any(line.startswith("| generated, 1,000 files | ours, 8 paths | 0 |") for line in section.extra)
     assert section.notes[0].startswith("PASS: zero stale URLs")
+
+
+def test_balanced_lanes_hold_every_index_once_and_even_out_the_totals() -> None:
+    from bench.overhead import balanced_lanes
+
+    durations = [900.0, 5.0, 300.0, 290.0, 20.0, 600.0, 10.0, 310.0]
+    lanes = balanced_lanes(durations, 3, seed=1)
+    assert sorted(i for lane in lanes for i in lane) == list(range(len(durations)))
+    totals = sorted(sum(durations[i] for i in lane) for lane in lanes)
+    assert totals == [645.0, 890.0, 900.0]  # never 900 + 600 in one lane, as a queue could
+    assert balanced_lanes(durations, 3, seed=1) == lanes  # seeded
+    assert len(balanced_lanes(durations[:2], 5, seed=1)) == 2
