@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import crhelper
@@ -342,25 +342,23 @@ class CloudFrontInvalidationProvider(Construct):
 
         Granting the same ARN twice adds nothing.
         """
-        fresh = [arn for arn in dict.fromkeys(distribution_arns) if arn not in self._granted]
-        if not fresh:
-            return
-        self._granted.update(fresh)
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=list(INVALIDATION_ACTIONS), resources=fresh)
-        )
+        self._grant(INVALIDATION_ACTIONS, distribution_arns)
 
     def grant_distribution_tenants(self, tenant_arns: Iterable[str]) -> None:
         """Allow the tenant invalidation calls on these distribution tenants (by ARN) only.
 
         Granting the same ARN twice adds nothing.
         """
-        fresh = [arn for arn in dict.fromkeys(tenant_arns) if arn not in self._granted]
+        self._grant(TENANT_INVALIDATION_ACTIONS, tenant_arns)
+
+    def _grant(self, actions: Sequence[str], arns: Iterable[str]) -> None:
+        """One statement of ``actions`` on the ARNs not granted yet (none if all were)."""
+        fresh = [arn for arn in dict.fromkeys(arns) if arn not in self._granted]
         if not fresh:
             return
         self._granted.update(fresh)
         self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=list(TENANT_INVALIDATION_ACTIONS), resources=fresh)
+            iam.PolicyStatement(actions=list(actions), resources=fresh)
         )
 
     def grant_distribution_tenant_ids(self, tenant_ids: Iterable[str]) -> None:

@@ -147,6 +147,34 @@ def _error_response(error: CloudFrontError, request_id: str) -> Response:
     )
 
 
+def minimal_distribution_config(reference: str, comment: str) -> dict[str, Any]:
+    """The smallest DistributionConfig CloudFront (and stock moto) accept: one custom origin."""
+    return {
+        "CallerReference": reference,
+        "Comment": comment,
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "origin",
+                    "DomainName": "origin.example.com",
+                    "CustomOriginConfig": {
+                        "HTTPPort": 80,
+                        "HTTPSPort": 443,
+                        "OriginProtocolPolicy": "https-only",
+                    },
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "origin",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+
+
 class LocalCloudFront(LocalService):
     """moto's CloudFront over real HTTP, with CloudFront's invalidation behaviour.
 
@@ -321,30 +349,7 @@ class LocalCloudFront(LocalService):
             raise ValueError("cache_tag_header must name a header")
         reference = f"localcloud-{uuid.uuid4()}"
         response = self.client().create_distribution(
-            DistributionConfig={
-                "CallerReference": reference,
-                "Comment": comment,
-                "Enabled": True,
-                "Origins": {
-                    "Quantity": 1,
-                    "Items": [
-                        {
-                            "Id": "origin",
-                            "DomainName": "origin.example.com",
-                            "CustomOriginConfig": {
-                                "HTTPPort": 80,
-                                "HTTPSPort": 443,
-                                "OriginProtocolPolicy": "https-only",
-                            },
-                        }
-                    ],
-                },
-                "DefaultCacheBehavior": {
-                    "TargetOriginId": "origin",
-                    "ViewerProtocolPolicy": "redirect-to-https",
-                    "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-                },
-            }
+            DistributionConfig=minimal_distribution_config(reference, comment)
         )
         distribution_id = str(response["Distribution"]["Id"])
         with self._lock:

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ import pytest
 from cloudfront_purge import cli
 from localcloud.cloudfront import LocalCloudFront
 
-SHORT = 0.3  # seconds an invalidation stays InProgress
 VENV_BIN = Path(sys.executable).parent
 CI_VARIABLES = (
     "CLOUDFRONT_INVALIDATE_RUN_ID",
@@ -39,17 +37,6 @@ class Run:
     code: int
     out: str
     err: str
-
-
-@pytest.fixture
-def cf() -> Iterator[LocalCloudFront]:
-    with LocalCloudFront(invalidation_seconds=SHORT) as server:
-        yield server
-
-
-@pytest.fixture
-def dist(cf: LocalCloudFront) -> str:
-    return cf.create_distribution()
 
 
 @pytest.fixture(autouse=True)

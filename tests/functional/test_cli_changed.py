@@ -11,7 +11,6 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,6 @@ from cloudfront_purge import cli
 from localcloud.cloudfront import LocalCloudFront
 
 VENV_BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def cf() -> Iterator[LocalCloudFront]:
-    with LocalCloudFront(invalidation_seconds=0.3) as server:
-        yield server
-
-
-@pytest.fixture
-def dist(cf: LocalCloudFront) -> str:
-    return cf.create_distribution()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
@@ -23,6 +22,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from localcloud.cloudfront import LocalCloudFront
+from localcloud.cloudfront.server import minimal_distribution_config
 
 NS = 'xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"'
 # Signed for CloudFront as botocore would sign it; neither server checks the signature.
@@ -114,33 +114,6 @@ REQUESTS: dict[str, tuple[str, str, bytes | None]] = {
 }
 
 
-def distribution_config(reference: str) -> dict[str, Any]:
-    return {
-        "CallerReference": reference,
-        "Comment": "stock comparison",
-        "Enabled": True,
-        "Origins": {
-            "Quantity": 1,
-            "Items": [
-                {
-                    "Id": "o",
-                    "DomainName": "origin.example.com",
-                    "CustomOriginConfig": {
-                        "HTTPPort": 80,
-                        "HTTPSPort": 443,
-                        "OriginProtocolPolicy": "https-only",
-                    },
-                }
-            ],
-        },
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-
-
 class Server:
     """One server under comparison: its endpoint, a client and a distribution of its own."""
 
@@ -156,7 +129,9 @@ class Server:
             config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
         created = self.client.create_distribution(
-            DistributionConfig=distribution_config(f"compare-{name}-{uuid.uuid4()}")
+            DistributionConfig=minimal_distribution_config(
+                f"compare-{name}-{uuid.uuid4()}", "stock comparison"
+            )
         )
         self.distribution_id = str(created["Distribution"]["Id"])
 
