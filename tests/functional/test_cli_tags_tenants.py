@@ -8,9 +8,9 @@ import json
 import pytest
 
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_cli import cf, no_ci_run_id, rows, run
+from tests.functional.test_cli import no_ci_run_id, rows, run
 
-__all__ = ["cf", "no_ci_run_id"]  # fixtures, shared with test_cli
+__all__ = ["no_ci_run_id"]  # a fixture, shared with test_cli (cf comes from conftest)
 
 
 @pytest.fixture
