@@ -20,32 +20,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench.options import Options
+
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed")
-
-
-@dataclass(frozen=True)
-class Options:
-    quick: bool
-    factor: float
-    scale_factor: float
-    count: int
-    duration_high: float
-    concurrency: int
-    seed: int
-    cold_runs: int
-    synth_runs: int
-    synth_many: int
-    scale_sizes: tuple[int, ...]
-    scale_wait_sizes: tuple[int, ...]
-    scale_duration: float
-    sections: tuple[str, ...]
-    out: Path
-    write_committed: bool
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -139,7 +121,7 @@ def _environment() -> None:
 
 def _quiet_logs() -> None:
     """The handler module sets up crhelper's JSON logging at INFO on import: keep warnings."""
-    from cloudfront_purge import handler  # noqa: F401 - imported for its logging set-up
+    from cloudfront_purge.resource import handler  # noqa: F401 - imported for its logging set-up
 
     logging.getLogger().setLevel(logging.WARNING)
     for name in ("cloudfront_purge", "crhelper", "botocore", "urllib3", "werkzeug"):

@@ -5,7 +5,7 @@
 - bep/s3deploy's fold, reimplemented from its documented behaviour: ``x/index.html`` becomes
   ``/x/``, and while more than 8 paths remain the deepest ones fold into a parent wildcard,
   then ``/*`` if that is not enough;
-- ours (cloudfront_purge.scope, the handler's code) at the same budget of 8 paths, and at
+- ours (cloudfront_purge.changed.plan, the handler's code) at the same budget of 8 paths, and at
   the default budget.
 
 Deploys: a real MkDocs site at two content versions (one page edited, theme changed, a new
@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.report import Section, fmt
-from cloudfront_purge import rules
-from cloudfront_purge.changes import UrlMapping, diff_manifests, encode_url, site_urls
-from cloudfront_purge.cover import DEFAULT_MAX_PATHS
-from cloudfront_purge.manifest import Manifest, build_manifest
-from cloudfront_purge.scope import plan_purge
+from cloudfront_purge.changed.changes import UrlMapping, diff_manifests, encode_url, site_urls
+from cloudfront_purge.changed.cover import DEFAULT_MAX_PATHS
+from cloudfront_purge.changed.manifest import Manifest, build_manifest
+from cloudfront_purge.changed.plan import plan_purge
+from cloudfront_purge.model import rules
 
 if TYPE_CHECKING:
-    from bench.__main__ import Options
+    from bench.options import Options
 
 S3DEPLOY_THRESHOLD = 8
 SPEED_GOAL_SECONDS = 1.0

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloudfront_purge import engine, rules
-from cloudfront_purge.responder import response_data
+from cloudfront_purge import engine
+from cloudfront_purge.function.responder import response_data
+from cloudfront_purge.model import rules
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.responses import ResponseServer
 
@@ -65,7 +66,7 @@ def local_cloud() -> Iterator[tuple[LocalCloudFront, ResponseServer, DurationBoo
 
 def handler_client_config() -> Any:  # noqa: ANN401 - botocore Config
     """The exact botocore Config the Lambda handler builds its CloudFront client with."""
-    from cloudfront_purge import handler
+    from cloudfront_purge.resource import handler
 
     return handler._CLIENT_CONFIG
 
@@ -125,7 +126,7 @@ def run_like_handler(
     the handler's self re-invocation does. Not modelled: the new leg's cold start and
     Lambda's async-invoke latency between legs.
     """
-    from cloudfront_purge.handler import handoff_margin
+    from cloudfront_purge.resource.handler import handoff_margin
 
     spec = rules.parse_properties(properties)
     started = time.time()

@@ -30,7 +30,7 @@ from pathlib import Path
 
 #: Lambda's init imports the handler string's module: the provider's entry point, which in
 #: turn loads the real handler (crhelper, boto3, the engine).
-HANDLER_IMPORT = "import cloudfront_purge.entry"
+HANDLER_IMPORT = "import cloudfront_purge.function.entry"
 FLOOR_IMPORT = 'import boto3; boto3.client("cloudfront")'
 _BUCKET_DEPLOYMENT_HANDLER = (
     "package/custom-resource-handlers/dist/aws-s3-deployment/bucket-deployment-handler/"

@@ -52,8 +52,8 @@ from bench.stats import (
     summarize,
     would_fail,
 )
-from cloudfront_purge import rules
-from cloudfront_purge.responder import deliver
+from cloudfront_purge.function.responder import deliver
+from cloudfront_purge.model import rules
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.responses import ResponseServer
 

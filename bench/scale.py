@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.cloud import DurationBook, handler_client_config, run_like_handler
-from cloudfront_purge import rules
+from cloudfront_purge.model import rules
 from localcloud.cloudfront import LocalCloudFront
 
 #: Every file sits under /assets/, 100 per directory.

@@ -28,10 +28,11 @@ from bench.stats import (
     poll_schedule,
     today_durations,
 )
-from cloudfront_purge import engine, rules
+from cloudfront_purge import engine
+from cloudfront_purge.model import rules
 
 if TYPE_CHECKING:
-    from bench.__main__ import Options
+    from bench.options import Options
 
 __all__ = [
     "Section",

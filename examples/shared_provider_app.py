@@ -20,7 +20,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
-from cloudfront_purge import rules
+from cloudfront_purge.model import rules
 
 #: The name other stacks give to Fn::ImportValue; raw-cloudformation.yaml defaults to it.
 SERVICE_TOKEN_EXPORT = "CloudFrontInvalidation-ServiceToken"  # noqa: S105 - an export name

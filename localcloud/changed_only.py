@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from localcloud.cdk_app import synthesize
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.demo import synthesize
 from localcloud.lifecycle import LocalCloudFormation, Outcome, ProgressFn
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,16 +16,15 @@ by cache tag, and a distribution tenant of a multi-tenant distribution.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from localcloud.cdk_app import synthesize
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.lifecycle import LocalCloudFormation, Outcome, Progress
 from localcloud.scenarios import SCENARIOS, Story
@@ -39,18 +38,6 @@ TENANTS_STACKS = ("TaggedSite", "TenantSite")
 CHANGED_ONLY = "changed-only"
 #: Steps that deploy an app of their own, not app.py.
 OWN_APP_STEPS = (CHANGED_ONLY, TENANTS_STEP)
-
-
-def synthesize(
-    app: Path, outdir: Path, env: Mapping[str, str] | None = None, *, umask: int = -1
-) -> Path:
-    """Run the CDK app as ``cdk synth`` would, into ``outdir`` (``env``: added variables;
-    under ``umask``, if given)."""
-    env = {**os.environ, **(env or {}), "CDK_OUTDIR": str(outdir),
-           "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run([sys.executable, str(app)], check=True, env=env, cwd=app.parent, umask=umask)
-    return outdir
 
 
 class LiveDisplay:

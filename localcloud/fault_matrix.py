@@ -212,7 +212,7 @@ def _duplicate_first_attempt(story: Story) -> None:
 
 
 def _remove_engine(asset: Path) -> Path:
-    (asset / "cloudfront_purge" / "engine.py").unlink()
+    (asset / "cloudfront_purge" / "engine" / "_purge.py").unlink()
     return asset
 
 
@@ -225,7 +225,7 @@ def handler(event, context):  # appended by the fault matrix: dies on every atte
 
 
 def _crash_every_time(asset: Path) -> Path:
-    with (asset / "cloudfront_purge" / "handler.py").open("a") as handler:
+    with (asset / "cloudfront_purge" / "resource" / "handler.py").open("a") as handler:
         handler.write(_CRASH_EVERY_TIME)
     return asset
 
@@ -674,7 +674,7 @@ def markdown(rows: list[Row]) -> str:
 
 
 def main() -> int:
-    from localcloud.demo import synthesize
+    from localcloud.cdk_app import synthesize
 
     out = synthesize(ROOT / "app.py", Path(tempfile.mkdtemp(prefix="fault-matrix-")),
                      umask=BUILD_UMASK)

@@ -10,12 +10,28 @@ import urllib.parse
 import uuid
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import Any, Literal, Protocol
 
-if TYPE_CHECKING:
-    from localcloud.lambda_runtime import LocalLambda
+from localcloud.lambda_model import Invocation, LambdaFunction
 
-__all__ = ["ApiServer"]
+__all__ = ["ApiServer", "InvokeTarget"]
+
+
+class InvokeTarget(Protocol):
+    """What the Invoke API needs of the local Lambda that owns it."""
+
+    grace_seconds: float
+
+    def lookup_api_name(
+        self, name: str, qualifier: str | None
+    ) -> tuple[LambdaFunction | None, tuple[int, str, str]]: ...
+
+    def invoke_from_api(
+        self,
+        fn: LambdaFunction,
+        event: Any,  # noqa: ANN401 - any JSON value, as Lambda accepts
+        invocation_type: Literal["Event", "RequestResponse"],
+    ) -> Invocation: ...
 
 _API_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 _MAX_EVENT_PAYLOAD = 1024 * 1024  # async invocation payload limit (1 MB since 2025; was 256 KB)
@@ -26,7 +42,7 @@ class ApiServer(ThreadingHTTPServer):
     """Serves the Invoke API of ``owner`` (set before ``serve_forever``)."""
 
     daemon_threads = True
-    owner: LocalLambda
+    owner: InvokeTarget
 
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, ApiHandler)
@@ -73,7 +89,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         function_name = urllib.parse.unquote(match.group("name"))
         qualifier = urllib.parse.parse_qs(split.query).get("Qualifier", [None])[0]
         owner = self.server.owner
-        fn, problem = owner._lookup_api_name(function_name, qualifier)
+        fn, problem = owner.lookup_api_name(function_name, qualifier)
         if fn is None:
             status, error_type, message = problem
             self._error(status, error_type, message)
@@ -107,12 +123,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             )
             return
         try:
-            invocation = owner._start(
+            invocation = owner.invoke_from_api(
                 fn,
                 event,
-                env=owner._api_env(fn.name),
-                invocation_type=invocation_type,  # type: ignore[arg-type]
-                source="api",
+                invocation_type,  # type: ignore[arg-type]
             )
         except RuntimeError as exc:  # stopped meanwhile
             self._error(503, "ServiceException", str(exc))

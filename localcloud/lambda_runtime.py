@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Self
+from typing import Any, Literal, Self
 
 from localcloud._service import LocalService, serve_in_thread, stop_serving
 from localcloud.lambda_api import ApiServer
@@ -360,7 +360,18 @@ class LocalLambda(LocalService):
                 return self._functions.get(match.group("name"))
             return self._functions.get(name.split(":", 1)[0])
 
-    def _lookup_api_name(
+    def invoke_from_api(
+        self,
+        fn: LambdaFunction,
+        event: Any,  # noqa: ANN401 - any JSON value, as Lambda accepts
+        invocation_type: Literal["Event", "RequestResponse"],
+    ) -> Invocation:
+        """Start an invocation that arrived through the Invoke API (``lambda_api``)."""
+        return self._start(
+            fn, event, env=self._api_env(fn.name), invocation_type=invocation_type, source="api"
+        )
+
+    def lookup_api_name(
         self, function_name: str, qualifier: str | None
     ) -> tuple[LambdaFunction | None, tuple[int, str, str]]:
         arn_match = _ARN.match(function_name) or _PARTIAL_ARN.match(function_name)

@@ -14,7 +14,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
-from cloudfront_purge import changes, cover, manifest, rules
+from cloudfront_purge.changed import changes, cover, manifest
+from cloudfront_purge.model import rules
 
 
 class CloudFrontInvalidation(Construct):

@@ -34,33 +34,27 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import cloudfront_purge
-from cloudfront_purge import rules
+from cloudfront_purge.model import rules
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"
-#: The entry point loads ``cloudfront_purge.handler`` under a guard, so a function that
+#: The entry point loads ``cloudfront_purge.resource.handler`` under a guard, so a function that
 #: cannot start still answers CloudFormation (README, "Troubleshooting").
-HANDLER = "cloudfront_purge.entry.handler"
+HANDLER = "cloudfront_purge.function.entry.handler"
 #: Lambda's on-failure destination for the provider's asynchronous invocations.
-ON_FAILURE_HANDLER = "cloudfront_purge.on_failure.handler"
-#: The modules of cloudfront_purge that run in Lambda; the CLI does not ship there.
-RUNTIME_MODULES = (
-    "__init__.py",
-    "rules.py",
-    "errors.py",
-    "engine.py",
-    "responder.py",
-    "handler.py",
-    "entry.py",
-    "fallback.py",
-    "on_failure.py",
-    # Changed-only purges (docs/changed-only.md).
-    "manifest.py",
-    "changes.py",
-    "cover.py",
-    "scope.py",
-    "changed_scope.py",
-)
+ON_FAILURE_HANDLER = "cloudfront_purge.function.on_failure.handler"
+#: What of cloudfront_purge does not run in Lambda: a folder rule, so a module added to any
+#: other folder ships without a list to keep in step.
+NOT_IN_ASSET = ("cli",)
+
+
+def runtime_files(package_dir: Path) -> list[Path]:
+    """The package's Python files that the Lambda asset holds, relative to ``package_dir``."""
+    return sorted(
+        path.relative_to(package_dir)
+        for path in package_dir.rglob("*.py")
+        if path.relative_to(package_dir).parts[0] not in NOT_IN_ASSET
+    )
 #: Modes of the staged asset, whatever the build host's umask: Lambda runs the code as a
 #: user that is not the file owner, so files must be world-readable (AWS Lambda Developer
 #: Guide, "Deploying Python Lambda functions with .zip file archives").
@@ -97,9 +91,9 @@ def handler_asset_dir() -> str:
     staging = Path(tempfile.mkdtemp(prefix="cloudfront-invalidation-asset-"))
     package_dir = Path(cloudfront_purge.__file__).parent
     target = staging / "cloudfront_purge"
-    target.mkdir()
-    for name in RUNTIME_MODULES:
-        shutil.copyfile(package_dir / name, target / name)
+    for relative in runtime_files(package_dir):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(package_dir / relative, target / relative)
     crhelper_dir = Path(crhelper.__file__).parent
     shutil.copytree(
         crhelper_dir,
@@ -245,7 +239,7 @@ class CloudFrontInvalidationProvider(Construct):
     def _configure_async_invocation(self, role: iam.IRole) -> None:
         """Retries, maximum event age, and an on-failure function that answers FAILED.
 
-        The on-failure function runs the same asset (``cloudfront_purge.on_failure``,
+        The on-failure function runs the same asset (``cloudfront_purge.function.on_failure``,
         standard library only) with its own role and log group: it needs no CloudFront or
         Lambda permission, only to write its log and to read the status of the stacks the
         provider serves (``grant_rollback_detection`` grants both functions).

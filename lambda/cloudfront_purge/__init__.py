@@ -1,6 +1,14 @@
-"""Run-time side of Custom::CloudFrontInvalidation.
+"""Run-time side of Custom::CloudFrontInvalidation, one folder per box of the architecture.
 
-``rules`` (standard library only) is shared with the construct; ``engine`` purges and waits
-for the handler, the CLI and the benchmarks alike; ``handler`` is the Lambda entry point.
+- ``model/``: the resource's properties, their rules, attribute names and errors (standard
+  library only; the construct imports it at synth).
+- ``changed/``: changed-only planning: manifests, diffs, the path cover, the plan read from S3.
+- ``engine/``: creates invalidations and waits for Completed, for the function, the command
+  line and the benchmarks alike.
+- ``function/``: the Lambda entry points and the answer to CloudFormation (standard library
+  only, so a function that cannot load its handler still answers).
+- ``resource/``: the custom resource's lifecycle (crhelper, Create / Update / Delete).
+- ``cli/``: the ``cloudfront-invalidate`` command; it never ships in the Lambda asset.
+
 Nothing is imported here, so the Lambda cold start loads only what the handler needs.
 """

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.cdk_app import synthesize
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.demo import synthesize
 from localcloud.fault_matrix import BUILD_UMASK
 from localcloud.lifecycle import LocalCloudFormation
 from localcloud.scenarios import Story

@@ -61,7 +61,7 @@ def test_the_template_async_config_is_what_the_local_lambda_applies(
     assert (config.retry_attempts, config.max_event_age_seconds) == (2, 1800)
     assert config.on_failure in stack.destinations
     destination = stack.destinations[config.on_failure]
-    assert destination.handler == "cloudfront_purge.on_failure.handler"
+    assert destination.handler == "cloudfront_purge.function.on_failure.handler"
     assert stack.lambda_.async_config(destination.name) is not None
     assert stack.lambda_.async_config(destination.name).on_failure is None  # type: ignore[union-attr]
 
@@ -75,7 +75,7 @@ def test_a_crash_on_every_attempt_is_answered_by_the_on_failure_function(
         (resource,) = local.resources.values()
         asset = resource.function.asset_dir.resolve()
         assert assembly_copy.resolve() in asset.parents  # the copy, not the shared assembly
-        with (asset / "cloudfront_purge" / "handler.py").open("a") as handler:
+        with (asset / "cloudfront_purge" / "resource" / "handler.py").open("a") as handler:
             handler.write(CRASH_EVERY_TIME)
         create, delete = local.deploy("first deploy")
         records = local.lambda_.destination_records

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudfront_purge import changes, manifest
+from cloudfront_purge.changed import changes, manifest
 from localcloud.changed_only import SiteVersions, synthesize_versions
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.demo import check

@@ -17,7 +17,7 @@ SERVICE_TIMEOUT = 120.0
 
 
 def remove_engine(asset: Path) -> None:
-    (asset / "cloudfront_purge" / "engine.py").unlink()
+    (asset / "cloudfront_purge" / "engine" / "_purge.py").unlink()
 
 
 def remove_crhelper(asset: Path) -> None:
@@ -25,7 +25,7 @@ def remove_crhelper(asset: Path) -> None:
 
 
 def break_engine_syntax(asset: Path) -> None:
-    engine = asset / "cloudfront_purge" / "engine.py"
+    engine = asset / "cloudfront_purge" / "engine" / "_purge.py"
     engine.write_text(engine.read_text() + "\ndef half_written(:\n    pass\n")
 
 
@@ -33,12 +33,12 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "engine.py removed": (
         remove_engine,
         # ImportError or ModuleNotFoundError, depending on how the handler imports it.
-        ["Error: ", "engine", "cloudfront_purge/handler.py, line"],
+        ["Error: ", "engine", "cloudfront_purge/engine/__init__.py, line"],
     ),
     "crhelper removed": (remove_crhelper, ["ModuleNotFoundError", "No module named 'crhelper'"]),
     "syntax error in engine.py": (
         break_engine_syntax,
-        ["SyntaxError", "cloudfront_purge/engine.py, line"],
+        ["SyntaxError", "cloudfront_purge/engine/_purge.py, line"],
     ),
 }
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.cdk_app import synthesize
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.demo import check, synthesize
+from localcloud.demo import check
 from localcloud.lifecycle import LocalCloudFormation
 from localcloud.scenarios import SCENARIOS, Story
 from tests.e2e.conftest import INVALIDATION_SECONDS, ROOT

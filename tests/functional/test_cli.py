@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from cloudfront_purge import cli
+from cloudfront_purge.cli import command as cli
 from localcloud.cloudfront import LocalCloudFront
 
 VENV_BIN = Path(sys.executable).parent
@@ -287,7 +287,7 @@ def test_installed_command_works_against_the_local_cloud(cf: LocalCloudFront, di
 
 def test_list_sends_no_marker_on_its_first_page() -> None:
     """Stock moto (and so the fake) answers an empty Marker with 400 Bad Request."""
-    from tests.unit.fakes import FakeClock, FakeCloudFront
+    from tests.support.fakes import FakeClock, FakeCloudFront
 
     fake = FakeCloudFront(FakeClock(), duration=lambda _d, _p: 0.0)
     for i in range(150):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudfront_purge import cli
+from cloudfront_purge.cli import command as cli
 from localcloud.cloudfront import LocalCloudFront
 
 VENV_BIN = Path(sys.executable).parent

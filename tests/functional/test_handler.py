@@ -18,9 +18,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cloudfront_purge import handler, rules
+from cloudfront_purge.model import rules
+from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
-from tests.unit.fakes import lambda_json_logs
+from tests.support.fakes import lambda_json_logs
 
 SECRET_URL = "https://cfn-responses.example/stack/resource?X-Amz-Signature=s3cr3t-sig"
 INVALIDATION_SECONDS = 0.6
@@ -381,7 +382,7 @@ def test_logs_keep_their_fields_in_lambdas_json_format_and_never_the_response_ur
     (purge,) = [r for r in logs.events("purge") if r["distributions"] == [dist]]
     assert purge["request_type"] == "Create" and purge["paths"] == 1 and purge["rollback"] is False
     (submitted,) = [r for r in logs.events("submitted") if r["distribution"] == dist]
-    assert submitted["invalidation"] and "next_check_in_s" in submitted and submitted["logger"] == "cloudfront_purge.handler"
+    assert submitted["invalidation"] and "next_check_in_s" in submitted and submitted["logger"] == "cloudfront_purge.resource.handler"
     (completed,) = logs.events("completed")
     assert completed["waited_s"] > 0 and completed["purge_status"] == "Completed"
     (done,) = logs.events("done")

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cloudfront_purge import handler, manifest, rules
-from cloudfront_purge.manifest import Manifest
+from cloudfront_purge.changed import manifest
+from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
+from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
 from tests.functional.test_handler import (
     INVALIDATION_SECONDS,

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from cloudfront_purge import engine, handler, rules
+from cloudfront_purge import engine
+from cloudfront_purge.model import rules
+from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
 from tests.functional.test_handler import (
     ATTRIBUTES,
@@ -25,7 +27,7 @@ from tests.functional.test_handler import (
     StackStatus,
     event,
 )
-from tests.unit.fakes import lambda_json_logs
+from tests.support.fakes import lambda_json_logs
 
 
 @pytest.fixture(scope="module")

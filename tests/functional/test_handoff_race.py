@@ -11,7 +11,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from cloudfront_purge import handler
+from cloudfront_purge.resource import handler
 
 URL = "https://cfn-responses.example/r?X-Amz-Signature=sig"
 

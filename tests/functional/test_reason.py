@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from cloudfront_purge import handler
-from tests.unit.fakes import FakeClock, FakeCloudFront, client_error
+from cloudfront_purge.resource import handler
+from tests.support.fakes import FakeClock, FakeCloudFront, client_error
 
 ROLE = ("arn:aws:sts::123456789012:assumed-role/SiteStack-CloudFrontInvalidationProvider7a1c2-"
         "Q1W2E3R4T5Y6/SiteStack-CloudFrontInvalidationProvider7a1c2f6-AbCdEfGhIjKl")

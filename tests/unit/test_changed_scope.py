@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cloudfront_purge import changed_scope, manifest, rules, scope
-from cloudfront_purge.manifest import Manifest
+from cloudfront_purge.changed import manifest
+from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
 
 DIGEST_A, DIGEST_B = "a" * 64, "b" * 64
 V1 = Manifest(files={f"docs/p{i}.html": DIGEST_A for i in range(20)} | {"index.html": DIGEST_A})

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudfront_purge import rules
-from cloudfront_purge.changes import (
+from cloudfront_purge.changed.changes import (
     UrlMapping,
     diff_manifests,
     encode_url,
@@ -13,7 +12,8 @@ from cloudfront_purge.changes import (
     validate_index_document,
     validate_url_prefix,
 )
-from cloudfront_purge.manifest import Manifest
+from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 

@@ -20,7 +20,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
 from cdk_cloudfront_invalidation.provider import handler_asset_dir
-from cloudfront_purge import rules
+from cloudfront_purge.model import rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "site")
@@ -55,7 +55,7 @@ def resources(template: assertions.Template, type_: str) -> dict[str, Any]:
 def test_one_provider_function_for_many_instances(synthesized: dict[str, Any]) -> None:
     template = synthesized["template"]
     functions = resources(template, "AWS::Lambda::Function")
-    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.entry.handler"}
+    providers = {k: v for k, v in functions.items() if v["Properties"].get("Handler") == "cloudfront_purge.function.entry.handler"}
     assert len(providers) == 1
     (provider_id, provider), = providers.items()
     props = provider["Properties"]
@@ -162,8 +162,8 @@ def test_handler_asset_holds_handler_and_crhelper_and_runs_alone(tmp_path: Path)
     """As in Lambda: only the asset and boto3 importable; the handler imports and answers."""
     asset = Path(handler_asset_dir())
     names = sorted(str(p.relative_to(asset)) for p in asset.rglob("*.py"))
-    assert "cloudfront_purge/handler.py" in names and "crhelper/resource_helper.py" in names
-    assert "cloudfront_purge/cli.py" not in names
+    assert "cloudfront_purge/resource/handler.py" in names and "crhelper/resource_helper.py" in names
+    assert "cloudfront_purge/cli/command.py" not in names
     # A runtime dir with boto3 and its dependencies only, like the Lambda Python runtime.
     import boto3
     site = Path(boto3.__file__).parents[1]
@@ -176,7 +176,7 @@ def test_handler_asset_holds_handler_and_crhelper_and_runs_alone(tmp_path: Path)
         "import sys, json; sys.path[:0] = [sys.argv[1], sys.argv[2]];"
         "import importlib.util as u;"
         "assert u.find_spec('moto') is None and u.find_spec('aws_cdk') is None;"
-        "import cloudfront_purge.handler as h;"
+        "import cloudfront_purge.resource.handler as h;"
         "ev = {'RequestType': 'Delete', 'ResponseURL': 'https://127.0.0.1:1/x', 'StackId': 'arn:aws:cloudformation:us-east-1:1:stack/s/1',"
         " 'RequestId': 'r', 'LogicalResourceId': 'L', 'PhysicalResourceId': 'P-1', 'ResourceProperties': {}};"
         "sent = [];"

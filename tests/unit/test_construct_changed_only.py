@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,12 @@ import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_cloudfront as cloudfront
 
+import cloudfront_purge
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
-from cdk_cloudfront_invalidation.provider import RUNTIME_MODULES, handler_asset_dir
-from cloudfront_purge import changed_scope, changes, cover, manifest, rules
+from cdk_cloudfront_invalidation.provider import handler_asset_dir, runtime_files
+from cloudfront_purge.changed import changes, cover, manifest
+from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.model import rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "site")
@@ -128,22 +132,28 @@ def test_the_synthesized_asset_object_key_keeps_the_manifest_extension(tmp_path:
     assert keys[0] == keys[1]
 
 
-def test_the_lambda_asset_holds_the_changed_only_modules_but_not_the_cli() -> None:
+def test_the_lambda_asset_holds_every_runtime_folder_but_not_the_cli() -> None:
     staged = Path(handler_asset_dir()) / "cloudfront_purge"
-    names = {p.name for p in staged.glob("*.py")}
-    assert names == set(RUNTIME_MODULES)
-    for module in ("manifest.py", "changes.py", "cover.py", "scope.py", "changed_scope.py"):
-        assert module in names
-    assert "cli.py" not in names and "status.py" not in names
-    # Everything the staged modules import from the package is staged too.
-    for path in staged.glob("*.py"):
-        for line in path.read_text().splitlines():
-            if line.startswith("from cloudfront_purge"):
-                imported = line.split()[1].split(".")[1:] or [
-                    n.strip(" ,") for n in line.split("import", 1)[1].split(",")
-                ]
-                for module in imported:
-                    assert f"{module}.py" in names, (path.name, line)
+    package = Path(cloudfront_purge.__file__).parent
+    folders = {p.name for p in staged.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == {"model", "changed", "engine", "function", "resource"}
+    assert not (staged / "cli").exists()
+    # A module added to a runtime folder ships with no list to update.
+    assert {p.relative_to(staged) for p in staged.rglob("*.py")} == set(runtime_files(package))
+    # Every staged module imports from the staged copy alone (nothing left behind).
+    modules = [
+        ".".join(("cloudfront_purge", *p.relative_to(staged).with_suffix("").parts))
+        for p in staged.rglob("*.py")
+        if p.name != "__init__.py"
+    ]
+    check = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    module = importlib.import_module(name)\n"
+        f"    assert module.__file__.startswith({str(staged)!r}), (name, module.__file__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(staged.parent)}
+    subprocess.run([sys.executable, "-c", check], check=True, env=env, cwd=staged.parent)
 
 
 @pytest.mark.parametrize(

@@ -13,16 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudfront_purge import rules
-from cloudfront_purge.changes import UrlMapping, diff_manifests, encode_url, site_urls
-from cloudfront_purge.cover import (
+from cloudfront_purge.changed.changes import UrlMapping, diff_manifests, encode_url, site_urls
+from cloudfront_purge.changed.cover import (
     DEFAULT_MAX_PATHS,
     MAX_WILDCARDS,
     choose_paths,
     evicted_by,
     validate_max_paths,
 )
-from cloudfront_purge.manifest import Manifest
+from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
 
 DIGESTS = ["0" * 64, "1" * 64, "2" * 64]
 keys = st.builds(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
-from cloudfront_purge import rules
-from cloudfront_purge.responder import response_data
+from cloudfront_purge.function.responder import response_data
+from cloudfront_purge.model import rules
 
 ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "README.md"

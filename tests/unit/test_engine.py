@@ -7,9 +7,10 @@ import random
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from cloudfront_purge import engine, rules
-from cloudfront_purge.errors import PurgeFailed, PurgeTimeout
-from tests.unit.fakes import FakeClock, FakeCloudFront, client_error
+from cloudfront_purge import engine
+from cloudfront_purge.model import rules
+from cloudfront_purge.model.errors import PurgeFailed, PurgeTimeout
+from tests.support.fakes import FakeClock, FakeCloudFront, client_error
 
 
 def spec(paths: tuple[str, ...] = ("/*",), dists: tuple[str, ...] = ("EDIST1",), wait: bool = True) -> rules.PurgeSpec:

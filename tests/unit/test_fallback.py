@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cloudfront_purge import entry, fallback, on_failure
+from cloudfront_purge.function import entry, fallback, on_failure
 
 URL = "https://cloudformation-custom-resource-response.example/abc?X-Amz-Signature=secret"
 
@@ -163,31 +164,42 @@ def test_the_start_up_guard_and_the_on_failure_function_agree_on_a_failed_create
 
 
 def test_a_start_failure_reason_names_the_error_and_where(tmp_path: Any) -> None:
-    broken = tmp_path / "cloudfront_purge" / "engine.py"
-    broken.parent.mkdir()
+    broken = tmp_path / "cloudfront_purge" / "engine" / "_purge.py"
+    broken.parent.mkdir(parents=True)
     broken.write_text("def half(:\n")
     with pytest.raises(SyntaxError) as caught:
         compile(broken.read_text(), str(broken), "exec")
     reason = entry.describe_start_failure(caught.value, task_root=str(tmp_path))
     assert reason.startswith("the provider function could not start: loading "
-                             "cloudfront_purge.handler raised SyntaxError: ")  # fmt: skip
-    assert "(in cloudfront_purge/engine.py, line 1)" in reason
+                             "cloudfront_purge.resource.handler raised SyntaxError: ")  # fmt: skip
+    assert "(in cloudfront_purge/engine/_purge.py, line 1)" in reason
     assert "deploy again" in reason
 
 
-#: rules.py is in the set: the responder takes attribute names and the Reason rule from it,
-#: and it is standard library only by design (the construct imports it at synth).
-GUARDED = {"entry.py", "fallback.py", "on_failure.py", "responder.py", "rules.py"}
+#: Folders whose modules import only the standard library and each other: ``function/``
+#: answers a broken function, and ``model/`` gives it attribute names and the Reason rule
+#: (the construct imports it at synth too).
+STANDARD_LIBRARY_ONLY = ("function", "model")
+PACKAGE = Path(entry.__file__).parents[1]
+GUARDED = sorted(
+    str(path.relative_to(PACKAGE))
+    for folder in STANDARD_LIBRARY_ONLY
+    for path in (PACKAGE / folder).rglob("*.py")
+)
 
 
-@pytest.mark.parametrize("module", sorted(GUARDED))
+def test_the_standard_library_folders_hold_what_answers_a_broken_function() -> None:
+    assert {"function/entry.py", "function/fallback.py", "function/on_failure.py",
+            "function/responder.py", "model/rules.py"} <= set(GUARDED)  # fmt: skip
+
+
+@pytest.mark.parametrize("module", GUARDED)
 def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str) -> None:
     """Standard library, and each other, only: not the handler, the engine, crhelper or boto3."""
     import ast
     import sys
-    from pathlib import Path
 
-    source = Path(entry.__file__).with_name(module)
+    source = PACKAGE / module
     tree = ast.parse(source.read_text())
     # An import inside a function's try block is guarded: its failure is handled there
     # (fallback asks DescribeStacks through boto3, and answers FAILED without it).
@@ -211,12 +223,15 @@ def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [f"{node.module}.{a.name}" for a in node.names]
-            imported.update(names if node.module == "cloudfront_purge" else [node.module])
-    ours = {f"cloudfront_purge.{m.removesuffix('.py')}" for m in GUARDED}
+            imported.update(names if node.module.startswith("cloudfront_purge") else [node.module])
+    ours = {"cloudfront_purge." + m.removesuffix(".py").replace("/", ".") for m in GUARDED}
+    ours |= {f"cloudfront_purge.{folder}" for folder in STANDARD_LIBRARY_ONLY}
     outside = {
         name
         for name in imported
-        if name not in ours and name.split(".")[0] not in sys.stdlib_module_names
+        if name not in ours
+        and name.rpartition(".")[0] not in ours
+        and name.split(".")[0] not in sys.stdlib_module_names
     }
     assert outside == set()
 

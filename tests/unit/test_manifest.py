@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudfront_purge.manifest import (
+from cloudfront_purge.changed.manifest import (
     FORMAT_NAME,
     FORMAT_VERSION,
     Manifest,

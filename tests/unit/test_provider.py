@@ -21,8 +21,9 @@ from cfnlint.decode import decode
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cdk_cloudfront_invalidation.provider import ON_FAILURE_HANDLER, handler_asset_dir
-from cloudfront_purge import changed_scope, rules
-from cloudfront_purge.responder import response_data
+from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.function.responder import response_data
+from cloudfront_purge.model import rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_APP = ROOT / "examples" / "shared_provider_app.py"
@@ -32,7 +33,7 @@ INVALIDATION_ACTIONS = [
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 ]
-HANDLER = "cloudfront_purge.entry.handler"
+HANDLER = "cloudfront_purge.function.entry.handler"
 
 
 def arn(distribution_id: str) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def test_both_functions_run_the_same_asset_with_standard_library_entry_points() 
     assert len(codes) == 1
     staged = Path(handler_asset_dir()) / "cloudfront_purge"
     for module in ("entry.py", "fallback.py", "on_failure.py", "responder.py"):
-        assert (staged / module).is_file()
+        assert (staged / "function" / module).is_file()
 
 
 # umask 077 is what a locked-down build host uses; Lambda's runtime user is not the owner.
@@ -256,7 +257,7 @@ def test_asset_files_are_world_readable_whatever_the_umask(tmp_path: Path) -> No
     # CDK copies file modes into cdk.out; its folders there are made by CDK's own copy
     # under the host's umask and reach the upload zip as file paths only, not entries.
     assert modes_not(asset, file_mode=0o644, dir_mode=None) == {}
-    assert (asset / "cloudfront_purge" / "entry.py").is_file()
+    assert (asset / "cloudfront_purge" / "function" / "entry.py").is_file()
 
 
 def modes_not(root: Path, *, file_mode: int, dir_mode: int | None) -> dict[str, str]:

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from cloudfront_purge import rules
-from cloudfront_purge.responder import (
+from cloudfront_purge.function.responder import (
     MAX_BODY_BYTES,
     MAX_REASON_CHARS,
     deliver,
     fit_body,
     response_data,
 )
-from tests.unit.fakes import lambda_json_logs
+from cloudfront_purge.model import rules
+from tests.support.fakes import lambda_json_logs
 
 URL = "https://cfn.example/bucket/key?X-Amz-Signature=topsecret"
 BODY = {"Status": "SUCCESS", "PhysicalResourceId": "P", "StackId": "s", "RequestId": "r",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cloudfront_purge import rules
-from cloudfront_purge.rules import Batch, RuleError
+from cloudfront_purge.model import rules
+from cloudfront_purge.model.rules import Batch, RuleError
 
 TENANT = "dt_2yq2uFYMVyIkVWU6FAZ4lw55JXz"
 BASE = {"DistributionIds": ["E123"], "SourceHash": "abc123", "ServiceToken": "arn:x"}

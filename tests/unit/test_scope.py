@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from cloudfront_purge.changes import UrlMapping
-from cloudfront_purge.manifest import FORMAT_NAME, Manifest, ManifestError, loads
-from cloudfront_purge.scope import SCOPE_CHANGED, SCOPE_FULL, plan_purge
+from cloudfront_purge.changed.changes import UrlMapping
+from cloudfront_purge.changed.manifest import FORMAT_NAME, Manifest, ManifestError, loads
+from cloudfront_purge.changed.plan import SCOPE_CHANGED, SCOPE_FULL, plan_purge
 
 A, B = "a" * 64, "b" * 64
 V1 = Manifest({"index.html": A, "guide/index.html": A, "guide/a.html": A, "css/s.css": A})

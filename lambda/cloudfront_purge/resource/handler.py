@@ -1,6 +1,6 @@
 """Lambda entry point of ``Custom::CloudFrontInvalidation``: wiring, nothing more.
 
-Lambda handler string: ``cloudfront_purge.handler.handler``.
+Lambda handler string: ``cloudfront_purge.resource.handler.handler``.
 
 Lifecycle:
 - Create / Update: purge (rules + engine), wait for Completed, answer SUCCESS with the ids.
@@ -40,9 +40,17 @@ import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from cloudfront_purge import changed_scope, engine, rules, scope
-from cloudfront_purge.errors import AwsError, PurgeError
-from cloudfront_purge.responder import deliver, purge_advice, response_data, unconfirmed_reason
+from cloudfront_purge import engine
+from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.function.responder import (
+    deliver,
+    purge_advice,
+    response_data,
+    unconfirmed_reason,
+)
+from cloudfront_purge.model import rules
+from cloudfront_purge.model.errors import AwsError, PurgeError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient

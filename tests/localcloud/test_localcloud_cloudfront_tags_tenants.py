@@ -12,7 +12,7 @@ import re
 import pytest
 
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.localcloud_cloudfront_support import (
+from tests.support.localcloud_cloudfront import (
     create,
     create_for_tenant,
     error_of,

@@ -236,9 +236,9 @@ def test_today_profile_has_the_published_p95() -> None:
 def test_log_events_reads_lambdas_json_records_and_the_baselines() -> None:
     import logging
 
-    from tests.unit.fakes import lambda_json_logs
+    from tests.support.fakes import lambda_json_logs
 
-    logger = logging.getLogger("cloudfront_purge.handler")
+    logger = logging.getLogger("cloudfront_purge.resource.handler")
     with lambda_json_logs() as sink:  # the formatter Lambda runs for LogFormat JSON
         logger.info("purge", extra={"leg": 1, "paths": 2})
         logger.info("completed", extra={"invalidation": "I1", "waited_s": 12.0})

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cloudfront_purge import rules
-from cloudfront_purge.manifest import Manifest
+from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
 
 DEFAULT_URL_PREFIX = "/"
 DEFAULT_INDEX_DOCUMENT = "index.html"

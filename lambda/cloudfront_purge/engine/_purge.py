@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from cloudfront_purge.errors import (
+from cloudfront_purge.model.errors import (
     AwsError,
     CloudFrontCallError,
     PurgeError,
@@ -51,7 +51,7 @@ from cloudfront_purge.errors import (
     PurgeTimeout,
     Unfinished,
 )
-from cloudfront_purge.rules import (
+from cloudfront_purge.model.rules import (
     MAX_FILES_IN_PROGRESS,
     MAX_SERVICE_TIMEOUT_SECONDS,
     MAX_WILDCARDS_IN_PROGRESS,

@@ -23,8 +23,8 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cloudfront_purge import rules
-from cloudfront_purge.changes import encode_url
+from cloudfront_purge.changed.changes import encode_url
+from cloudfront_purge.model import rules
 
 #: Chosen with the benchmark (docs/changed-only.md): on its deploys 30 paths evict almost
 #: nothing that a larger budget would keep (15 still evicts 4% of the unchanged objects),

@@ -27,7 +27,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cloudfront_purge import responder, rules
+from cloudfront_purge.function import responder
+from cloudfront_purge.model import rules
 
 logger = logging.getLogger(__name__)
 

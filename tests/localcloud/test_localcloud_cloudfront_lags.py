@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.localcloud_cloudfront_support import (
+from tests.support.localcloud_cloudfront import (
     create,
     create_for_tenant,
     error_of,

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cloudfront_purge import rules
+from cloudfront_purge.model import rules
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The provider's on-failure destination (handler ``cloudfront_purge.on_failure.handler``).
+"""The provider's on-failure destination (handler ``cloudfront_purge.function.on_failure.handler``).
 
 CloudFormation invokes the provider asynchronously, and so does the provider's own
 hand-off. When Lambda gives such an invocation up (it failed on every retry:
@@ -30,7 +30,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cloudfront_purge import fallback
+from cloudfront_purge.function import fallback
 
 logger = logging.getLogger(__name__)
 logging.getLogger("cloudfront_purge").setLevel(logging.INFO)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cloudfront_purge.changes import UrlMapping, diff_manifests, site_urls
-from cloudfront_purge.cover import DEFAULT_MAX_PATHS, choose_paths
-from cloudfront_purge.manifest import Manifest, ManifestError, ManifestVersionError
+from cloudfront_purge.changed.changes import UrlMapping, diff_manifests, site_urls
+from cloudfront_purge.changed.cover import DEFAULT_MAX_PATHS, choose_paths
+from cloudfront_purge.changed.manifest import Manifest, ManifestError, ManifestVersionError
 
 SCOPE_CHANGED = "changed"
 SCOPE_FULL = "full"

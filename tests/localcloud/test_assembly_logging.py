@@ -9,7 +9,7 @@ import pytest
 
 from localcloud.assembly import AssemblyError, find_custom_resources, load_assembly
 from localcloud.lambda_model import LambdaFunction
-from tests.unit.test_assembly import cr, function_resource, write_assembly
+from tests.localcloud.test_assembly import cr, function_resource, write_assembly
 
 
 def provider_of(tmp_path: Path, **props: Any) -> LambdaFunction:

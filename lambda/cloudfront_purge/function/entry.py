@@ -1,11 +1,11 @@
-"""Lambda entry point of the provider (handler string ``cloudfront_purge.entry.handler``).
+"""Lambda entry point of the provider (handler string ``cloudfront_purge.function.entry.handler``).
 
-It loads the real handler (``cloudfront_purge.handler``: crhelper, boto3, the engine) under
+It loads the real handler (``cloudfront_purge.resource.handler``: crhelper, boto3, the engine) under
 a guard. When that import fails (a syntax error, a missing module, an exception at module
 level, a runtime upgrade that removed something) Lambda's own runtime would log the error
 and answer nobody, and the stack would wait for the ServiceTimeout, twice (the Create,
 then the Delete after it). Instead every request is answered at once: FAILED with the
-error as the Reason, SUCCESS for a Delete (see :mod:`cloudfront_purge.fallback`).
+error as the Reason, SUCCESS for a Delete (see :mod:`cloudfront_purge.function.fallback`).
 
 Standard library, ``fallback`` and ``responder`` only: nothing the guarded import can break.
 """
@@ -19,10 +19,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from cloudfront_purge import fallback
+from cloudfront_purge.function import fallback
 
 #: The module that holds the real handler, and its function.
-HANDLER_MODULE = "cloudfront_purge.handler"
+HANDLER_MODULE = "cloudfront_purge.resource.handler"
 HANDLER_FUNCTION = "handler"
 
 logger = logging.getLogger(__name__)

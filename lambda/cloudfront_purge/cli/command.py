@@ -24,9 +24,12 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cloudfront_purge import changes, cover, engine, manifest, rules, scope
-from cloudfront_purge.errors import AwsError, CloudFrontCallError, PurgeError
-from cloudfront_purge.status import Progress
+from cloudfront_purge import engine
+from cloudfront_purge.changed import changes, cover, manifest
+from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.cli.progress import Progress
+from cloudfront_purge.model import rules
+from cloudfront_purge.model.errors import AwsError, CloudFrontCallError, PurgeError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient

@@ -1,6 +1,6 @@
 """What one Create or Update purges: the resource's ``Paths``, or only what changed.
 
-The handler's glue around :func:`cloudfront_purge.scope.plan_purge` (docs/changed-only.md):
+The handler's glue around :func:`cloudfront_purge.changed.plan.plan_purge` (docs/changed-only.md):
 read this deploy's manifest and the previous one (named by OldResourceProperties) from S3,
 compare the URL options of both deploys, and turn the plan into the resource's attributes,
 its log line and the hand-off's continuation. Every doubt becomes a full purge with its
@@ -14,9 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cloudfront_purge import changes, cover, manifest, rules, scope
-from cloudfront_purge.changes import UrlMapping
-from cloudfront_purge.errors import AwsError
+from cloudfront_purge.changed import changes, cover, manifest
+from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed.changes import UrlMapping
+from cloudfront_purge.model import rules
+from cloudfront_purge.model.errors import AwsError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

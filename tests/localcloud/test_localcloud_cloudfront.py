@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.localcloud_cloudfront_support import (
+from tests.support.localcloud_cloudfront import (
     SHORT,
     create,
     error_of,

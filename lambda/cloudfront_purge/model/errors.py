@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cloudfront_purge.rules import RuleError, shorten
+from cloudfront_purge.model.rules import RuleError, shorten
 
 __all__ = [
     "AwsError",

@@ -1,0 +1,28 @@
+"""The benchmark run's options, shared by ``python -m bench`` and its sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Options"]
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool
+    factor: float
+    scale_factor: float
+    count: int
+    duration_high: float
+    concurrency: int
+    seed: int
+    cold_runs: int
+    synth_runs: int
+    synth_many: int
+    scale_sizes: tuple[int, ...]
+    scale_wait_sizes: tuple[int, ...]
+    scale_duration: float
+    sections: tuple[str, ...]
+    out: Path
+    write_committed: bool

@@ -1,0 +1,1 @@
+"""The ``cloudfront-invalidate`` command line; it never ships in the Lambda asset."""

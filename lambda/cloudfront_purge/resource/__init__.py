@@ -1,0 +1,1 @@
+"""The custom resource's lifecycle: crhelper, Create / Update / Delete, the hand-off."""

@@ -1,0 +1,1 @@
+"""Helpers the test tiers share: fake clients and clocks, local CloudFront set-ups."""
