@@ -6,7 +6,8 @@ and waits for one PUT of a JSON body to it. :class:`ResponseServer` plays that p
 * it serves HTTPS on 127.0.0.1 (a free port) with a certificate made at start: a small
   local CA, and a server certificate for ``127.0.0.1`` / ``localhost`` signed by it.
   A handler process trusts it through ``SSL_CERT_FILE=<cert_path>`` (see :meth:`env`),
-  which ``ssl.create_default_context()`` (what crhelper uses) honours;
+  which ``ssl.create_default_context()`` honours (Python's default context: any
+  client that verifies certificates through it trusts the local CA);
 * :meth:`new_url` makes one presigned-looking URL per request; the URL carries a
   signature, and a PUT whose signature does not match is refused with 403, as S3 does;
 * every PUT is recorded (time, HTTP status answered, raw body). The first PUT that

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloudfront_purge.model.base import CloudFrontPurgeError
+
 FORMAT_NAME = "cloudfront-purge-manifest"
 #: Bump on any change to the meaning of the manifest; a mismatch makes the handler purge
 #: everything rather than trust a diff between two different formats.
@@ -35,7 +37,7 @@ _HEX = frozenset("0123456789abcdef")
 _CHUNK = 1 << 20
 
 
-class ManifestError(ValueError):
+class ManifestError(CloudFrontPurgeError, ValueError):
     """A manifest is missing, unreadable, or not one this code understands."""
 
 

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cloudfront_purge.function import fallback
+from cloudfront_purge.model import rules
 
 logger = logging.getLogger(__name__)
 logging.getLogger("cloudfront_purge").setLevel(logging.INFO)
@@ -57,9 +58,7 @@ def reason_for(record: Mapping[str, Any]) -> str:
         kind = payload.get("errorType") or (record.get("responseContext") or {}).get(
             "functionError"
         )
-        message = str(payload.get("errorMessage") or "").strip()
-        if len(message) > _ERROR_CHARS:
-            message = message[:_ERROR_CHARS] + "..."
+        message = rules.shorten(str(payload.get("errorMessage") or "").strip(), _ERROR_CHARS)
         error = ": last error " + ": ".join(str(part) for part in (kind, message) if part)
     meaning = _CONDITIONS.get(condition, "Lambda gave the invocation up")
     tried = f" after {attempts} attempts" if attempts else ""
@@ -95,7 +94,7 @@ def handler(record: dict[str, Any], _context: object) -> None:
             "invocation_request_id": context.get("requestId"),
             "request_type": event.get("RequestType"),
             "response_payload": fallback.scrub(
-                json.dumps(record.get("responsePayload"))[:_ERROR_CHARS], event
+                rules.shorten(json.dumps(record.get("responsePayload")), _ERROR_CHARS), event
             ),
         },
     )

@@ -6,19 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cloudfront_purge.model.base import CloudFrontPurgeError
 from cloudfront_purge.model.rules import RuleError, shorten
 
 __all__ = [
     "AwsError",
     "CloudFrontCallError",
+    "CloudFrontPurgeError",
     "PurgeError",
     "PurgeFailed",
     "PurgeTimeout",
     "RuleError",
+    "Unfinished",
 ]
 
 
-class PurgeError(Exception):
+class PurgeError(CloudFrontPurgeError):
     """Base class: the purge did not finish as asked."""
 
 

@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from cloudfront_purge.model.base import CloudFrontPurgeError
+
 # --- CloudFront limits (Amazon CloudFront Developer Guide: "Invalidate files", -----------
 # "Concurrent invalidation request maximum"; README "CloudFront limits") --------------------
 MAX_PATH_LENGTH = 4000
@@ -152,7 +154,7 @@ _CALLER_REFERENCE_DIGEST = 24
 _SCHEME = "v1"
 
 
-class RuleError(ValueError):
+class RuleError(CloudFrontPurgeError, ValueError):
     """An input broke one of CloudFront's or this resource's rules; the message names both."""
 
 

@@ -1,6 +1,7 @@
-"""Lambda entry point of ``Custom::CloudFrontInvalidation``: wiring, nothing more.
+"""The lifecycle of ``Custom::CloudFrontInvalidation``: wiring, nothing more.
 
-Lambda handler string: ``cloudfront_purge.resource.handler.handler``.
+Lambda's entry point is ``cloudfront_purge.function.entry.handler``, which loads this module
+under a guard and calls its ``handler``.
 
 Lifecycle:
 - Create / Update: purge (rules + engine), wait for Completed, answer SUCCESS with the ids.
