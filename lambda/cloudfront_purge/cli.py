@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cloudfront_purge import changes, cover, engine, manifest, rules, scope
+from cloudfront_purge import __version__, changes, cover, engine, manifest, rules, scope
 from cloudfront_purge.errors import AwsError, CloudFrontCallError, PurgeError
 from cloudfront_purge.status import Progress
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Purge CloudFront and wait for Completed, with deterministic "
         "CallerReferences (a retried run never purges twice).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     purge = sub.add_parser("purge", help="create invalidations and wait for Completed")
     purge.add_argument(

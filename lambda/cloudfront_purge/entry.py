@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from cloudfront_purge import fallback
+from cloudfront_purge import __version__, fallback
 
 #: The module that holds the real handler, and its function.
 HANDLER_MODULE = "cloudfront_purge.handler"
@@ -69,7 +69,11 @@ def _load() -> tuple[Handler | None, str | None]:
         logging.getLogger("cloudfront_purge").setLevel(logging.INFO)
         logger.error(
             "start_failed",
-            extra={"error": type(exc).__name__, "error_message": str(exc)},
+            extra={
+                "error": type(exc).__name__,
+                "error_message": str(exc),
+                "version": __version__,
+            },
             exc_info=True,
         )
         return None, describe_start_failure(exc)
