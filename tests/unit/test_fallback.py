@@ -177,7 +177,8 @@ def test_a_start_failure_reason_names_the_error_and_where(tmp_path: Any) -> None
 
 #: rules.py is in the set: the responder takes attribute names and the Reason rule from it,
 #: and it is standard library only by design (the construct imports it at synth).
-GUARDED = {"entry.py", "fallback.py", "on_failure.py", "responder.py", "rules.py"}
+#: The package's __init__ too: it loads before any of these, and they read its __version__.
+GUARDED = {"__init__.py", "entry.py", "fallback.py", "on_failure.py", "responder.py", "rules.py"}
 
 
 @pytest.mark.parametrize("module", sorted(GUARDED))
@@ -213,6 +214,7 @@ def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str
             names = [f"{node.module}.{a.name}" for a in node.names]
             imported.update(names if node.module == "cloudfront_purge" else [node.module])
     ours = {f"cloudfront_purge.{m.removesuffix('.py')}" for m in GUARDED}
+    ours.add("cloudfront_purge.__version__")
     outside = {
         name
         for name in imported
