@@ -234,3 +234,18 @@ def test_the_response_url_never_reaches_the_reason_or_the_log(
     assert "<ResponseURL>" in body["Reason"]
     for text in (body["Reason"], caplog.text):
         assert URL.split("?")[0] not in text and "X-Amz-Signature" not in text
+
+
+def test_the_on_failure_function_logs_its_version_at_cold_start() -> None:
+    """Its log group tells which release answered, as the provider's does (the module's
+    top level is what a cold start runs; reloading it runs that again)."""
+    import importlib
+
+    from cloudfront_purge import __version__
+    from tests.unit.fakes import lambda_json_logs
+
+    with lambda_json_logs() as logs:  # the formatter Lambda runs for LogFormat JSON
+        importlib.reload(on_failure)
+    (start,) = logs.events("cold_start")
+    assert start["version"] == __version__
+    assert start["level"] == "INFO" and start["logger"] == "cloudfront_purge.on_failure"
