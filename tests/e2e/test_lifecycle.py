@@ -102,7 +102,8 @@ def test_every_cold_start_logs_the_version_the_asset_was_built_from(story: Story
     assert len(starts) == outcome.legs, outcome.logs
     for record in starts:
         assert record["version"] == __version__
-        assert record["level"] == "INFO" and record["logger"] == "cloudfront_purge.handler"
+        # Written by the handler module (whichever folder holds it), once it has loaded.
+        assert record["level"] == "INFO" and record["logger"].endswith(".handler")
 
 
 def test_summary_table_lists_every_request(story: Story) -> None:

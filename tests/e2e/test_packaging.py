@@ -172,9 +172,15 @@ def test_metadata_a_package_index_shows(archives: dict[str, Any]) -> None:
 def test_sdist_holds_what_a_packager_needs_and_no_tests(archives: dict[str, Any]) -> None:
     names = archives["sdist_names"]
     for needed in ("LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml", "PKG-INFO",
-                   "hatch_build.py", "constructs/cdk_cloudfront_invalidation/py.typed",
-                   "lambda/cloudfront_purge/py.typed", "lambda/cloudfront_purge/handler.py"):  # fmt: skip
+                   "hatch_build.py"):  # fmt: skip
         assert needed in names, needed
+    # Every file of both packages, py.typed included.
+    for package in (ROOT / "constructs" / "cdk_cloudfront_invalidation",
+                    ROOT / "lambda" / "cloudfront_purge"):  # fmt: skip
+        sources = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        assert any(p.name == "py.typed" for p in sources)
+        for path in sources:
+            assert str(path.relative_to(ROOT)) in names, path
     assert sdist_member(archives["sdist"], "CHANGELOG.md") == (ROOT / "CHANGELOG.md").read_bytes()
     tops = {n.split("/", 1)[0] for n in names if n}
     assert tops <= {"constructs", "lambda", "LICENSE", "README.md", "CHANGELOG.md",

@@ -248,4 +248,4 @@ def test_the_on_failure_function_logs_its_version_at_cold_start() -> None:
         importlib.reload(on_failure)
     (start,) = logs.events("cold_start")
     assert start["version"] == __version__
-    assert start["level"] == "INFO" and start["logger"] == "cloudfront_purge.on_failure"
+    assert start["level"] == "INFO" and start["logger"] == on_failure.__name__
