@@ -3,4 +3,7 @@
 from cdk_cloudfront_invalidation.invalidation import CloudFrontInvalidation
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 
-__all__ = ["CloudFrontInvalidation", "CloudFrontInvalidationProvider"]
+# One version for the construct and the Lambda asset it builds: both ship in one wheel.
+from cloudfront_purge import __version__
+
+__all__ = ["CloudFrontInvalidation", "CloudFrontInvalidationProvider", "__version__"]

@@ -12,3 +12,8 @@
 
 Nothing is imported here, so the Lambda cold start loads only what the handler needs.
 """
+
+#: The one version of the project: the package metadata (pyproject.toml reads it from here),
+#: ``cdk_cloudfront_invalidation.__version__``, ``cloudfront-invalidate --version`` and the
+#: Lambda asset's start-up log line all come from this line (docs/releasing.md).
+__version__ = "0.2.0.dev0"

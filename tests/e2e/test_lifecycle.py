@@ -3,6 +3,9 @@ CloudFormation's protocol against the local CloudFront."""
 
 from __future__ import annotations
 
+import json
+
+from cloudfront_purge import __version__
 from localcloud.demo import check, main, summary_table
 from localcloud.scenarios import SCENARIOS, Story
 
@@ -87,6 +90,20 @@ def test_response_url_and_secrets_never_reach_the_handler_logs(story: Story) -> 
         assert url.split("?")[0] not in logs
     assert "X-Amz-Signature" not in logs and "AWS_SECRET_ACCESS_KEY" not in logs
     assert outcomes[-1].status == "SUCCESS"
+
+
+def test_every_cold_start_logs_the_version_the_asset_was_built_from(story: Story) -> None:
+    """The local Lambda starts a fresh process per invocation, so each leg is a cold start:
+    its first record, in Lambda's JSON format, names the version (README "Troubleshooting")."""
+    outcome = SCENARIOS["content-change"](story)[-1]
+    assert outcome.status == "SUCCESS", outcome.reason
+    records = [json.loads(line) for line in outcome.logs.splitlines() if line[:1] == "{"]
+    starts = [r for r in records if r.get("message") == "cold_start"]
+    assert len(starts) == outcome.legs, outcome.logs
+    for record in starts:
+        assert record["version"] == __version__
+        # Written by the handler module (whichever folder holds it), once it has loaded.
+        assert record["level"] == "INFO" and record["logger"].endswith(".handler")
 
 
 def test_summary_table_lists_every_request(story: Story) -> None:

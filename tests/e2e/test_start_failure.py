@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudfront_purge import __version__
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.lifecycle import LocalCloudFormation
 
@@ -82,5 +83,6 @@ def test_a_function_that_cannot_start_fails_the_create_and_its_delete_succeeds(
     ]
     assert failures and failures[0]["level"] == "ERROR", logs
     assert failures[0]["errorType"] and failures[0]["stackTrace"], failures[0]
+    assert failures[0]["version"] == __version__  # which code could not start
     for url in urls:
         assert url.split("?")[0] not in logs

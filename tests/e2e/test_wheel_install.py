@@ -213,6 +213,30 @@ def test_console_script_is_installed(installed: dict[str, Any]) -> None:
         assert subcommand in help_text
 
 
+def test_one_version_in_the_metadata_the_packages_and_the_command(installed: dict[str, Any]) -> None:
+    """What a user sees: pip's metadata, both packages' ``__version__`` and
+    ``cloudfront-invalidate --version`` name the version in the wheel's file name."""
+    probe = textwrap.dedent(
+        """
+        import importlib.metadata, json
+        import cdk_cloudfront_invalidation, cloudfront_purge
+        print(json.dumps([importlib.metadata.version("cdk-cloudfront-invalidation"),
+                          cdk_cloudfront_invalidation.__version__, cloudfront_purge.__version__]))
+        """
+    )
+    env = {**installed["env"], "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+           "PATH": f"{NODE_BIN}{os.pathsep}" + installed["env"].get("PATH", "")}  # fmt: skip
+    versions = json.loads(
+        run([str(installed["python"]), "-c", probe], cwd=installed["work"], env=env, timeout=120)
+    )
+    version = installed["wheel"].name.split("-")[1]
+    assert versions == [version, version, version]
+    command = installed["venv"] / "bin" / "cloudfront-invalidate"
+    printed = run([str(command), "--version"], cwd=installed["work"], env=installed["env"],
+                  timeout=60)  # fmt: skip
+    assert printed == f"cloudfront-invalidate {version}\n"
+
+
 def test_a_new_cdk_app_synthesizes_with_the_installed_construct(installed: dict[str, Any]) -> None:
     project = installed["work"] / "my-site"
     project.mkdir()

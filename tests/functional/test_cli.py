@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import cloudfront_purge
 from cloudfront_purge.cli import command as cli
 from localcloud.cloudfront import LocalCloudFront
 
@@ -255,6 +256,14 @@ def test_help_goes_to_out_and_exits_0(cf: LocalCloudFront) -> None:
     result = run(cf, "purge", "--help")
     assert result.code == 0
     assert "--run-id" in result.out and result.err == ""
+
+
+def test_version_goes_to_out_and_exits_0_without_calling_cloudfront() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    # No client and no endpoint: --version must answer before anything talks to AWS.
+    assert cli.main(["--version"], out=out, err=err) == 0
+    assert out.getvalue() == f"cloudfront-invalidate {cloudfront_purge.__version__}\n"
+    assert err.getvalue() == ""
 
 
 # --- the installed command ------------------------------------------------------------------

@@ -186,6 +186,8 @@ GUARDED = sorted(
     for folder in STANDARD_LIBRARY_ONLY
     for path in (PACKAGE / folder).rglob("*.py")
 )
+#: The package's __init__ too: it loads before any of these, and they read its __version__.
+GUARDED.append("__init__.py")
 
 
 def test_the_standard_library_folders_hold_what_answers_a_broken_function() -> None:
@@ -226,6 +228,7 @@ def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str
             imported.update(names if node.module.startswith("cloudfront_purge") else [node.module])
     ours = {"cloudfront_purge." + m.removesuffix(".py").replace("/", ".") for m in GUARDED}
     ours |= {f"cloudfront_purge.{folder}" for folder in STANDARD_LIBRARY_ONLY}
+    ours.add("cloudfront_purge.__version__")
     outside = {
         name
         for name in imported
@@ -247,3 +250,18 @@ def test_the_response_url_never_reaches_the_reason_or_the_log(
     assert "<ResponseURL>" in body["Reason"]
     for text in (body["Reason"], caplog.text):
         assert URL.split("?")[0] not in text and "X-Amz-Signature" not in text
+
+
+def test_the_on_failure_function_logs_its_version_at_cold_start() -> None:
+    """Its log group tells which release answered, as the provider's does (the module's
+    top level is what a cold start runs; reloading it runs that again)."""
+    import importlib
+
+    from cloudfront_purge import __version__
+    from tests.support.fakes import lambda_json_logs
+
+    with lambda_json_logs() as logs:  # the formatter Lambda runs for LogFormat JSON
+        importlib.reload(on_failure)
+    (start,) = logs.events("cold_start")
+    assert start["version"] == __version__
+    assert start["level"] == "INFO" and start["logger"] == on_failure.__name__

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cloudfront_purge import engine
+from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.changed import plan as scope
 from cloudfront_purge.cli.progress import Progress
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Purge CloudFront and wait for Completed, with deterministic "
         "CallerReferences (a retried run never purges twice).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     purge = sub.add_parser("purge", help="create invalidations and wait for Completed")
     purge.add_argument(

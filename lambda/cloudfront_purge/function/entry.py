@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from cloudfront_purge import __version__
 from cloudfront_purge.function import fallback
 
 #: The module that holds the real handler, and its function.
@@ -69,7 +70,11 @@ def _load() -> tuple[Handler | None, str | None]:
         logging.getLogger("cloudfront_purge").setLevel(logging.INFO)
         logger.error(
             "start_failed",
-            extra={"error": type(exc).__name__, "error_message": str(exc)},
+            extra={
+                "error": type(exc).__name__,
+                "error_message": str(exc),
+                "version": __version__,
+            },
             exc_info=True,
         )
         return None, describe_start_failure(exc)

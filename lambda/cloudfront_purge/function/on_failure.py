@@ -30,11 +30,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from cloudfront_purge import __version__
 from cloudfront_purge.function import fallback
 from cloudfront_purge.model import rules
 
 logger = logging.getLogger(__name__)
 logging.getLogger("cloudfront_purge").setLevel(logging.INFO)
+# Once per cold start, as the provider function does: which code answers (docs/releasing.md).
+logger.info("cold_start", extra={"version": __version__})
 
 _ERROR_CHARS = 300
 

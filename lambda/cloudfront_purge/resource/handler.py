@@ -41,7 +41,7 @@ import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from cloudfront_purge import engine
+from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import plan as scope
 from cloudfront_purge.changed import s3_plan as changed_scope
 from cloudfront_purge.function.responder import (
@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 CONTINUATION = "CloudFrontInvalidationContinuation"
 #: A runaway chain of hand-offs is a bug; the deadline stops it long before this.
 MAX_LEGS = 20
-USER_AGENT = "cdk-cloudfront-invalidation/0.1"
+USER_AGENT = f"cdk-cloudfront-invalidation/{__version__}"
 #: Function environment settings that override the engine's eventual-consistency windows
 #: (seconds, 0 to MAX_WINDOW_SETTING_SECONDS); README "Troubleshooting".
 IAM_WAIT_VARIABLE = "CLOUDFRONT_PURGE_IAM_WAIT_SECONDS"
@@ -226,6 +226,9 @@ if not logging.root.handlers:  # pragma: no cover - Lambda installs one; local r
     logging.basicConfig()
 
 helper = PurgeResource()
+# Once per cold start (crhelper has just set the INFO level): which code answers from here
+# on, so a reader of the function's log group can tell releases apart (docs/releasing.md).
+logger.info("cold_start", extra={"version": __version__})
 # The engine retries with its own backoff and deadline; botocore must not add waits. The
 # timeouts bound one call, which sizes the hand-off margin below.
 _CLIENT_CONFIG = Config(
