@@ -36,7 +36,7 @@ full list):
   tenant's invalidation drops only that tenant's entries; every tenant has its own
   entries (the stricter reading: the Guide does not say tenants share a cache).
 - Headers: ``X-Cache: Hit from cloudfront`` / ``Miss from cloudfront`` / ``Error from
-  cloudfront`` ("Add CloudFront request headers" lists the values), ``Age`` on answers
+  cloudfront`` (the result types of "Standard logging fields", x-edge-result-type), ``Age`` on answers
   from the cache, and the local server's own ``X-Local-Cache: hit|miss`` (also on errors)
   and ``X-Local-Pop``.
 
