@@ -36,9 +36,9 @@ full list):
   tenant's invalidation drops only that tenant's entries; every tenant has its own
   entries (the stricter reading: the Guide does not say tenants share a cache).
 - Headers: ``X-Cache: Hit from cloudfront`` / ``Miss from cloudfront`` / ``Error from
-  cloudfront`` (the result types of "Standard logging fields", x-edge-result-type), ``Age`` on answers
-  from the cache, and the local server's own ``X-Local-Cache: hit|miss`` (also on errors)
-  and ``X-Local-Pop``.
+  cloudfront`` (the result types of "Standard logging fields", x-edge-result-type),
+  ``Age`` on answers from the cache, and the local server's own ``X-Local-Cache:
+  hit|miss`` (also on errors) and ``X-Local-Pop``.
 
 Time comes from the LocalCloudFront's clock (:mod:`localcloud.clock`), so tests move a
 manual clock instead of sleeping, and a benchmark scales every lifetime and duration.
