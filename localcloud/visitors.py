@@ -380,6 +380,12 @@ class TrafficRunner:
         with self._lock:
             return len(self._loads) < self.max_loads
 
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` of clock time, cut short by the deadline or :meth:`stop`."""
+        end = min(self.clock() + seconds, self._deadline)
+        while not self._stop.is_set() and (left := end - self.clock()) > 0:
+            self.clock.sleep(min(left, 0.25))
+
     def _record(self, load: PageLoad) -> None:
         with self._lock:
             self._loads.append(load)
@@ -392,12 +398,12 @@ class TrafficRunner:
             self.endpoint_url, self.host, index % self.pops, clock=self.clock, visitor=index
         )
         # Spread the first loads over one think time, as visitors do not arrive at once.
-        self.clock.sleep(rng.uniform(0, self.think_seconds[1]))
+        self._pause(rng.uniform(0, self.think_seconds[1]))
         tab: PageLoad | None = None
         chunk = 0
         while self._running():
             if tab is not None:
-                self.clock.sleep(rng.uniform(*self.tab_seconds))
+                self._pause(rng.uniform(*self.tab_seconds))
                 if not self._running():
                     break
                 self._record(browser.load_lazy(tab, tab.lazy[chunk % len(tab.lazy)]))
@@ -409,7 +415,7 @@ class TrafficRunner:
             if keeps_tab and load.lazy and load.outcome == OK:
                 tab = load
                 continue
-            self.clock.sleep(rng.uniform(*self.think_seconds))
+            self._pause(rng.uniform(*self.think_seconds))
 
 
 @dataclass(frozen=True)

@@ -368,7 +368,7 @@ class Edge:
 
     def attach(self, moto_app: WSGIApplication) -> None:
         """Read origins through this moto app (S3 in process, no network hop)."""
-        self._origin = Client(moto_app)
+        self._origin = Client(moto_app, use_cookies=False)
 
     @property
     def clock(self) -> Callable[[], float]:
