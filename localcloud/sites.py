@@ -22,11 +22,25 @@ own way).
 from __future__ import annotations
 
 import hashlib
+import mimetypes
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Site", "SiteFile", "multi_page_site", "put_site", "single_page_app"]
+__all__ = [
+    "Site",
+    "SiteFile",
+    "mark_version",
+    "multi_page_site",
+    "put_site",
+    "single_page_app",
+    "site_from_directory",
+]
+
+_HEAD_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
+_VERSION_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,58 @@ def single_page_app(
     )
     pages = ("/", *(f"/route-{i}" for i in range(1, routes)))
     return Site(version=version, files=files, pages=pages)
+
+
+def mark_version(body: bytes, content_type: str, version: str) -> bytes:
+    """``body`` with the version marker added (module doc); other types unchanged.
+
+    HTML: the meta tag right after ``<head>`` (or first); CSS and JavaScript: a leading
+    ``/* build: VERSION */``; SVG: a ``<!-- build: VERSION -->`` after the root tag's start.
+    """
+    if not _VERSION_RE.match(version):
+        raise ValueError(f"a version is letters, digits, '.', '_' or '-' (got {version!r})")
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "text/html":
+        meta = f'<meta name="build" content="{version}">'.encode()
+        match = _HEAD_RE.search(body)
+        return body[: match.end()] + meta + body[match.end() :] if match else meta + body
+    if kind in ("text/css", "application/javascript", "text/javascript"):
+        return f"/* build: {version} */\n".encode() + body
+    if kind == "image/svg+xml":
+        return body.replace(b">", f"><!-- build: {version} -->".encode(), 1)
+    return body
+
+
+def site_from_directory(
+    root: Path,
+    version: str,
+    *,
+    cache_control: Mapping[str, str] | None = None,
+) -> Site:
+    """A built site on disk (MkDocs output, say) with version markers added to its files.
+
+    Pages are its HTML files as URLs: ``/`` for the root ``index.html`` (the
+    distribution's DefaultRootObject), ``/a/index.html`` for the others, since an S3
+    REST origin has no index documents for ``/a/``. ``cache_control``
+    maps a suffix (``".html"``) to the Cache-Control its files get.
+    """
+    files: dict[str, SiteFile] = {}
+    pages: list[str] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        key = path.relative_to(root).as_posix()
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        if key.endswith(".js"):
+            content_type = "application/javascript"
+        control = next(
+            (v for suffix, v in (cache_control or {}).items() if key.endswith(suffix)), None
+        )
+        body = mark_version(path.read_bytes(), content_type, version)
+        files[key] = SiteFile(body, content_type, control)
+        if key.endswith(".html"):
+            pages.append("/" if key == "index.html" else "/" + key)
+    if not pages:
+        raise ValueError(f"{root} holds no HTML page")
+    return Site(version=version, files=files, pages=tuple(pages))
 
 
 def put_site(

@@ -15,7 +15,13 @@ import pytest
 
 from localcloud.clock import RealClock, ScaledClock
 from localcloud.cloudfront.edge import s3_site_config
-from localcloud.sites import Site, multi_page_site, put_site, single_page_app
+from localcloud.sites import (
+    Site,
+    multi_page_site,
+    put_site,
+    single_page_app,
+    site_from_directory,
+)
 from localcloud.visitors import (
     Browser,
     Fetch,
@@ -209,3 +215,40 @@ def test_traffic_runner_stops_by_itself_and_records_every_load(env):
 def test_traffic_runner_refuses_an_empty_site():
     with pytest.raises(ValueError, match="at least one page"):
         TrafficRunner("http://127.0.0.1:1", "d.cloudfront.net", [], clock=RealClock())
+
+
+def test_a_built_site_on_disk_gets_markers_and_loads_ok(env, tmp_path):
+    (tmp_path / "css").mkdir()
+    (tmp_path / "img").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html><head><link rel="stylesheet" href="css/a.css"></head>'
+        '<body><header>h</header><img src="img/logo.png"></body></html>'
+    )
+    (tmp_path / "sub" / "index.html").write_text(
+        '<!doctype html><html><head><link rel="stylesheet" href="../css/a.css"></head></html>'
+    )
+    (tmp_path / "css" / "a.css").write_text("body { background: url('../img/bg.svg'); }")
+    (tmp_path / "img" / "bg.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+    (tmp_path / "img" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    site = site_from_directory(tmp_path, "v3", cache_control={".html": "max-age=60"})
+    assert site.pages == ("/", "/sub/index.html")
+    dist = env.cf.create_distribution(config=s3_site_config(env.bucket))
+    deploy(env, site, prune=False)
+    visitor = browser(env, dist)
+    # An S3 REST origin has no index document: /sub/ is a missing key, as on AWS.
+    assert visitor.load_page("/sub/").fetches[0].status == 403
+    assert site.files["index.html"].cache_control == "max-age=60"
+    assert b'<head><meta name="build" content="v3">' in site.files["index.html"].body
+    for page in site.pages:
+        load = visitor.load_page(page)
+        assert classify(load) == ("ok", []), page
+        versions = {f.url: f.version for f in load.fetches}
+        assert versions.pop("/img/logo.png", None) is None  # binary: no marker
+        assert set(versions.values()) == {"v3"}
+    assert "/img/logo.png" in [f.url for f in visitor.load_page("/").fetches]
+    assert [f.url for f in visitor.load_page("/sub/index.html").fetches] == [
+        "/sub/index.html",
+        "/css/a.css",
+        "/img/bg.svg",
+    ]
