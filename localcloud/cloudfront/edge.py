@@ -151,7 +151,9 @@ def cache_lifetime(headers: Mapping[str, str], policy: CachePolicy, now: float) 
     "Manage how long content stays in the cache (expiration)", the table for a
     distribution whose min TTL is 0 or above: no-cache / no-store / private first (not
     cached at min TTL 0, else min TTL), then s-maxage, then max-age, then Expires, each
-    bounded to [min TTL, max TTL]; with none of them, the default TTL.
+    bounded to [min TTL, max TTL]; with none of them, the default TTL. The min TTL wins
+    over no-cache / no-store / private: API Reference, CachePolicyConfig ("If your minimum
+    TTL is greater than 0, CloudFront will cache content for at least" that long).
     """
     control = _header(headers, "Cache-Control") or ""
     if _NO_CACHE_RE.search(control):
