@@ -56,7 +56,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import quote
 from wsgiref.types import WSGIApplication, WSGIEnvironment
 
@@ -64,10 +64,7 @@ from moto.cloudfront.models import cloudfront_backends
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from localcloud.cloudfront.model import InvalidationRecord, is_tag
-
-if TYPE_CHECKING:
-    from localcloud.cloudfront.server import LocalCloudFront
+from localcloud.cloudfront.model import InvalidationRecord, InvalidationStore, is_tag
 
 __all__ = [
     "CACHING_DISABLED",
@@ -333,12 +330,32 @@ class _Matcher:
         )
 
 
+class _Tenant(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def distribution_id(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+
+
+class _Cloud(Protocol):
+    """What the edge reads from its LocalCloudFront (a protocol: no import cycle)."""
+
+    account_id: str
+    clock: Callable[[], float]
+    store: InvalidationStore
+
+    def tenants(self) -> Sequence[_Tenant]: ...
+    def cache_tag_header(self, distribution_id: str) -> str | None: ...
+
+
 class Edge:
     """The POPs of one LocalCloudFront; reached through its HTTP server (see module doc)."""
 
     def __init__(
         self,
-        cloud: LocalCloudFront,
+        cloud: _Cloud,
         *,
         pops: int = 4,
         timing: TimingProfile = TODAY,

@@ -32,7 +32,7 @@ from localcloud.visitors import (
     summarize,
     version_of,
 )
-from tests.functional.edge_support import EdgeEnv, edge_env
+from tests.support.edge import EdgeEnv, edge_env
 
 
 @pytest.fixture

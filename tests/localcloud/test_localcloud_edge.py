@@ -20,7 +20,7 @@ from localcloud.cloudfront.edge import (
     TODAY,
     s3_site_config,
 )
-from tests.functional.edge_support import EdgeEnv, edge_env
+from tests.support.edge import EdgeEnv, edge_env
 
 DAY = 86_400
 YEAR = 31_536_000
