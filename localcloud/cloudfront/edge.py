@@ -449,10 +449,8 @@ class Edge:
             return _text(403, f"{method} is not an allowed method for this distribution")
         path = str(environ.get("PATH_INFO", "/")).encode("latin-1").decode("utf-8", "replace")
         query = str(environ.get("QUERY_STRING", ""))
-        response = self.serve(target, int(raw_pop), path or "/", query)
-        if method == "HEAD":
-            response.set_data(b"")
-        return response
+        # For HEAD, werkzeug's Response sends the headers (Content-Length included) only.
+        return self.serve(target, int(raw_pop), path or "/", query)
 
     def _resolve(self, host: str) -> _Target | None:
         for tenant in self._cloud.tenants():

@@ -103,6 +103,14 @@ def test_age_counts_seconds_since_the_fetch_and_the_query_is_not_in_the_key(env)
     assert (hit.x_cache, hit.headers["age"]) == ("Hit from cloudfront", "7")
 
 
+def test_head_answers_the_headers_without_the_body(env):
+    host = site(env)
+    env.put("a.txt", "hello", ContentType="text/plain")
+    head = env.get(host, "/a.txt", method="HEAD")
+    assert (head.status, head.headers["content-length"], head.body) == (200, "5", b"")
+    assert env.get(host, "/a.txt", method="POST").status == 403  # GET and HEAD only
+
+
 def test_root_is_the_default_root_object_under_the_origin_path(env):
     host = site(env, origin_path="/releases/v1")
     env.put("releases/v1/index.html", "<!doctype html><p>v1</p>", ContentType="text/html")

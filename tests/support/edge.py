@@ -43,13 +43,20 @@ class EdgeEnv:
     def put(self, key: str, body: str, **extra: Any) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(), **extra)
 
-    def get(self, host: str, path: str, pop: int = 0, headers: Mapping[str, str] = {}) -> Answer:
+    def get(
+        self,
+        host: str,
+        path: str,
+        pop: int = 0,
+        headers: Mapping[str, str] = {},
+        method: str = "GET",
+    ) -> Answer:
         parts = urlsplit(self.cf.endpoint_url)
         assert parts.hostname is not None and parts.port is not None
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         try:
             connection.request(
-                "GET", path, headers={"Host": host, "X-Local-Pop": str(pop), **headers}
+                method, path, headers={"Host": host, "X-Local-Pop": str(pop), **headers}
             )
             response = connection.getresponse()
             return Answer(
