@@ -381,6 +381,8 @@ class Edge:
         self._matchers: dict[str, _Matcher] = {}
         self._lock = threading.Lock()
         self._origin: Client | None = None
+        #: What a missing key answers: 403 as S3 does without s3:ListBucket (the origin
+        #: access control aws-cdk sets up), 404 when the origin may list the bucket.
         self.missing_object_status = 403
 
     # -- wiring ------------------------------------------------------------------------

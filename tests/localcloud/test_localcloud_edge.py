@@ -141,14 +141,17 @@ def test_a_pop_number_out_of_range_is_refused_naming_the_header(env):
 # Errors ----------------------------------------------------------------------------------
 
 
-def test_a_missing_object_is_403_cached_10_seconds_then_fetched_again(env):
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_missing_object_is_cached_10_seconds_then_fetched_again(env, status):
+    # 403 without s3:ListBucket (the origin access control default), 404 with it.
+    env.cf.edge.missing_object_status = status
     host = site(env)
     missing = env.get(host, "/new.html")
-    assert (missing.status, missing.x_cache) == (403, "Error from cloudfront")
+    assert (missing.status, missing.x_cache) == (status, "Error from cloudfront")
     env.put("new.html", "<!doctype html>new", ContentType="text/html")
     env.clock.advance(9.9)
     still = env.get(host, "/new.html")
-    assert (still.status, still.headers["x-local-cache"]) == (403, "hit")
+    assert (still.status, still.headers["x-local-cache"]) == (status, "hit")
     env.clock.advance(0.1)
     found = env.get(host, "/new.html")
     assert (found.status, found.text) == (200, "<!doctype html>new")
@@ -164,7 +167,9 @@ def test_error_caching_min_ttl_per_status_from_custom_error_responses(env):
     assert env.get(host, "/late.js").status == 200
 
 
-def test_spa_rule_answers_index_html_with_200_even_for_a_missing_script(env):
+@pytest.mark.parametrize("status", [403, 404])
+def test_spa_rule_answers_index_html_with_200_even_for_a_missing_script(env, status):
+    env.cf.edge.missing_object_status = status
     host = site(env, spa=True)
     env.put("index.html", "<!doctype html>app", ContentType="text/html")
     route = env.get(host, "/settings/profile")
