@@ -156,7 +156,9 @@ class InvalidationStore:
         max_wildcards_in_progress: int,
         reused_reference_error: bool,
         seed: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.max_files_in_progress = max_files_in_progress
         self.max_wildcards_in_progress = max_wildcards_in_progress
         self.reused_reference_error = reused_reference_error
@@ -212,7 +214,7 @@ class InvalidationStore:
         """
         target_id = tenant_id or distribution_id
         with self._lock:
-            now = time.time()
+            now = self.clock()
             earlier = self._by_reference.get((target_id, batch.caller_reference))
             if earlier is not None:
                 if self.reused_reference_error:
@@ -284,7 +286,7 @@ class InvalidationStore:
     ) -> int:
         """Make in-progress invalidations Completed at once; return how many changed."""
         with self._lock:
-            now = time.time()
+            now = self.clock()
             changed = 0
             for index, record in enumerate(self._records):
                 if record.status(now) != IN_PROGRESS:

@@ -43,7 +43,7 @@ import string
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Self
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -61,6 +61,7 @@ from werkzeug.wrappers import Request, Response
 
 from localcloud._service import LocalService, serve_in_thread, stop_serving
 from localcloud.cloudfront import wire
+from localcloud.cloudfront.edge import TODAY, Edge, TimingProfile
 from localcloud.cloudfront.errors import CloudFrontError
 from localcloud.cloudfront.faults import (
     CREATE,
@@ -201,13 +202,19 @@ class LocalCloudFront(LocalService):
         host: str = "127.0.0.1",
         port: int = 0,
         quiet: bool = True,
+        clock: Callable[[], float] = time.time,
+        pops: int = 4,
+        edge_timing: TimingProfile = TODAY,
+        edge_capacity: int | None = None,
     ) -> None:
         """Configure; nothing listens until :meth:`start`.
 
         ``reused_reference_error=True`` answers any CallerReference reuse with the
         ``InvalidArgument`` reported from the field instead of the documented
         idempotent reply, so a handler can be tested against both. ``port=0`` picks a
-        free port. ``quiet`` drops the per-request access log.
+        free port. ``quiet`` drops the per-request access log. ``clock`` (epoch seconds,
+        see :mod:`localcloud.clock`) times invalidations and the edge; ``pops``,
+        ``edge_timing`` and ``edge_capacity`` shape the edge (:mod:`.edge`).
         """
         self.account_id = account_id
         self.region = region
@@ -218,7 +225,10 @@ class LocalCloudFront(LocalService):
             max_wildcards_in_progress=max_wildcards_in_progress,
             reused_reference_error=reused_reference_error,
             seed=seed,
+            clock=clock,
         )
+        self.clock = clock
+        self.edge = Edge(self, pops=pops, timing=edge_timing, capacity=edge_capacity, seed=seed)
         self._host = host
         self._port = port
         self._quiet = quiet
@@ -270,6 +280,7 @@ class LocalCloudFront(LocalService):
             raise RuntimeError("already started")
         handler = _QuietRequestHandler if self._quiet else MotoRequestHandler
         moto_app = DomainDispatcherApplication(create_backend_app)
+        self.edge.attach(moto_app)
         self._server = make_server(
             self._host,
             self._port,
@@ -336,6 +347,7 @@ class LocalCloudFront(LocalService):
         *,
         cache_tag_header: str | None = None,
         multi_tenant: bool = False,
+        config: dict[str, Any] | None = None,
     ) -> str:
         """Create a minimal distribution through boto3 against the server; return its Id.
 
@@ -343,13 +355,16 @@ class LocalCloudFront(LocalService):
         origin, ``x-amz-meta-cache-tag``), so ``#tag`` items are accepted; without one
         they are refused. ``multi_tenant=True`` makes it a multi-tenant distribution,
         invalidated only through its tenants (:meth:`create_distribution_tenant`).
-        moto 5.2.5 knows neither setting, so this server keeps them.
+        moto 5.2.5 knows neither setting, so this server keeps them. ``config`` is a whole
+        DistributionConfig (e.g. :func:`.edge.s3_site_config`) instead of the minimal one.
         """
         if cache_tag_header is not None and not cache_tag_header.strip():
             raise ValueError("cache_tag_header must name a header")
         reference = f"localcloud-{uuid.uuid4()}"
         response = self.client().create_distribution(
-            DistributionConfig=minimal_distribution_config(reference, comment)
+            DistributionConfig={"CallerReference": reference, "Comment": comment, **config}
+            if config is not None
+            else minimal_distribution_config(reference, comment)
         )
         distribution_id = str(response["Distribution"]["Id"])
         with self._lock:
@@ -400,6 +415,11 @@ class LocalCloudFront(LocalService):
                 domain=domain,
             )
         return tenant_id
+
+    def cache_tag_header(self, distribution_id: str) -> str | None:
+        """The distribution's CacheTagConfig HeaderName, or None without one."""
+        with self._lock:
+            return self._cache_tag_headers.get(distribution_id)
 
     def tenants(self, distribution_id: str | None = None) -> list[DistributionTenant]:
         """Distribution tenants created so far, optionally of one distribution."""
@@ -479,6 +499,8 @@ class LocalCloudFront(LocalService):
             environ.setdefault("HTTP_X_MOTO_ACCOUNT_ID", self.account_id)
             path = environ.get("PATH_INFO", "")
             method = environ.get("REQUEST_METHOD", "GET")
+            if (edge_response := self.edge.handle(environ)) is not None:
+                return edge_response(environ, start_response)
             if path.startswith(_API + "/distribution") and _is_cloudfront(environ):
                 response = self._handle(environ, path, method)
                 if response is not None:
@@ -578,18 +600,18 @@ class LocalCloudFront(LocalService):
                 f"{request.host_url.rstrip('/')}{_API}/{kind}/{target_id}/invalidation/{record.id}"
             )
             return _xml_response(
-                wire.invalidation_xml(record, time.time()), 201, {**headers, "Location": location}
+                wire.invalidation_xml(record, self.clock()), 201, {**headers, "Location": location}
             )
         if operation in (GET, GET_FOR_TENANT):
             record = self.store.get(target_id, invalidation_id)
-            if self.faults.hidden(target_id, record.create_time):
+            if self.faults.hidden(target_id, record.create_time, self.clock()):
                 raise CloudFrontError("NoSuchInvalidation")
-            return _xml_response(wire.invalidation_xml(record, time.time()), 200, headers)
+            return _xml_response(wire.invalidation_xml(record, self.clock()), 200, headers)
         marker, max_items = wire.parse_list_query(
             request.args.get("Marker"), request.args.get("MaxItems")
         )
         page, next_marker = self.store.page(target_id, marker, max_items)
         body = wire.invalidation_list_xml(
-            page, marker=marker, next_marker=next_marker, max_items=max_items, now=time.time()
+            page, marker=marker, next_marker=next_marker, max_items=max_items, now=self.clock()
         )
         return _xml_response(body, 200, headers)
