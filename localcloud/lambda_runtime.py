@@ -441,6 +441,10 @@ class LocalLambda(LocalService):
             env.update(self._function_env.get(fn.name, {}))
         env.update(call_env)
         env.update(fn.environment)
+        if fn.access_key_id:
+            # The execution role's credentials are Lambda's to give, whatever the caller's
+            # environment says (the local services evaluate calls signed with this key).
+            env["AWS_ACCESS_KEY_ID"] = fn.access_key_id
         # What Lambda derives from LoggingConfig; awslambdaric reads these at start-up.
         env["AWS_LAMBDA_LOG_FORMAT"] = fn.log_format
         if fn.logs_json:
