@@ -683,7 +683,10 @@ age and on-failure function), driven through the local CloudFormation against th
 CloudFront (as strict as stock moto 5.2.5: an empty `Marker` is refused), invalidations
 InProgress for 0.6 s. Lambda's retry delays are scaled by 0.01; the IAM and visibility
 windows are the provider's defaults (60 s, 30 s) unless the fault says it sets the function's
-environment shorter.
+environment shorter. IAM is computed: each function runs with its role's own credentials, and
+the local CloudFront, S3 and DescribeStacks decide AccessDenied from the deployed template's
+policies with `@cloud-copilot/iam-simulate` (`localcloud/iam/`); the faults that deny or lag
+(`deny`, `iam_lag`, a DescribeStacks fault) apply on top of it.
 
 - *lifecycle event*: **Create** (a first deploy; a FAILED one is followed by CloudFormation's
   Delete), **Update** (a content change; a FAILED one is followed by the rollback's Update,

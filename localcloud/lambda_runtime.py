@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Self
 
@@ -167,6 +167,9 @@ class LocalLambda(LocalService):
         self._thread: threading.Thread | None = None
         self._workdir: Path | None = None
         self._stopped = False
+        #: IAM for the Invoke API: (Authorization header, function ARN) -> AccessDenied
+        #: message, or None to allow. None: nothing is evaluated.
+        self.authorize: Callable[[str | None, str], str | None] | None = None
 
     # lifecycle -------------------------------------------------------------------
 

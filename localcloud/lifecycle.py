@@ -217,6 +217,7 @@ class LocalCloudFormation:
         self._configure_async_invocation()
         self._register_roles()
         self.cloudformation_api.authorize = self._authorize_describe_stacks
+        self.lambda_.authorize = self._authorize_invoke
         self.outcomes: list[Outcome] = []
         #: Fault injection: the ResponseURL answers 500 to this many PUTs of each request.
         self.response_failures = 0
@@ -283,7 +284,8 @@ class LocalCloudFormation:
         """A stack update of the functions' grants: ``change`` maps each statement of the
         template's ``AWS::IAM::Policy`` documents (of the stacks whose roles run here) to
         its new form, or None to remove it; the local services' IAM applies the result at
-        once. :meth:`restore_role_policies` undoes every change."""
+        once, until :meth:`restore_role_policies` or :meth:`use_assembly` (a new synth has
+        its own grants)."""
         names = {binding.stack_name for binding in self._roles.values()}
         for stack in self.stack.assembly:
             if stack.name not in names:
@@ -306,6 +308,12 @@ class LocalCloudFormation:
             if stack.name in self._original_templates:
                 stack.template = self._original_templates.pop(stack.name)
         self._register_roles()
+
+    def _authorize_invoke(self, authorization: str | None, function_arn: str) -> str | None:
+        """AccessDenied text for a function's Invoke call (the hand-off's self-invocation)."""
+        account = str(pseudo_refs(self.stack)["AWS::AccountId"])
+        return self.cloud.iam.denial(access_key_from_headers(None, authorization),
+                                     "lambda:InvokeFunction", function_arn, account)
 
     def _authorize_describe_stacks(self, authorization: str | None, stack: str) -> str | None:
         """AccessDenied text for a function's DescribeStacks on ``stack`` (id or name)."""
@@ -355,6 +363,7 @@ class LocalCloudFormation:
         for logical_id, resource in self.resources.items():
             resource.spec = specs[logical_id]
         self.stack = stack
+        self._original_templates.clear()
         self._register_roles()  # the new template's policies from now on
         self._publish_assets()
 
