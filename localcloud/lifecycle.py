@@ -268,7 +268,8 @@ class LocalCloudFormation:
     ) -> LambdaFunction:
         """The function with its role's credentials (the role is registered later)."""
         bound, binding = bind_role(stack, logical_id, function)
-        self._roles[(stack.name, logical_id)] = binding
+        if binding is not None:
+            self._roles[(stack.name, logical_id)] = binding
         return bound
 
     def _register_roles(self) -> None:

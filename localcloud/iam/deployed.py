@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from localcloud.assembly import StackTemplate
+from localcloud.assembly import AssemblyError, StackTemplate
 from localcloud.iam.authorizer import Authorizer, Principal, access_key_for
 from localcloud.iam.template import function_role, physical_refs, role_arn, role_policies
 from localcloud.lambda_model import LambdaFunction
@@ -34,9 +34,16 @@ class RoleBinding:
 
 def bind_role(
     stack: StackTemplate, function_logical_id: str, function: LambdaFunction
-) -> tuple[LambdaFunction, RoleBinding]:
-    """The function with its role's credentials, and the binding to register."""
-    role = function_role(stack, function_logical_id)
+) -> tuple[LambdaFunction, RoleBinding | None]:
+    """The function with its role's credentials, and the binding to register.
+
+    A function whose role is not a role of the template (an imported role ARN) keeps the
+    dummy credentials: its policies are not in the template, so nothing is evaluated.
+    """
+    try:
+        role = function_role(stack, function_logical_id)
+    except AssemblyError:
+        return function, None
     key = access_key_for(f"{stack.stack_name}/{role}")
     binding = RoleBinding(stack.name, function_logical_id, role, key, function.name)
     return replace(function, access_key_id=key), binding
