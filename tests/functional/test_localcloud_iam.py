@@ -24,13 +24,13 @@ def policy(*statements: dict[str, Any]) -> NamedPolicy:
     return NamedPolicy("test", {"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def client_as(cf: LocalCloudFront, service: str, key: str) -> Any:  # noqa: ANN401
+def client_as(cf: LocalCloudFront, service: str, key: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=cf.endpoint_url,
         region_name=cf.region,
         aws_access_key_id=key,
-        aws_secret_access_key="local",  # noqa: S106 - the local server checks no signature
+        aws_secret_access_key="local",
         config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
 
@@ -39,7 +39,7 @@ def batch(reference: str) -> dict[str, Any]:
     return {"Paths": {"Quantity": 1, "Items": ["/index.html"]}, "CallerReference": reference}
 
 
-def error_of(call: Any, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401
+def error_of(call: Any, **kwargs: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call(**kwargs)
     error: dict[str, Any] = caught.value.response["Error"]
