@@ -4,7 +4,7 @@ and a missing object reads as S3 answers it for the grants the role has."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -24,8 +24,9 @@ def policy(*statements: dict[str, Any]) -> NamedPolicy:
     return NamedPolicy("test", {"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def client_as(cf: LocalCloudFront, service: str, key: str) -> Any:
-    return boto3.client(
+def client_as(cf: LocalCloudFront, service: Literal["cloudfront", "s3"], key: str) -> Any:
+    factory: Any = boto3.client
+    return factory(
         service,
         endpoint_url=cf.endpoint_url,
         region_name=cf.region,
@@ -42,7 +43,7 @@ def batch(reference: str) -> dict[str, Any]:
 def error_of(call: Any, **kwargs: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call(**kwargs)
-    error: dict[str, Any] = caught.value.response["Error"]
+    error: dict[str, Any] = dict(caught.value.response["Error"])
     error["status"] = caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
     return error
 
