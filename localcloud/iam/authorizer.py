@@ -77,6 +77,9 @@ class Authorizer:
         with self._lock:
             self._principals[access_key_id] = principal
             self._cache = {k: v for k, v in self._cache.items() if k[0] != access_key_id}
+            if self._evaluator is None:
+                # Started now, so Node's start-up is not paid by the first request.
+                self._evaluator = Evaluator().start()
 
     def principal(self, access_key_id: str | None) -> Principal | None:
         with self._lock:
