@@ -23,6 +23,12 @@ from localcloud.iam.authorizer import Authorizer, access_key_from_headers
 __all__ = ["guard_s3", "s3_action"]
 
 _SIGNED_FOR_S3 = "/s3/aws4_request"
+#: Query parameters of ListObjects / ListObjectsV2 (Amazon S3 API Reference); a GET on a
+#: bucket with any other (?location, ?versioning, ...) is another action: refused.
+_LIST_PARAMETERS = frozenset({
+    "list-type", "prefix", "delimiter", "marker", "max-keys", "continuation-token",
+    "start-after", "encoding-type", "fetch-owner",
+})
 
 
 def s3_action(method: str, path: str, query: str) -> tuple[str, str] | None:
@@ -37,7 +43,8 @@ def s3_action(method: str, path: str, query: str) -> tuple[str, str] | None:
                    "DELETE": "s3:DeleteObject"}
         action = actions.get(method)
         return (action, f"arn:aws:s3:::{bucket}/{key}") if action else None
-    if method == "GET" and not any(p in query for p in ("acl", "policy", "tagging")):
+    keys = {part.split("=", 1)[0] for part in query.split("&") if part}
+    if method == "GET" and keys <= _LIST_PARAMETERS:
         return "s3:ListBucket", f"arn:aws:s3:::{bucket}"
     return None
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.iam import NamedPolicy
 from localcloud.iam.authorizer import Principal, access_key_for
+from localcloud.iam.s3 import s3_action
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/provider-role"
@@ -110,3 +111,22 @@ def test_a_missing_object_is_403_without_list_bucket_and_404_with_it(
     assert error_of(harness.get_object, Bucket=BUCKET, Key="gone.cfpurge-manifest")["Code"] == (
         "NoSuchKey"
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/b/k.json", "", ("s3:GetObject", "arn:aws:s3:::b/k.json")),
+        ("HEAD", "/b/dir/k", "", ("s3:GetObject", "arn:aws:s3:::b/dir/k")),
+        ("PUT", "/b/k", "", ("s3:PutObject", "arn:aws:s3:::b/k")),
+        ("GET", "/b", "list-type=2&prefix=k", ("s3:ListBucket", "arn:aws:s3:::b")),
+        # Not an object read or a listing: refused for a role rather than guessed.
+        ("GET", "/b/k", "tagging", None),
+        ("GET", "/b", "location", None),
+        ("POST", "/b", "delete", None),
+    ],
+)
+def test_s3_requests_map_to_the_action_iam_evaluates(
+    method: str, path: str, query: str, expected: tuple[str, str] | None
+) -> None:
+    assert s3_action(method, path, query) == expected
