@@ -9,13 +9,17 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: demo test lint synth bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# jsii unpacks aws-cdk-lib into its package cache on first use; doing it once here keeps
 	# the test workers from queueing on that cache's lock.
 	$(PY) -c "import aws_cdk, cdk_nag"
+	# The npm side, exactly as package-lock.json pins it, with the venv's Node and npm: the
+	# CDK CLI, and the IAM evaluator the tests and the local cloud decide AccessDenied with
+	# (localcloud/iam/evaluate.mjs).
+	$(VENV)/bin/npm ci --no-audit --no-fund
 	touch $@
 
 setup: $(STAMP)

@@ -5,7 +5,8 @@
 imports it with ``!ImportValue`` (see ``examples/raw-cloudformation.yaml``), and so does the
 CDK stack ``SiteRelease`` below. IAM stays least-privilege: the provider may invalidate
 exactly the distributions named in the ``distributionIds`` context, so adding one is a
-redeploy of the provider stack.
+redeploy of the provider stack. So is reading the status of the stacks it serves
+(``cloudformation:DescribeStacks``, rollback detection), granted by stack name.
 
     npx cdk deploy --app "python3 examples/shared_provider_app.py" \\
         -c distributionIds=E2QWRUHAPOMQZL,E1EXAMPLE2345 --all
@@ -28,7 +29,8 @@ SITE_DIR = str(Path(__file__).resolve().parent.parent / "site")
 
 
 class InvalidationProviderStack(cdk.Stack):
-    """The shared provider: one function, its ServiceToken exported, distributions granted."""
+    """The shared provider: one function, its ServiceToken exported, distributions granted,
+    and the status of the stacks it serves readable (``consumer_stacks``, by name)."""
 
     def __init__(
         self,
@@ -36,13 +38,19 @@ class InvalidationProviderStack(cdk.Stack):
         construct_id: str,
         *,
         distribution_ids: Sequence[str],
+        consumer_stacks: Sequence[str] = (),
         export_name: str = SERVICE_TOKEN_EXPORT,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        # consumer_stacks: without DescribeStacks on a consumer stack, its rollback is
+        # taken for a normal update, and a purge that fails then leaves it
+        # UPDATE_ROLLBACK_FAILED (README, "Troubleshooting"). Names, not stack ids: the
+        # consumers import this stack's export, so a reference back would be a cycle.
         self.provider = CloudFrontInvalidationProvider.of_stack(self)
         self.provider.export_service_token(export_name)
         self.provider.grant_distribution_ids(distribution_ids)
+        self.provider.grant_rollback_detection(consumer_stacks)
 
 
 class SiteReleaseStack(cdk.Stack):
@@ -101,10 +109,14 @@ def distribution_ids_from_context(app: cdk.App) -> list[str]:
 def main() -> None:
     app = cdk.App()
     distribution_ids = distribution_ids_from_context(app)
+    release_stack_name = "SiteRelease"
     provider_stack = InvalidationProviderStack(
-        app, "CloudFrontInvalidationProvider", distribution_ids=distribution_ids
+        app,
+        "CloudFrontInvalidationProvider",
+        distribution_ids=distribution_ids,
+        consumer_stacks=[release_stack_name],
     )
-    release = SiteReleaseStack(app, "SiteRelease", distribution_ids=distribution_ids)
+    release = SiteReleaseStack(app, release_stack_name, distribution_ids=distribution_ids)
     # Fn::ImportValue is not a CDK reference: deploy the exporting stack first.
     release.add_stack_dependency(provider_stack)
     app.synth()

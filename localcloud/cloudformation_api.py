@@ -101,6 +101,14 @@ class _Handler(BaseHTTPRequestHandler):
         states = owner._states()
         if name:
             states = [s for s in states if name in (s.stack_name, s.stack_id)]
+            if owner.authorize is not None:
+                # IAM evaluates DescribeStacks on the stack's ARN (Service Authorization
+                # Reference, AWS CloudFormation: resource type "stack").
+                resource = states[0].stack_id if states else name
+                denial = owner.authorize(self.headers.get("Authorization"), resource)
+                if denial is not None:
+                    self._error(403, "AccessDenied", denial)
+                    return
             if not states:
                 self._error(400, "ValidationError", f"Stack with id {name} does not exist")
                 return
@@ -139,6 +147,9 @@ class CloudFormationApi(LocalService):
         self.describe_fault: DescribeFault | None = None
         #: Every request's form (Action, StackName, ...), in order.
         self.requests: list[dict[str, str]] = []
+        #: IAM: (Authorization header, stack ARN) -> AccessDenied message, or None to allow
+        #: (the fault switch above stays on top). None: nothing is evaluated.
+        self.authorize: Callable[[str | None, str], str | None] | None = None
 
     def fail_describe_stacks(self, fault: DescribeFault | None) -> None:
         """Make DescribeStacks answer ``fault`` from now on (None: answer normally)."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from localcloud.assembly import PSEUDO_PARAMETERS
 from localcloud.cloudformation_api import DescribeFault
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.lifecycle import REMOVE, LocalCloudFormation, Outcome
@@ -157,6 +158,42 @@ def _deny_distribution(story: Story) -> None:
     story.stack.cloud.faults.deny(_distribution(story.stack))
 
 
+def _revoke(action: str) -> Arm:
+    """The deployed template's grants without ``action`` (a construct that forgot it)."""
+
+    def drop(statement: dict[str, Any]) -> dict[str, Any] | None:
+        actions = statement.get("Action")
+        listed = [actions] if isinstance(actions, str) else list(actions or [])
+        if action not in listed:
+            return statement
+        rest = [a for a in listed if a != action]
+        return {**statement, "Action": rest} if rest else None
+
+    def arm(story: Story) -> None:
+        story.stack.change_role_policies(drop)
+
+    return arm
+
+
+def _grant_distribution(distribution_id: str) -> Arm:
+    """The invalidation grants name ``distribution_id`` too (grant_distribution_ids)."""
+
+    def widen(statement: dict[str, Any]) -> dict[str, Any]:
+        actions = statement.get("Action")
+        listed_actions = [actions] if isinstance(actions, str) else list(actions or [])
+        if "cloudfront:CreateInvalidation" not in listed_actions:
+            return statement
+        resources = statement["Resource"]
+        listed = resources if isinstance(resources, list) else [resources]
+        arn = f"arn:aws:cloudfront::{PSEUDO_PARAMETERS['AWS::AccountId']}:distribution/"
+        return {**statement, "Resource": [*listed, arn + distribution_id]}
+
+    def arm(story: Story) -> None:
+        story.stack.change_role_policies(widen)
+
+    return arm
+
+
 def _iam_lag(seconds: float) -> Arm:
     def arm(story: Story) -> None:
         story.stack.cloud.faults.iam_lag(_distribution(story.stack), seconds)
@@ -279,7 +316,10 @@ SURVIVABLE: tuple[Fault, ...] = (
 )
 
 TERMINAL: tuple[Fault, ...] = (
-    Fault("NoSuchDistribution (wrong distribution id)",
+    # IAM is evaluated before the distribution is looked up: a wrong id answers
+    # NoSuchDistribution only when the grant names it too (else AccessDenied: next row).
+    Fault("NoSuchDistribution (wrong distribution id, granted)",
+          _grant_distribution("ENOSUCHDIST0"),
           overrides={"DistributionIds": ["ENOSUCHDIST0"]},
           expect="FAILED", reason_has=("ENOSUCHDIST0", "NoSuchDistribution"),
           # Not the 60 s IAM window: a wrong id fails in seconds.
@@ -309,6 +349,20 @@ PRODUCTION: tuple[Fault, ...] = (
           rollback_unconfirmed=True, answer_after=3.0,
           log_has=(("waiting_for_iam", ("distribution", "problem")),)),
     # Longer than the engine's first look (2 s after CreateInvalidation).
+    # Computed IAM (localcloud.iam): the template's policies, evaluated, decide.
+    Fault("wrong distribution id, not granted (computed IAM; IAM window 3 s)",
+          overrides={"DistributionIds": ["ENOSUCHDIST0"]}, events=("Create", "Update"),
+          environment={IAM_WAIT: "3"}, expect="FAILED",
+          reason_has=("AccessDenied", "CreateInvalidation", "ENOSUCHDIST0"),
+          # The rollback purges the previous, granted distribution: confirmed.
+          answer_after=3.0,
+          log_has=(("waiting_for_iam", ("distribution", "problem")),)),
+    Fault("CreateInvalidation missing from the template's grants (computed IAM; window 3 s)",
+          _revoke("cloudfront:CreateInvalidation"),
+          events=("Create", "Update"), environment={IAM_WAIT: "3"},
+          expect="FAILED", reason_has=("AccessDenied", "CreateInvalidation", "denied for 3 s"),
+          rollback_unconfirmed=True, answer_after=3.0,
+          log_has=(("waiting_for_iam", ("distribution", "problem")),)),
     Fault("NoSuchInvalidation for 3 s after CreateInvalidation", _read_lag(3.0),
           events=("Create", "Update"),
           log_has=(("not_visible_yet", ("distribution", "invalidation", "problem")),)),
@@ -327,6 +381,9 @@ PRODUCTION: tuple[Fault, ...] = (
           log_has=(("rollback_purge_unconfirmed", ("problem", "invalidations", "advice")),)),
     Fault("DescribeStacks AccessDenied (a rollback is a normal update)",
           describe_stacks_fault="AccessDenied", events=("Rollback",),
+          log_has=(("stack_status_unknown", ("problem", "consequence")),)),
+    Fault("DescribeStacks missing from the template's grants (computed IAM)",
+          _revoke("cloudformation:DescribeStacks"), events=("Rollback",),
           log_has=(("stack_status_unknown", ("problem", "consequence")),)),
     Fault("DescribeStacks AccessDenied and the rollback's purge refused",
           _rollback_create_fails("InvalidArgument"), describe_stacks_fault="AccessDenied",
@@ -433,6 +490,7 @@ def run_cell(stack: LocalCloudFormation, story: Story, event: str, fault: Fault)
                                     fail_after=event == "Rollback",
                                     kill_first_invocation_after=fault.kill_after)
         finally:
+            stack.restore_role_policies()
             stack.cloud.faults.clear()
             stack.describe_stacks_fault = None
             stack.response_failures = 0
@@ -625,7 +683,10 @@ age and on-failure function), driven through the local CloudFormation against th
 CloudFront (as strict as stock moto 5.2.5: an empty `Marker` is refused), invalidations
 InProgress for 0.6 s. Lambda's retry delays are scaled by 0.01; the IAM and visibility
 windows are the provider's defaults (60 s, 30 s) unless the fault says it sets the function's
-environment shorter.
+environment shorter. IAM is computed: each function runs with its role's own credentials, and
+the local CloudFront, S3 and DescribeStacks decide AccessDenied from the deployed template's
+policies with `@cloud-copilot/iam-simulate` (`localcloud/iam/`); the faults that deny or lag
+(`deny`, `iam_lag`, a DescribeStacks fault) apply on top of it.
 
 - *lifecycle event*: **Create** (a first deploy; a FAILED one is followed by CloudFormation's
   Delete), **Update** (a content change; a FAILED one is followed by the rollback's Update,

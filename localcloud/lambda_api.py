@@ -94,6 +94,12 @@ class ApiHandler(BaseHTTPRequestHandler):
             status, error_type, message = problem
             self._error(status, error_type, message)
             return
+        if owner.authorize is not None:
+            # IAM evaluates lambda:InvokeFunction on the function's ARN.
+            denial = owner.authorize(self.headers.get("Authorization"), owner.arn(fn))
+            if denial is not None:
+                self._error(403, "AccessDeniedException", denial)
+                return
         invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type == "DryRun":
             self._reply(204)

@@ -54,6 +54,10 @@ class LambdaFunction:
     system_log_level: str | None = None
     """``LoggingConfig.SystemLogLevel`` (JSON only): platform records below it are not
     written; ``INFO`` when JSON and unset."""
+    access_key_id: str | None = None
+    """The access key id of its execution role's credentials (``localcloud.iam``: the local
+    services evaluate calls signed with it against the role's policies); None: a dummy key
+    no service evaluates."""
 
     def __post_init__(self) -> None:
         self.asset_dir = Path(self.asset_dir)

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -167,6 +167,9 @@ class LocalLambda(LocalService):
         self._thread: threading.Thread | None = None
         self._workdir: Path | None = None
         self._stopped = False
+        #: IAM for the Invoke API: (Authorization header, function ARN) -> AccessDenied
+        #: message, or None to allow. None: nothing is evaluated.
+        self.authorize: Callable[[str | None, str], str | None] | None = None
 
     # lifecycle -------------------------------------------------------------------
 
@@ -452,6 +455,10 @@ class LocalLambda(LocalService):
             env.update(self._function_env.get(fn.name, {}))
         env.update(call_env)
         env.update(fn.environment)
+        if fn.access_key_id:
+            # The execution role's credentials are Lambda's to give, whatever the caller's
+            # environment says (the local services evaluate calls signed with this key).
+            env["AWS_ACCESS_KEY_ID"] = fn.access_key_id
         # What Lambda derives from LoggingConfig; awslambdaric reads these at start-up.
         env["AWS_LAMBDA_LOG_FORMAT"] = fn.log_format
         if fn.logs_json:

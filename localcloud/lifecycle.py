@@ -29,6 +29,7 @@ response objects"):
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -51,6 +52,8 @@ from localcloud.assembly import (
 from localcloud.asset_bucket import AssetBucket
 from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
+from localcloud.iam.authorizer import access_key_from_headers
+from localcloud.iam.deployed import RoleBinding, bind_role, register_roles
 from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda
 from localcloud.responses import ResponseServer
 
@@ -193,8 +196,13 @@ class LocalCloudFormation:
             if res.get("Type") == TENANT_TYPE
         }
         self.resources: dict[str, _Resource] = {}
+        #: The functions' roles, registered with the local services' IAM (localcloud.iam).
+        self._roles: dict[tuple[str, str], RoleBinding] = {}
+        #: Stack name -> its template before change_role_policies.
+        self._original_templates: dict[str, dict[str, Any]] = {}
         for spec in find_custom_resources(self.stack, RESOURCE_TYPE):
-            function = spec.provider
+            function = self._bind_role(spec.provider_stack, spec.provider_logical_id,
+                                       spec.provider)
             if function_timeout is not None:
                 function = _with_timeout(function, function_timeout)
             self.lambda_.register(function)
@@ -207,6 +215,9 @@ class LocalCloudFormation:
         #: The on-failure destination functions of the providers, by name.
         self.destinations: dict[str, LambdaFunction] = {}
         self._configure_async_invocation()
+        self._register_roles()
+        self.cloudformation_api.authorize = self._authorize_describe_stacks
+        self.lambda_.authorize = self._authorize_invoke
         self.outcomes: list[Outcome] = []
         #: Fault injection: the ResponseURL answers 500 to this many PUTs of each request.
         self.response_failures = 0
@@ -230,10 +241,12 @@ class LocalCloudFormation:
         configs = find_event_invoke_configs(self.stack)
         for config in configs:
             if config.on_failure is not None and config.function_logical_id in names:
-                self.lambda_.register(config.on_failure)
-                self.destinations[config.on_failure.name] = config.on_failure
                 assert config.on_failure_logical_id is not None
-                names[config.on_failure_logical_id] = config.on_failure.name
+                destination = self._bind_role(self.stack, config.on_failure_logical_id,
+                                              config.on_failure)
+                self.lambda_.register(destination)
+                self.destinations[destination.name] = destination
+                names[config.on_failure_logical_id] = destination.name
         for config in configs:
             name = names.get(config.function_logical_id)
             if name is None:
@@ -249,6 +262,68 @@ class LocalCloudFormation:
                     on_failure=on_failure,
                 ),
             )
+
+    def _bind_role(
+        self, stack: StackTemplate, logical_id: str, function: LambdaFunction
+    ) -> LambdaFunction:
+        """The function with its role's credentials (the role is registered later)."""
+        bound, binding = bind_role(stack, logical_id, function)
+        if binding is not None:
+            self._roles[(stack.name, logical_id)] = binding
+        return bound
+
+    def _register_roles(self) -> None:
+        """Give the local services the roles' policies, resolved with this deploy's ids."""
+        deployed = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs()}
+        arns = {key: self.lambda_.arn(binding.function_name)
+                for key, binding in self._roles.items()}
+        register_roles(self.cloud.iam, self._roles.values(), self.stack.assembly, deployed, arns)
+
+    def change_role_policies(
+        self, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> None:
+        """A stack update of the functions' grants: ``change`` maps each statement of the
+        template's ``AWS::IAM::Policy`` documents (of the stacks whose roles run here) to
+        its new form, or None to remove it; the local services' IAM applies the result at
+        once, until :meth:`restore_role_policies` or :meth:`use_assembly` (a new synth has
+        its own grants)."""
+        names = {binding.stack_name for binding in self._roles.values()}
+        for stack in self.stack.assembly:
+            if stack.name not in names:
+                continue
+            self._original_templates.setdefault(stack.name, copy.deepcopy(stack.template))
+            for resource in stack.resources.values():
+                if resource.get("Type") == "AWS::IAM::Policy":
+                    document = resource["Properties"]["PolicyDocument"]
+                    statements = document["Statement"]
+                    listed = statements if isinstance(statements, list) else [statements]
+                    changed = [change(statement) for statement in listed]
+                    document["Statement"] = [st for st in changed if st is not None]
+        self._register_roles()
+
+    def restore_role_policies(self) -> None:
+        """The templates' grants as synthesized again (after :meth:`change_role_policies`)."""
+        if not self._original_templates:
+            return
+        for stack in self.stack.assembly:
+            if stack.name in self._original_templates:
+                stack.template = self._original_templates.pop(stack.name)
+        self._register_roles()
+
+    def _authorize_invoke(self, authorization: str | None, function_arn: str) -> str | None:
+        """AccessDenied text for a function's Invoke call (the hand-off's self-invocation)."""
+        account = str(pseudo_refs(self.stack)["AWS::AccountId"])
+        return self.cloud.iam.denial(access_key_from_headers(None, authorization),
+                                     "lambda:InvokeFunction", function_arn, account)
+
+    def _authorize_describe_stacks(self, authorization: str | None, stack: str) -> str | None:
+        """AccessDenied text for a function's DescribeStacks on ``stack`` (id or name)."""
+        refs = pseudo_refs(self.stack)
+        region, account = refs["AWS::Region"], refs["AWS::AccountId"]
+        if not stack.startswith("arn:"):
+            stack = f"arn:aws:cloudformation:{region}:{account}:stack/{stack}/*"
+        return self.cloud.iam.denial(access_key_from_headers(None, authorization),
+                                     "cloudformation:DescribeStacks", stack, str(account))
 
     @property
     def describe_stacks_fault(self) -> DescribeFault | None:
@@ -289,6 +364,8 @@ class LocalCloudFormation:
         for logical_id, resource in self.resources.items():
             resource.spec = specs[logical_id]
         self.stack = stack
+        self._original_templates.clear()
+        self._register_roles()  # the new template's policies from now on
         self._publish_assets()
 
     def _publish_assets(self) -> None:

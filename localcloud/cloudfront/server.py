@@ -80,6 +80,8 @@ from localcloud.cloudfront.model import (
     InvalidationStore,
     check_items,
 )
+from localcloud.iam.authorizer import Authorizer, access_key_from_headers
+from localcloud.iam.s3 import guard_s3
 
 __all__ = ["DistributionTenant", "LocalCloudFront"]
 
@@ -219,6 +221,9 @@ class LocalCloudFront(LocalService):
         self.account_id = account_id
         self.region = region
         self.faults = FaultInjector(seed)
+        #: IAM for the roles a local deploy registers (localcloud.iam): their invalidation
+        #: calls and S3 reads are evaluated against their policies; other callers are not.
+        self.iam = Authorizer()
         self.store = InvalidationStore(
             duration=invalidation_seconds,
             max_files_in_progress=max_files_in_progress,
@@ -301,6 +306,7 @@ class LocalCloudFront(LocalService):
         server, thread = self._server, self._thread
         self._server = self._thread = None
         stop_serving(server, thread)
+        self.iam.close()
 
     # -- helpers for callers -------------------------------------------------------
 
@@ -495,6 +501,8 @@ class LocalCloudFront(LocalService):
     def _middleware(self, moto_app: WSGIApplication) -> WSGIApplication:
         """The WSGI app the server runs: our invalidation operations, else moto."""
 
+        guarded = guard_s3(moto_app, self.iam, lambda: self.account_id)
+
         def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             environ.setdefault("HTTP_X_MOTO_ACCOUNT_ID", self.account_id)
             path = environ.get("PATH_INFO", "")
@@ -505,7 +513,7 @@ class LocalCloudFront(LocalService):
                 response = self._handle(environ, path, method)
                 if response is not None:
                     return response(environ, start_response)
-            return moto_app(environ, start_response)
+            return guarded(environ, start_response)
 
         return app
 
@@ -544,6 +552,11 @@ class LocalCloudFront(LocalService):
             )
             if denial is not None:
                 raise denial
+            # The role's own policies, evaluated (the faults above stay on top of them).
+            resource = f"arn:aws:cloudfront::{account}:{kind}/{target_id}"
+            key_id = access_key_from_headers(None, str(environ.get("HTTP_AUTHORIZATION", "")))
+            if iam_denial := self.iam.denial(key_id, f"cloudfront:{operation}", resource, account):
+                raise CloudFrontError("AccessDenied", iam_denial)
             if fault is not None and not fault.after:
                 raise fault.error()
             distribution_id, tenant_id = self._resolve(kind, target_id, account)

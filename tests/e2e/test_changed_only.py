@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,7 +107,11 @@ def test_an_old_manifest_removed_by_cdk_gc_means_a_full_purge(
     (update,) = stack.deploy("v2 after cdk gc")
     assert update.status == "SUCCESS", update.reason
     assert update.data["PurgeScope"] == "full"
-    assert "NoSuchKey" in update.data["ScopeReason"] and old in update.data["ScopeReason"]
+    # The role may not s3:ListBucket, so S3 answers a key that is gone with 403, not 404
+    # (S3 API Reference, GetObject); the reason says what that can mean.
+    reason = update.data["ScopeReason"]
+    assert "AccessDenied" in reason and "NoSuchKey" not in reason and old in reason
+    assert "s3:ListBucket" in reason and "kms:Decrypt" in reason
     assert paths(update) == {"/*"}
 
 
@@ -120,3 +125,76 @@ def test_only_changed_false_purges_paths_as_before(
     assert paths(update) == {"/*"}
     assert update.data["PurgeScope"] == "full" and "OnlyChanged is false" in update.data["ScopeReason"]
     assert update.data["Status"] == "Completed"
+
+
+# --- IAM computed from the deployed template (localcloud.iam) -------------------------------
+
+
+def decided(stack: LocalCloudFormation, action: str) -> dict[str, set[str]]:
+    """Resource ARN -> the decisions the local services' IAM made for ``action``."""
+    found: dict[str, set[str]] = {}
+    for _key, act, resource, decision in stack.cloud.iam.decisions:
+        if act == action:
+            found.setdefault(resource, set()).add(decision)
+    return found
+
+
+def test_the_provider_calls_are_decided_from_the_deployed_policies(
+    stack: LocalCloudFormation, versions: SiteVersions
+) -> None:
+    stack.deploy("v1")
+    old = manifest_url(stack)
+    stack.use_assembly(versions.v2)
+    (update,) = stack.deploy("v2")
+    assert update.status == "SUCCESS" and update.data["PurgeScope"] == "changed", update.reason
+    (distribution_id,) = stack.distributions.values()
+    distribution = f"arn:aws:cloudfront::{stack.cloud.account_id}:distribution/{distribution_id}"
+    assert decided(stack, "cloudfront:CreateInvalidation") == {distribution: {"Allowed"}}
+    assert decided(stack, "cloudfront:GetInvalidation") == {distribution: {"Allowed"}}
+    objects = {f"arn:aws:s3:::{url.removeprefix('s3://')}" for url in (old, manifest_url(stack))}
+    assert set(decided(stack, "s3:GetObject")) == objects
+    assert all(d == {"Allowed"} for d in decided(stack, "s3:GetObject").values())
+    stack_ids = decided(stack, "cloudformation:DescribeStacks")
+    assert list(stack_ids.values()) == [{"Allowed"}]
+    assert next(iter(stack_ids)).startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/")
+
+
+def test_a_manifest_grant_missing_from_the_template_means_a_full_purge_that_says_why(
+    stack: LocalCloudFormation, versions: SiteVersions
+) -> None:
+    stack.deploy("v1")
+    stack.use_assembly(versions.v2)
+
+    def without_get_object(statement: dict[str, Any]) -> dict[str, Any] | None:
+        return None if statement.get("Action") == "s3:GetObject" else statement
+
+    stack.change_role_policies(without_get_object)
+    (update,) = stack.deploy("v2 without the manifest grant")
+    assert update.status == "SUCCESS", update.reason
+    assert update.data["PurgeScope"] == "full" and paths(update) == {"/*"}
+    assert "AccessDenied" in update.data["ScopeReason"]
+    assert {"ImplicitlyDenied"} in decided(stack, "s3:GetObject").values()
+
+
+def test_with_list_bucket_granted_a_manifest_removed_by_cdk_gc_reads_as_no_such_key(
+    stack: LocalCloudFormation, versions: SiteVersions
+) -> None:
+    """S3 tells a caller that may list the bucket that the key does not exist."""
+    stack.deploy("v1")
+    old = manifest_url(stack)
+    stack.asset_bucket.delete(old)
+    bucket = old.removeprefix("s3://").split("/", 1)[0]
+
+    def with_list_bucket(statement: dict[str, Any]) -> dict[str, Any]:
+        if statement.get("Action") != "s3:GetObject":
+            return statement
+        return {**statement, "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [statement["Resource"], f"arn:aws:s3:::{bucket}"]}
+
+    stack.use_assembly(versions.v2)
+    stack.change_role_policies(with_list_bucket)
+    (update,) = stack.deploy("v2 after cdk gc, ListBucket granted")
+    assert update.status == "SUCCESS", update.reason
+    reason = update.data["ScopeReason"]
+    assert update.data["PurgeScope"] == "full" and "NoSuchKey" in reason and old in reason
+    assert decided(stack, "s3:ListBucket") == {f"arn:aws:s3:::{bucket}": {"Allowed"}}

@@ -50,6 +50,11 @@ def test_wait_longer_than_one_invocation_hands_off_and_succeeds(story: Story) ->
     assert len(outcome.invalidations) == 1
     assert "handed_off" in outcome.logs
     assert outcome.answered_at is not None and outcome.answered_at >= outcome.invalidations[0].completes_at
+    # The hand-off's self-invocation, decided from the deployed role's policies.
+    (provider,) = {r.function.name for r in story.stack.resources.values()}
+    invokes = {(resource, decision) for _key, action, resource, decision
+               in story.stack.cloud.iam.decisions if action == "lambda:InvokeFunction"}
+    assert invokes == {(story.stack.lambda_.arn(provider), "Allowed")}
 
 
 def test_timeout_fails_naming_invalidation_and_status_before_cloudformation_gives_up(story: Story) -> None:

@@ -21,14 +21,19 @@ FULL = ("/*",)
 
 
 class FakeS3:
-    """get_object over a dict of key -> bytes; a missing key answers NoSuchKey as S3 does."""
+    """get_object over a dict of key -> bytes; a missing key answers NoSuchKey as S3 does
+    when the caller may s3:ListBucket, else 403 AccessDenied (S3 API Reference, GetObject)."""
 
-    def __init__(self, objects: dict[str, bytes]) -> None:
+    def __init__(self, objects: dict[str, bytes], *, list_bucket: bool = True) -> None:
         self.objects = objects
+        self.list_bucket = list_bucket
         self.reads: list[str] = []
 
     def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         self.reads.append(f"s3://{Bucket}/{Key}")
+        if Key not in self.objects and not self.list_bucket:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
+                              "GetObject")
         if Key not in self.objects:
             raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The specified key does "
                                "not exist."}}, "GetObject")
@@ -98,6 +103,20 @@ def test_an_unreadable_or_missing_manifest_means_a_full_purge(
     assert result.scope == scope.SCOPE_FULL and result.paths == FULL
     assert reason in result.reason
     assert changed_scope.attributes(result)[rules.ATTR_UNCHANGED_KEPT] == "0"
+
+
+def test_a_manifest_gone_without_list_bucket_reads_as_access_denied_and_says_why(
+    s3: FakeS3,
+) -> None:
+    """The provider's role has no s3:ListBucket: a manifest removed by ``cdk gc`` answers 403."""
+    s3.list_bucket = False
+    old = "0" * 64 + ".cfpurge-manifest"
+    result = plan(update(props("v2.cfpurge-manifest"), props(old)), s3)
+    assert result.scope == scope.SCOPE_FULL and result.paths == FULL
+    reason = changed_scope.attributes(result)[rules.ATTR_SCOPE_REASON]
+    assert "AccessDenied" in reason and f"s3://assets/{old}" in reason
+    assert "s3:ListBucket" in reason and "kms:Decrypt" in reason
+    assert not reason.endswith(" ...")  # the hint fits the attribute
 
 
 def test_a_changed_url_prefix_means_a_full_purge(s3: FakeS3) -> None:

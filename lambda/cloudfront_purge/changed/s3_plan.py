@@ -166,11 +166,20 @@ def _plan_update(
     )
 
 
+#: What AccessDenied on a manifest can mean. The role has s3:GetObject on the manifests but
+#: not s3:ListBucket, so S3 answers 403 AccessDenied, not 404 NoSuchKey, for a manifest
+#: that no longer exists (``cdk gc``) (Amazon S3 API Reference, GetObject, Permissions); or
+#: the bucket's KMS key does not let the role decrypt. Short: ScopeReason holds 300 chars.
+ACCESS_DENIED_HINT = "; gone (S3 says 403 without s3:ListBucket) or kms:Decrypt missing"
+_ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+
+
 def read_manifest(s3: Callable[[], S3Client], location: S3Location) -> manifest.Manifest:
     """Read and parse one manifest object.
 
     Raises:
-        ManifestError: the object cannot be read (NoSuchKey after ``cdk gc``, AccessDenied,
+        ManifestError: the object cannot be read (AccessDenied after ``cdk gc``, since the
+            role has no s3:ListBucket, or without kms:Decrypt; NoSuchKey with ListBucket;
             a network failure) or is not a manifest of this format.
     """
     try:
@@ -178,6 +187,8 @@ def read_manifest(s3: Callable[[], S3Client], location: S3Location) -> manifest.
     except Exception as exc:  # any failure to read means "cannot be sure": a full purge
         error = AwsError.of(exc)
         problem = f"{error.code}: {error.message}" if error else f"{type(exc).__name__}: {exc}"
+        if error and error.code in _ACCESS_DENIED_CODES:
+            problem += ACCESS_DENIED_HINT
         raise manifest.ManifestError(f"{location.url} cannot be read ({problem})") from exc
     return manifest.loads(body, source=location.url)
 
