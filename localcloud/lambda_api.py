@@ -8,7 +8,7 @@ import json
 import re
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 
@@ -21,6 +21,11 @@ class InvokeTarget(Protocol):
     """What the Invoke API needs of the local Lambda that owns it."""
 
     grace_seconds: float
+    #: IAM's decision on ``lambda:InvokeFunction`` (Authorization header, function ARN):
+    #: None when allowed, else the AccessDenied message; None itself when IAM is off.
+    authorize: Callable[[str | None, str], str | None] | None
+
+    def arn(self, fn: LambdaFunction | str) -> str: ...
 
     def lookup_api_name(
         self, name: str, qualifier: str | None
