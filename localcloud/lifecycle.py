@@ -247,6 +247,8 @@ class LocalCloudFormation:
         self.destinations: dict[str, LambdaFunction] = {}
         self._configure_async_invocation()
         self.outcomes: list[Outcome] = []
+        #: Called with each Outcome as soon as it is recorded (a bench marks SUCCESS times).
+        self.on_outcome: Callable[[Outcome], None] | None = None
         #: Fault injection: the ResponseURL answers 500 to this many PUTs of each request.
         self.response_failures = 0
 
@@ -622,6 +624,8 @@ class LocalCloudFormation:
             resource_type=spec.resource_type,
         )
         self.outcomes.append(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
         return outcome
 
     def _async_retries(self, resource: _Resource) -> int:
