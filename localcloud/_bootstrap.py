@@ -208,7 +208,8 @@ def _scale_waiters(raw: str) -> None:
         raise ValueError(f"_LOCALCLOUD_WAITER_DELAY_SCALE must be > 0, got {raw!r}")
     import botocore.waiter  # type: ignore[import-untyped,unused-ignore]
 
-    botocore.waiter.time = _ScaledSleep(scale)
+    # The waiter module calls time.sleep between polls; only its own name is replaced.
+    setattr(botocore.waiter, "time", _ScaledSleep(scale))  # noqa: B010
 
 
 def main() -> None:

@@ -61,6 +61,9 @@ LAYER_ROOT = "/opt"
 LAMBDA_PYTHON_SHEBANG = b"#!/var/lang/bin/python"
 #: Linux reads at most this many bytes of a ``#!`` line (BINPRM_BUF_SIZE in recent kernels).
 _SHEBANG_LIMIT = 255
+#: botocore reads ``AWS_ENDPOINT_URL`` from this version on (AWS SDKs and Tools Reference
+#: Guide, "Service-specific endpoints"); an older CLI would ignore the local endpoint.
+MIN_LAYER_BOTOCORE = (1, 31)
 _BOTOCORE_INFO = re.compile(r"^botocore-(?P<version>[0-9][^-]*)\.dist-info$")
 
 
@@ -196,6 +199,7 @@ class MountedFunction:
                     f"function {function.name}: its layers hold no executable awscli/aws "
                     f"(the handler runs {CLI_IN_HANDLER})"
                 )
+            _check_endpoint_support(self.mount, function.name)
             task = self.root / "task"
             shutil.copytree(function.asset_dir, task, symlinks=True)
             _rewrite_cli_path(task / "index.py", cli, function.name)
@@ -206,6 +210,17 @@ class MountedFunction:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _check_endpoint_support(mount: Path, name: str) -> None:
+    version = layer_botocore_version(mount)
+    parts = tuple(int(p) for p in re.findall(r"\d+", version or "")[:2])
+    if version is None or parts < MIN_LAYER_BOTOCORE:
+        wanted = ".".join(str(p) for p in MIN_LAYER_BOTOCORE)
+        raise LayerError(
+            f"function {name}: the layer's AWS CLI bundles botocore {version or '(none found)'}; "
+            f"it needs {wanted} or newer to honour AWS_ENDPOINT_URL and reach the local S3"
+        )
 
 
 def _rewrite_cli_path(index: Path, cli: Path, name: str) -> None:

@@ -62,7 +62,7 @@ def cloud() -> Iterator[LocalCloudFront]:
 def _objects(cloud: LocalCloudFront, bucket: str) -> dict[str, str]:
     s3: Any = boto3.client(
         "s3", endpoint_url=cloud.endpoint_url, region_name=cloud.region,
-        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+        aws_access_key_id="testing", aws_secret_access_key="testing",
     )
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     return {
@@ -88,6 +88,8 @@ def _assert_waited_for_completed(cloud: LocalCloudFront, outcome: Outcome) -> No
     assert outcome.answered_at is not None
     assert record.completes_at <= outcome.answered_at
     assert cloud.get_calls(record.id) >= 2
+    # Polled every 20 s * WAITER_DELAY_SCALE: well before the unscaled 20 s.
+    assert outcome.answered_at - record.create_time < 15
     answer = cloud.client().get_invalidation(DistributionId=record.target_id, Id=record.id)
     assert answer["Invalidation"]["Status"] == "Completed"
 
