@@ -24,6 +24,7 @@ See docs/local-cloud.md, "The peer's BucketDeployment handler".
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -50,6 +51,7 @@ __all__ = [
     "layer_sources",
     "mount_function",
     "mount_layers",
+    "mounted_layers",
 ]
 
 BUCKET_DEPLOYMENT_TYPE = "Custom::CDKBucketDeployment"
@@ -149,6 +151,40 @@ def mount_layers(sources: Sequence[Path], python: str, mount: Path) -> None:
             script.write_bytes(shebang + body[len(LAMBDA_PYTHON_SHEBANG):])
 
 
+_DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".build" / "lambda-layers"
+
+
+def mounted_layers(
+    sources: Sequence[Path], python: str, cache_root: Path | None = None
+) -> Path:
+    """A directory with ``sources`` mounted by :func:`mount_layers`, built once per set of
+    layer assets and interpreter and kept (extracting the 22 MB CLI layer takes seconds).
+
+    Asset file names carry their content hash, so the name and size identify a layer. Built
+    in a temporary sibling and renamed into place: concurrent builders never see half of it.
+    """
+    root = cache_root or _DEFAULT_CACHE
+    identity = [python, *(f"{src.resolve()}:{src.stat().st_size}" for src in sources)]
+    digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+    target = root / digest
+    if (target / ".complete").exists():
+        return target / "opt"
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    try:
+        mount_layers(sources, python, staging / "opt")
+        (staging / ".complete").write_text("\n".join(identity) + "\n")
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / ".complete").exists():
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / "opt"
+
+
 def _extract_with_modes(archive: Path, target: Path) -> None:
     """zipfile drops Unix modes; Lambda keeps them (the CLI must stay executable)."""
     with zipfile.ZipFile(archive) as zipped:
@@ -185,14 +221,21 @@ class MountedFunction:
     """A BucketDeployment function with its layers under a private directory.
 
     ``function`` is the function to register: the handler copied, with the one path
-    rewritten. :meth:`close` removes the copies.
+    rewritten. :meth:`close` removes the copy (the mounted layers stay cached, see
+    :func:`mounted_layers`; ``layer_cache`` chooses where).
     """
 
-    def __init__(self, function: LambdaFunction, layers: Sequence[Path], python: str) -> None:
+    def __init__(
+        self,
+        function: LambdaFunction,
+        layers: Sequence[Path],
+        python: str,
+        *,
+        layer_cache: Path | None = None,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="localcloud-bucket-deployment-"))
         try:
-            self.mount = self.root / "opt"
-            mount_layers(layers, python, self.mount)
+            self.mount = mounted_layers(layers, python, layer_cache)
             cli = self.mount / "awscli" / "aws"
             if not (cli.is_file() and cli.stat().st_mode & 0o111):
                 raise LayerError(
@@ -238,10 +281,17 @@ def _rewrite_cli_path(index: Path, cli: Path, name: str) -> None:
 
 
 def mount_function(
-    stack: StackTemplate, function: LambdaFunction, function_logical_id: str, python: str
+    stack: StackTemplate,
+    function: LambdaFunction,
+    function_logical_id: str,
+    python: str,
+    *,
+    layer_cache: Path | None = None,
 ) -> MountedFunction:
     """:class:`MountedFunction` for the function ``function_logical_id`` of ``stack``."""
-    return MountedFunction(function, layer_sources(stack, function_logical_id), python)
+    return MountedFunction(
+        function, layer_sources(stack, function_logical_id), python, layer_cache=layer_cache
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -135,3 +135,29 @@ def test_no_distribution_prune_on_and_off(
             _only(site.deploy("v2", assemblies[1]), "Update")
             assert _objects(cloud, site.bucket) == expected, stack_name
     assert len(cloud.invalidations()) == before  # no distribution: nothing to invalidate
+
+
+def test_app_py_uploads_with_the_peer_then_purges_with_ours(
+    app_assembly: Path, cloud: LocalCloudFront
+) -> None:
+    """The project's own example, as CloudFormation runs it: the peer's upload (and prune)
+    first, then this project's purge, which depends on it; deleted in the reverse order."""
+    site_dir = Path(__file__).resolve().parents[2] / "site"
+    expected = {
+        path.relative_to(site_dir).as_posix() for path in site_dir.rglob("*") if path.is_file()
+    }
+    with SiteStack(app_assembly, cloud=cloud, service_timeout=120) as site:
+        upload, purge = site.deploy("first deploy")
+        assert (upload.resource_type, upload.status) == (BUCKET_DEPLOYMENT_TYPE, "SUCCESS"), (
+            upload.reason
+        )
+        assert (purge.resource_type, purge.status) == ("Custom::CloudFrontInvalidation",
+                                                       "SUCCESS"), purge.reason
+        assert set(_objects(cloud, site.bucket)) == expected
+        assert upload.answered_at is not None
+        assert [r.create_time >= upload.answered_at for r in purge.invalidations] == [True]
+        deleted = site.delete()
+        assert [o.resource_type for o in deleted] == [
+            "Custom::CloudFrontInvalidation", BUCKET_DEPLOYMENT_TYPE
+        ]
+        assert all(o.status == "SUCCESS" for o in deleted), [o.reason for o in deleted]

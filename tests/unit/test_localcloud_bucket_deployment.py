@@ -53,7 +53,8 @@ def _function(tmp_path: Path, source: str = HANDLER) -> LambdaFunction:
 
 def test_mount_rewrites_only_the_cli_path_and_the_interpreter(tmp_path: Path) -> None:
     function = _function(tmp_path)
-    mounted = MountedFunction(function, [_layer_zip(tmp_path / "layer.zip")], sys.executable)
+    layer = _layer_zip(tmp_path / "layer.zip")
+    mounted = MountedFunction(function, [layer], sys.executable, layer_cache=tmp_path / "cache")
     try:
         cli = mounted.mount / "awscli" / "aws"
         rewritten = (mounted.function.asset_dir / "index.py").read_text()
@@ -64,9 +65,14 @@ def test_mount_rewrites_only_the_cli_path_and_the_interpreter(tmp_path: Path) ->
             b"#!/var/lang/bin/python", f"#!{sys.executable} -SE".encode()
         )
         assert (function.asset_dir / "index.py").read_text() == HANDLER  # cdk.out untouched
+        # Mounted once: a second function with the same layer reuses the directory.
+        again = MountedFunction(function, [layer], sys.executable, layer_cache=tmp_path / "cache")
+        assert again.mount == mounted.mount
+        again.close()
     finally:
         mounted.close()
-    assert not mounted.root.exists()
+    assert not mounted.root.exists()  # the handler copy goes; the layer mount stays cached
+    assert cli.exists()
 
 
 @pytest.mark.parametrize("copies", [0, 2])
@@ -79,14 +85,15 @@ def test_a_handler_that_does_not_name_the_cli_once_is_refused(
     source = "\n".join([f"A = {CLI_IN_HANDLER}"] * copies) + "\n"
     with pytest.raises(LayerError, match=f"names {CLI_IN_HANDLER} {copies} times"):
         MountedFunction(_function(tmp_path, source), [_layer_zip(tmp_path / "l.zip")],
-                        sys.executable)
+                        sys.executable, layer_cache=tmp_path / "cache")
     assert not list(scratch.iterdir())  # nothing left behind
 
 
 def test_a_layer_whose_cli_would_ignore_the_local_endpoint_is_refused(tmp_path: Path) -> None:
     layer = _layer_zip(tmp_path / "old.zip", botocore="1.29.0")
     with pytest.raises(LayerError, match=r"botocore 1\.29\.0.*1\.31 or newer"):
-        MountedFunction(_function(tmp_path), [layer], sys.executable)
+        MountedFunction(_function(tmp_path), [layer], sys.executable,
+                        layer_cache=tmp_path / "cache")
 
 
 def test_a_layer_without_the_cli_is_refused(tmp_path: Path) -> None:
@@ -94,7 +101,8 @@ def test_a_layer_without_the_cli_is_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(empty, "w") as archive:
         archive.writestr("python/x.py", "")
     with pytest.raises(LayerError, match="no executable awscli/aws"):
-        MountedFunction(_function(tmp_path), [empty], sys.executable)
+        MountedFunction(_function(tmp_path), [empty], sys.executable,
+                        layer_cache=tmp_path / "cache")
 
 
 def test_an_interpreter_path_a_shebang_cannot_hold_is_refused(tmp_path: Path) -> None:
