@@ -160,11 +160,12 @@ def mounted_layers(
     """A directory with ``sources`` mounted by :func:`mount_layers`, built once per set of
     layer assets and interpreter and kept (extracting the 22 MB CLI layer takes seconds).
 
-    Asset file names carry their content hash, so the name and size identify a layer. Built
+    A zip layer is known by its content (each new synth stages it at a new path), a
+    directory by its path and modification time. Built
     in a temporary sibling and renamed into place: concurrent builders never see half of it.
     """
     root = cache_root or _DEFAULT_CACHE
-    identity = [python, *(f"{src.resolve()}:{src.stat().st_size}" for src in sources)]
+    identity = [python, *(_layer_identity(src) for src in sources)]
     digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
     target = root / digest
     if (target / ".complete").exists():
@@ -183,6 +184,16 @@ def mounted_layers(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target / "opt"
+
+
+def _layer_identity(source: Path) -> str:
+    if source.is_file():
+        digest = hashlib.sha256()
+        with source.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        return f"sha256:{digest.hexdigest()}"
+    return f"dir:{source.resolve()}:{source.stat().st_mtime_ns}"
 
 
 def _extract_with_modes(archive: Path, target: Path) -> None:
