@@ -96,11 +96,17 @@ class SiteStack:
         """The stack's (first) distribution in the local CloudFront, if it has one."""
         return next(iter(self.cloudformation.distributions.values()), None)
 
-    def deploy(self, step: str, cdk_out: Path | None = None) -> list[Outcome]:
-        """One stack deployment; with ``cdk_out``, of that new synth (new content)."""
+    def deploy(
+        self, step: str, cdk_out: Path | None = None, *, fail_after: bool = False
+    ) -> list[Outcome]:
+        """One stack deployment; with ``cdk_out``, of that new synth (new content).
+
+        ``fail_after``: another resource fails after these, so CloudFormation rolls them
+        back (an Update with the old properties: the peer syncs the old content again).
+        """
         if cdk_out is not None:
             self.cloudformation.use_assembly(cdk_out)
-        return self.cloudformation.deploy(step)
+        return self.cloudformation.deploy(step, fail_after=fail_after)
 
     def delete(self, step: str = "delete") -> list[Outcome]:
         return self.cloudformation.delete(step)

@@ -137,6 +137,21 @@ def test_no_distribution_prune_on_and_off(
     assert len(cloud.invalidations()) == before  # no distribution: nothing to invalidate
 
 
+def test_a_rolled_back_update_syncs_the_old_content_again(
+    assemblies: list[Path], cloud: LocalCloudFront
+) -> None:
+    """Another resource fails after the upload: CloudFormation sends the peer an Update
+    back to the old properties, and its sync (prune on) restores v1 exactly."""
+    with SiteStack(assemblies[0], cloud=cloud, stack_name=PLAIN) as site:
+        _only(site.deploy("v1"), "Create")
+        update, rollback = site.deploy("v2, then another resource fails", assemblies[1],
+                                       fail_after=True)
+        assert (update.status, rollback.status) == ("SUCCESS", "SUCCESS"), rollback.reason
+        assert rollback.step.endswith("(rollback)")
+        assert _objects(cloud, site.bucket) == V1
+        assert site.cloudformation.stack_status == "UPDATE_ROLLBACK_COMPLETE"
+
+
 def test_app_py_uploads_with_the_peer_then_purges_with_ours(
     app_assembly: Path, cloud: LocalCloudFront
 ) -> None:
