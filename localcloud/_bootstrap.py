@@ -2,7 +2,8 @@
 
 Started by :mod:`localcloud.lambda_process` as ``python -I -S -u -B _bootstrap.py RESULT_FILE``:
 isolated mode and no ``site``, so ``sys.path`` starts as the standard library only.
-This file imports only the standard library and the runtime dir's awslambdaric.
+This file imports only the standard library and the runtime dir's awslambdaric (and its
+botocore.waiter, when told to scale waiter delays).
 
 Inputs:
   * stdin: the event, JSON;

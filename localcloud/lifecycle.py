@@ -1,5 +1,9 @@
 """A local CloudFormation for ``Custom::CloudFrontInvalidation``: its lifecycle rules.
 
+With ``resource_types=SITE_RESOURCE_TYPES`` it also runs aws-cdk-lib's own
+``Custom::CDKBucketDeployment`` handler and AWS CLI layer from the assembly, in dependency
+order with the invalidations (docs/local-cloud.md, "The peer's BucketDeployment handler").
+
 Reads a synthesized cloud assembly, stands the template's distributions (with their
 CacheTagConfig and multi-tenant ConnectionMode) and distribution tenants up in the local
 CloudFront, registers the provider Lambda from its asset directory, and sends the custom
