@@ -134,6 +134,9 @@ def test_no_distribution_prune_on_and_off(
             assert _objects(cloud, site.bucket) == V1, stack_name
             _only(site.deploy("v2", assemblies[1]), "Update")
             assert _objects(cloud, site.bucket) == expected, stack_name
+            if stack_name == PLAIN:  # a revert is one more Update: v1 exactly, again
+                _only(site.deploy("revert to v1", assemblies[0]), "Update")
+                assert _objects(cloud, site.bucket) == V1
     assert len(cloud.invalidations()) == before  # no distribution: nothing to invalidate
 
 
