@@ -2,7 +2,8 @@
 
 Started by :mod:`localcloud.lambda_process` as ``python -I -S -u -B _bootstrap.py RESULT_FILE``:
 isolated mode and no ``site``, so ``sys.path`` starts as the standard library only.
-This file imports only the standard library and the runtime dir's awslambdaric.
+This file imports only the standard library and the runtime dir's awslambdaric (and its
+botocore.waiter, when told to scale waiter delays).
 
 Inputs:
   * stdin: the event, JSON;
@@ -13,7 +14,8 @@ Inputs:
     ``AWS_LAMBDA_LOG_GROUP_NAME``, ``AWS_LAMBDA_LOG_STREAM_NAME``, ``AWS_REGION``;
     plus three private ones, removed before the handler is imported:
     ``_LOCALCLOUD_REQUEST_ID``, ``_LOCALCLOUD_DEADLINE_MS`` (epoch ms) and
-    ``_LOCALCLOUD_INVOKED_ARN``.
+    ``_LOCALCLOUD_INVOKED_ARN``; and an optional one, ``_LOCALCLOUD_WAITER_DELAY_SCALE``:
+    botocore's waiters sleep that fraction of their delay (see :func:`_scale_waiters`).
 
 Like Lambda, the handler module is imported first (the init phase), then called once.
 Logging is set up by awslambdaric, the runtime interface client the managed Python runtimes
@@ -179,16 +181,51 @@ def _finish(result_file: str, outcome: dict[str, Any], code: int) -> None:
     os._exit(code)
 
 
+class _ScaledSleep:
+    """Stands in for the ``time`` module inside ``botocore.waiter`` only."""
+
+    def __init__(self, scale: float) -> None:
+        self._scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self._scale)
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the time module's attributes
+        return getattr(time, name)
+
+
+def _scale_waiters(raw: str) -> None:
+    """Scale the delay between a botocore waiter's polls (``Delay`` in its WaiterConfig).
+
+    Only the local Lambda's time knob (docs/local-cloud.md): a handler that waits with
+    ``get_waiter(...).wait(WaiterConfig={'Delay': 20, ...})`` polls every ``20 * scale``
+    seconds, the number of polls unchanged. Nothing else of the handler changes; 1 (or
+    unset) leaves botocore alone.
+    """
+    scale = float(raw)
+    if scale == 1.0:
+        return
+    if not scale > 0:
+        raise ValueError(f"_LOCALCLOUD_WAITER_DELAY_SCALE must be > 0, got {raw!r}")
+    import botocore.waiter  # type: ignore[import-untyped,unused-ignore]
+
+    # The waiter module calls time.sleep between polls; only its own name is replaced.
+    setattr(botocore.waiter, "time", _ScaledSleep(scale))  # noqa: B010
+
+
 def main() -> None:
     global _REQUEST_ID
     result_file = sys.argv[1]
     _REQUEST_ID = os.environ.pop("_LOCALCLOUD_REQUEST_ID", "")
     deadline_ms = int(os.environ.pop("_LOCALCLOUD_DEADLINE_MS", "0"))
     invoked_arn = os.environ.pop("_LOCALCLOUD_INVOKED_ARN", "")
+    waiter_scale = os.environ.pop("_LOCALCLOUD_WAITER_DELAY_SCALE", "")
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     runtime_dir = os.environ["LAMBDA_RUNTIME_DIR"]
     # -I -S: sys.path is the standard library only. Lambda puts the task root first.
     sys.path[:0] = [task_root, runtime_dir]
+    if waiter_scale:
+        _scale_waiters(waiter_scale)
 
     raw_event = sys.stdin.buffer.read()
     _setup_logging()

@@ -3,8 +3,10 @@
 ``cdk deploy`` publishes a stack's file assets to the bootstrap bucket before CloudFormation
 runs; :class:`AssetBucket` does the same for the files a handler reads at run time (the
 ``packaging: file`` assets a resource names by ``s3://`` URL, such as a changed-only purge's
-manifest; ``LocalCloudFormation`` picks them). Directory assets (Lambda code) are not
-uploaded: the local Lambda runs them from cdk.out.
+manifest; ``LocalCloudFormation`` picks them) and the ``packaging: zip`` assets a
+BucketDeployment names in ``SourceBucketNames`` / ``SourceObjectKeys`` (a staged directory is
+zipped first, as cdk-assets zips it: its files, paths relative to it). Lambda code and
+layers are not uploaded: the local Lambda runs them from cdk.out.
 
 :meth:`AssetBucket.delete` removes an object, as ``cdk gc`` removes assets no current
 template references. Objects are read back through boto3 against the server, so what the
@@ -15,7 +17,11 @@ one that may not (the provider's), as on AWS.
 
 from __future__ import annotations
 
+import io
+import os
+import zipfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -38,16 +44,21 @@ class AssetBucket:
         self._buckets: set[str] = set()
 
     def publish(self, assets: Iterable[FileAsset], refs: Mapping[str, Any]) -> list[str]:
-        """Upload every ``packaging: file`` asset to its bucket and key; their s3:// URLs."""
+        """Upload every ``packaging: file`` or ``zip`` asset to its bucket and key; their
+        s3:// URLs. A ``zip`` asset staged as a directory is zipped on the way."""
         urls: list[str] = []
         for asset in assets:
-            if asset.packaging != "file" or not asset.source.is_file():
+            if asset.packaging == "file" and asset.source.is_file():
+                body = asset.source.read_bytes()
+            elif asset.packaging == "zip" and asset.source.is_dir():
+                body = zip_directory(asset.source)
+            elif asset.packaging == "zip" and zipfile.is_zipfile(asset.source):
+                body = asset.source.read_bytes()
+            else:
                 continue
             bucket = asset.bucket(refs)
             self._ensure_bucket(bucket)
-            self._client.put_object(
-                Bucket=bucket, Key=asset.object_key, Body=asset.source.read_bytes()
-            )
+            self._client.put_object(Bucket=bucket, Key=asset.object_key, Body=body)
             urls.append(f"s3://{bucket}/{asset.object_key}")
         return urls
 
@@ -61,6 +72,11 @@ class AssetBucket:
         listed = self._client.list_objects_v2(Bucket=bucket, Prefix=key)
         return any(item["Key"] == key for item in listed.get("Contents", []))
 
+    def create_bucket(self, bucket: str) -> None:
+        """Create ``bucket`` (as CloudFormation creates a stack's AWS::S3::Bucket) unless
+        it exists."""
+        self._ensure_bucket(bucket)
+
     def _ensure_bucket(self, bucket: str) -> None:
         if bucket in self._buckets:
             return
@@ -73,6 +89,18 @@ class AssetBucket:
                     Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
                 )
         self._buckets.add(bucket)
+
+
+def zip_directory(directory: Path) -> bytes:
+    """The directory's files in one zip, paths relative to it, in a stable order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, dirs, files in os.walk(directory):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(root) / name
+                archive.write(path, path.relative_to(directory).as_posix())
+    return buffer.getvalue()
 
 
 def _split(url: str) -> tuple[str, str]:

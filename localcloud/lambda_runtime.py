@@ -137,8 +137,14 @@ class LocalLambda(LocalService):
         max_event_retries: int = 0,
         retry_delay_seconds: float = 0.0,
         async_time_scale: float = 1.0,
+        waiter_delay_scale: float = 1.0,
     ) -> None:
+        if not waiter_delay_scale > 0:
+            raise ValueError(f"waiter_delay_scale must be > 0, got {waiter_delay_scale!r}")
         self.region = region
+        #: botocore waiters in handler processes sleep this fraction of their Delay
+        #: (docs/local-cloud.md, "The peer's BucketDeployment handler"); 1: untouched.
+        self.waiter_delay_scale = waiter_delay_scale
         self.account_id = account_id
         self.partition = partition
         self.python = python or sys.executable
@@ -468,6 +474,8 @@ class LocalLambda(LocalService):
         env["_LOCALCLOUD_REQUEST_ID"] = invocation.request_id
         env["_LOCALCLOUD_DEADLINE_MS"] = str(deadline_ms)
         env["_LOCALCLOUD_INVOKED_ARN"] = invocation.invoked_function_arn
+        if self.waiter_delay_scale != 1.0:
+            env["_LOCALCLOUD_WAITER_DELAY_SCALE"] = repr(self.waiter_delay_scale)
         return env
     def _start(
         self,

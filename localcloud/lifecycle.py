@@ -1,5 +1,9 @@
 """A local CloudFormation for ``Custom::CloudFrontInvalidation``: its lifecycle rules.
 
+With ``resource_types=SITE_RESOURCE_TYPES`` it also runs aws-cdk-lib's own
+``Custom::CDKBucketDeployment`` handler and AWS CLI layer from the assembly, in dependency
+order with the invalidations (docs/local-cloud.md, "The peer's BucketDeployment handler").
+
 Reads a synthesized cloud assembly, stands the template's distributions (with their
 CacheTagConfig and multi-tenant ConnectionMode) and distribution tenants up in the local
 CloudFront, registers the provider Lambda from its asset directory, and sends the custom
@@ -35,7 +39,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,7 @@ from typing import Any
 from localcloud.assembly import (
     CustomResourceSpec,
     StackTemplate,
+    cfn_stringify,
     find_custom_resources,
     find_event_invoke_configs,
     load_assembly,
@@ -50,6 +55,13 @@ from localcloud.assembly import (
     resolve,
 )
 from localcloud.asset_bucket import AssetBucket
+from localcloud.bucket_deployment import (
+    BUCKET_DEPLOYMENT_TYPE,
+    MountedFunction,
+    deletion_order,
+    dependency_order,
+    mount_function,
+)
 from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
 from localcloud.iam.authorizer import access_key_from_headers
@@ -58,6 +70,9 @@ from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, L
 from localcloud.responses import ResponseServer
 
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
+BUCKET_TYPE = "AWS::S3::Bucket"
+#: Both custom resource types a site stack deploys: the peer's upload, then our purge.
+SITE_RESOURCE_TYPES = (BUCKET_DEPLOYMENT_TYPE, RESOURCE_TYPE)
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
 #: DistributionConfig.ConnectionMode of a multi-tenant distribution (AWS CloudFormation
@@ -92,6 +107,7 @@ class Outcome:
     legs: int
     violations: list[str]
     logs: str = field(repr=False, default="")
+    resource_type: str = RESOURCE_TYPE
 
     @property
     def completed_at(self) -> float | None:
@@ -111,6 +127,8 @@ class Outcome:
     @property
     def purges(self) -> bool:
         """A Create or Update that was meant to invalidate (not skipped on create)."""
+        if self.resource_type != RESOURCE_TYPE:
+            return False  # another resource's promise: not this property's to judge
         return self.request_type in ("Create", "Update") and self.data.get("Status") != "Skipped"
 
     @property
@@ -157,7 +175,15 @@ class _Resource:
 
 
 class LocalCloudFormation:
-    """Deploys one synthesized stack's invalidation resources by CloudFormation's rules."""
+    """Deploys one synthesized stack's custom resources by CloudFormation's rules.
+
+    ``resource_types``: the custom resource types it runs (default: the invalidation
+    only), in dependency order; :data:`SITE_RESOURCE_TYPES` adds aws-cdk-lib's
+    ``Custom::CDKBucketDeployment``, run by its own handler and AWS CLI layer from the
+    assembly (:mod:`localcloud.bucket_deployment`), after the stack's ``AWS::S3::Bucket``
+    resources are created in moto's S3 (:attr:`buckets`). ``waiter_delay_scale``: botocore
+    waiters in the handlers sleep that fraction of their delay (1: untouched).
+    """
 
     def __init__(
         self,
@@ -169,9 +195,12 @@ class LocalCloudFormation:
         service_timeout: float | None = None,
         on_progress: ProgressFn | None = None,
         async_time_scale: float = DEFAULT_ASYNC_TIME_SCALE,
+        resource_types: Sequence[str] = (RESOURCE_TYPE,),
+        waiter_delay_scale: float = 1.0,
     ) -> None:
+        self.resource_types = tuple(resource_types)
         stacks = load_assembly(cdk_out)
-        self.stack = _pick(stacks, stack_name)
+        self.stack = _pick(stacks, stack_name, self.resource_types)
         self.cloud = cloud
         self.on_progress = on_progress
         self.service_timeout_override = service_timeout
@@ -179,7 +208,9 @@ class LocalCloudFormation:
         self.stack_status: str | None = None
         self._created_at = time.time()
         self.responses = ResponseServer().start()
-        self.lambda_ = LocalLambda(async_time_scale=async_time_scale).start()
+        self.lambda_ = LocalLambda(
+            async_time_scale=async_time_scale, waiter_delay_scale=waiter_delay_scale
+        ).start()
         self.cloudformation_api = CloudFormationApi(self._stack_states).start()
         #: The CDK asset bucket (moto's S3), with the file assets the resources name.
         self.asset_bucket = AssetBucket(cloud.endpoint_url, cloud.region)
@@ -195,14 +226,28 @@ class LocalCloudFormation:
             for logical_id, res in self.stack.resources.items()
             if res.get("Type") == TENANT_TYPE
         }
+        #: Logical id -> bucket name, for the template's AWS::S3::Bucket (only when a
+        #: BucketDeployment is run: nothing else here reads or writes a bucket).
+        self.buckets: dict[str, str] = {}
+        if BUCKET_DEPLOYMENT_TYPE in self.resource_types:
+            self.buckets = {
+                logical_id: self._create_bucket(logical_id)
+                for logical_id, res in self.stack.resources.items()
+                if res.get("Type") == BUCKET_TYPE
+            }
+        self._mounted: dict[str, MountedFunction] = {}
         self.resources: dict[str, _Resource] = {}
         #: The functions' roles, registered with the local services' IAM (localcloud.iam).
         self._roles: dict[tuple[str, str], RoleBinding] = {}
         #: Stack name -> its template before change_role_policies.
         self._original_templates: dict[str, dict[str, Any]] = {}
-        for spec in find_custom_resources(self.stack, RESOURCE_TYPE):
-            function = self._bind_role(spec.provider_stack, spec.provider_logical_id,
-                                       spec.provider)
+        for spec in self._specs(self.stack):
+            function = self._provider(spec)
+            if spec.resource_type == RESOURCE_TYPE:
+                # Our provider signs with its role; the peer's BucketDeployment keeps the
+                # harness's keys (its grants are not evaluated here).
+                function = self._bind_role(spec.provider_stack, spec.provider_logical_id,
+                                           function)
             if function_timeout is not None:
                 function = _with_timeout(function, function_timeout)
             self.lambda_.register(function)
@@ -210,7 +255,9 @@ class LocalCloudFormation:
                 spec=spec, function=function, deployed_function=function
             )
         if not self.resources:
-            raise ValueError(f"stack {self.stack.name} has no {RESOURCE_TYPE}")
+            raise ValueError(
+                f"stack {self.stack.name} has no {' or '.join(self.resource_types)}"
+            )
         self._publish_assets()
         #: The on-failure destination functions of the providers, by name.
         self.destinations: dict[str, LambdaFunction] = {}
@@ -219,6 +266,8 @@ class LocalCloudFormation:
         self.cloudformation_api.authorize = self._authorize_describe_stacks
         self.lambda_.authorize = self._authorize_invoke
         self.outcomes: list[Outcome] = []
+        #: Called with each Outcome as soon as it is recorded (a bench marks SUCCESS times).
+        self.on_outcome: Callable[[Outcome], None] | None = None
         #: Fault injection: the ResponseURL answers 500 to this many PUTs of each request.
         self.response_failures = 0
 
@@ -228,6 +277,61 @@ class LocalCloudFormation:
         self.lambda_.stop()
         self.cloudformation_api.stop()
         self.responses.stop()
+        for mounted in self._mounted.values():
+            mounted.close()
+        self._mounted.clear()
+
+    def _specs(self, stack: StackTemplate) -> list[CustomResourceSpec]:
+        """The custom resources of ``resource_types``, in an order CloudFormation could
+        create them in."""
+        specs = {
+            spec.logical_id: spec
+            for resource_type in self.resource_types
+            for spec in find_custom_resources(stack, resource_type)
+        }
+        return [specs[lid] for lid in dependency_order(stack, list(specs))]
+
+    def _provider(self, spec: CustomResourceSpec) -> LambdaFunction:
+        """The function to run for ``spec``: a BucketDeployment's with its layers mounted
+        (one mount per function: the singleton serves every BucketDeployment)."""
+        if spec.resource_type != BUCKET_DEPLOYMENT_TYPE:
+            return spec.provider
+        mounted = self._mounted.get(spec.provider.name)
+        if mounted is None:
+            try:
+                mounted = mount_function(
+                    spec.provider_stack, spec.provider, spec.provider_logical_id,
+                    self.lambda_.python,
+                )
+            except BaseException:
+                self.close()
+                raise
+            self._mounted[spec.provider.name] = mounted
+        return mounted.function
+
+    def _create_bucket(self, logical_id: str) -> str:
+        """The bucket in moto's S3, named as CloudFormation names a bucket without
+        BucketName: stack name, logical id and a random suffix, lower case."""
+        props = self.stack.resource(logical_id).get("Properties") or {}
+        name = props.get("BucketName")
+        if not isinstance(name, str):
+            suffix = uuid.uuid4().hex[:12]
+            name = f"{self.stack.stack_name}-{logical_id}"[: 62 - len(suffix)].lower()
+            name = f"{name}-{suffix}"
+        self.asset_bucket.create_bucket(name)
+        return name
+
+    def _bucket_refs(self) -> dict[str, str]:
+        """Ref and the Fn::GetAtt attributes of each bucket (AWS::S3::Bucket return
+        values in the CloudFormation User Guide)."""
+        region = self.cloud.region
+        refs: dict[str, str] = {}
+        for logical_id, name in self.buckets.items():
+            refs[logical_id] = name
+            refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+            refs[f"{logical_id}.DomainName"] = f"{name}.s3.amazonaws.com"
+            refs[f"{logical_id}.RegionalDomainName"] = f"{name}.s3.{region}.amazonaws.com"
+        return refs
 
     def __enter__(self) -> LocalCloudFormation:
         return self
@@ -356,8 +460,8 @@ class LocalCloudFormation:
         Raises:
             ValueError: the new assembly lacks one of the stack's invalidation resources.
         """
-        stack = _pick(load_assembly(cdk_out), self.stack.stack_name)
-        specs = {spec.logical_id: spec for spec in find_custom_resources(stack, RESOURCE_TYPE)}
+        stack = _pick(load_assembly(cdk_out), self.stack.stack_name, self.resource_types)
+        specs = {spec.logical_id: spec for spec in self._specs(stack)}
         missing = sorted(set(self.resources) - set(specs))
         if missing:
             raise ValueError(f"{cdk_out} has no resource {', '.join(missing)} in {stack.name}")
@@ -370,10 +474,21 @@ class LocalCloudFormation:
 
     def _publish_assets(self) -> None:
         """Publish the file assets the resources' properties name by ``s3://`` URL (a
-        changed-only manifest), as ``cdk deploy`` publishes assets before the stack update.
-        Other assets (Lambda code, layers) are not read by the handler: not uploaded."""
+        changed-only manifest) or by bucket and key (a BucketDeployment's
+        SourceBucketNames / SourceObjectKeys), as ``cdk deploy`` publishes assets before
+        the stack update. Other assets (Lambda code, layers) are not read by the handler:
+        not uploaded."""
         refs = pseudo_refs(self.stack)
-        named = json.dumps([self.template_properties(lid) for lid in self.resources])
+        properties = [self.template_properties(lid) for lid in self.resources]
+        sources = [
+            f"s3://{bucket}/{key}"
+            for props in properties
+            for bucket, key in zip(
+                props.get("SourceBucketNames") or [], props.get("SourceObjectKeys") or [],
+                strict=False,
+            )
+        ]
+        named = json.dumps([properties, sources])
         wanted = [
             asset for asset in self.stack.file_assets
             if f"s3://{asset.bucket(refs)}/{asset.object_key}" in named
@@ -411,7 +526,8 @@ class LocalCloudFormation:
 
     def template_properties(self, logical_id: str) -> dict[str, Any]:
         resource = self.resources[logical_id]
-        refs = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs()}
+        refs = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs(),
+                **self._bucket_refs()}
         token = self.lambda_.arn(resource.function)
         return resource.spec.resolve_properties(refs, service_token=token)
 
@@ -487,7 +603,8 @@ class LocalCloudFormation:
     def delete(self, step: str = "delete") -> list[Outcome]:
         outcomes = []
         self.stack_status = "DELETE_IN_PROGRESS"
-        for resource in self.resources.values():
+        for logical_id in deletion_order(self.stack, list(self.resources)):
+            resource = self.resources[logical_id]
             if resource.properties is None:
                 continue
             outcomes.append(self._request(step, "Delete", resource, resource.properties,
@@ -540,13 +657,13 @@ class LocalCloudFormation:
             "StackId": str(pseudo_refs(self.stack)["AWS::StackId"]),
             "RequestId": str(uuid.uuid4()),
             "LogicalResourceId": spec.logical_id,
-            "ResourceType": RESOURCE_TYPE,
-            "ResourceProperties": props,
+            "ResourceType": spec.resource_type,
+            "ResourceProperties": as_delivered(props),
         }
         if request_type != "Create":
             event["PhysicalResourceId"] = physical_id or resource.physical_id
         if old is not None:
-            event["OldResourceProperties"] = old
+            event["OldResourceProperties"] = as_delivered(old)
         event["ResponseURL"] = self.responses.new_url(event, fail_first=self.response_failures)
         env = {**self.cloud.env(), **self.responses.env(), **self.lambda_.env(),
                **self.cloudformation_api.env()}
@@ -589,8 +706,11 @@ class LocalCloudFormation:
             legs=len(legs),
             violations=list(response.violations) if response else [],
             logs="\n".join(i.logs for i in legs),
+            resource_type=spec.resource_type,
         )
         self.outcomes.append(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
         return outcome
 
     def _async_retries(self, resource: _Resource) -> int:
@@ -644,14 +764,31 @@ def _create_distribution(
     )
 
 
-def _pick(stacks: list[StackTemplate], name: str | None) -> StackTemplate:
+def as_delivered(value: Any) -> Any:  # noqa: ANN401 - template values are untyped
+    """Properties as a custom resource receives them: booleans and numbers as strings
+    ("true", "42"), at any depth (AWS CloudFormation User Guide, "Custom resources": the
+    provider gets property values as strings; aws-cdk-lib's BucketDeployment handler calls
+    ``.lower()`` on ``Prune``)."""
+    if isinstance(value, dict):
+        return {key: as_delivered(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_delivered(item) for item in value]
+    if isinstance(value, bool | int | float):
+        return cfn_stringify(value)
+    return value
+
+
+def _pick(
+    stacks: list[StackTemplate], name: str | None, resource_types: Sequence[str] = (RESOURCE_TYPE,)
+) -> StackTemplate:
     candidates = [
         s for s in stacks
         if (name is None or name in (s.name, s.stack_name))
-        and any(r.get("Type") == RESOURCE_TYPE for r in s.resources.values())
+        and any(r.get("Type") in resource_types for r in s.resources.values())
     ]
     if not candidates:
-        raise ValueError(f"no stack{f' named {name}' if name else ''} with {RESOURCE_TYPE} "
+        raise ValueError(f"no stack{f' named {name}' if name else ''} with "
+                         f"{' or '.join(resource_types)} "
                          f"in the assembly (stacks: {[s.name for s in stacks]})")
     return candidates[0]
 

@@ -35,8 +35,8 @@ from localcloud.iam.template import function_role, physical_refs, role_arn, role
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
-PROVIDER_HANDLER = "cloudfront_purge.entry.handler"
-ON_FAILURE_HANDLER = "cloudfront_purge.on_failure.handler"
+PROVIDER_HANDLER = "cloudfront_purge.function.entry.handler"
+ON_FAILURE_HANDLER = "cloudfront_purge.function.on_failure.handler"
 MANIFEST_EXTENSION = ".cfpurge-manifest"
 OTHER_ACCOUNT = "210987654321"
 
