@@ -1,6 +1,9 @@
 """The purge engine: invalidations created, waited for until Completed, retried when transient.
 
-The state machine lives in :mod:`cloudfront_purge.engine._purge`; this package exports what the
+:mod:`cloudfront_purge.engine._purge` is the entry (``plan_jobs``, ``purge``) and says where
+each part lives: the states and events (``_states``), the function per state and the one
+scheduler (``_machine``), the loop (``_run``), AWS errors (``_errors``), distribution or
+tenant (``_target``, ``_calls``), the delays (``_timing``). This package exports what the
 Lambda function, the command line and the benchmarks use.
 """
 
@@ -17,7 +20,9 @@ from cloudfront_purge.engine._purge import (
     PENDING,
     RETRYABLE_CODES,
     Clock,
+    Event,
     Job,
+    JobState,
     PurgeResult,
     Reporter,
     SystemClock,
@@ -42,7 +47,9 @@ __all__ = [
     "PENDING",
     "RETRYABLE_CODES",
     "Clock",
+    "Event",
     "Job",
+    "JobState",
     "PurgeResult",
     "Reporter",
     "SystemClock",
