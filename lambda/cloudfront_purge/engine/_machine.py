@@ -55,7 +55,8 @@ class Next:
     event: str | None = None
     #: The job's new state. None: unchanged, because the step met a transient condition.
     state: JobState | None = None
-    #: Seconds until the job's next step. None: no next step (the job is finished).
+    #: Seconds until the job's next step. None: ``next_at`` stays (a finished job is not
+    #: stepped again; a resumed one is stepped at once).
     delay: float | None = None
     #: Why the job failed, with ``state`` FAILED.
     error: CloudFrontCallError | None = None

@@ -2,8 +2,8 @@
 
 A tenant is purged with the ``...ForDistributionTenant`` operations, which name its id
 differently (``Id`` for create and list, ``DistributionTenantId`` for get; CloudFront API
-Reference); everything else (references, waits, limits, retries) is the same. The engine and
-the CLI ask :func:`target_kind` for the adapter and never test ``tenant`` themselves.
+Reference); everything else (references, waits, limits, retries) is the same. The engine asks
+:func:`target_kind` (``Job.kind``) for the adapter and never picks an operation itself.
 """
 
 from __future__ import annotations
