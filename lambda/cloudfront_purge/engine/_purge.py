@@ -42,64 +42,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cloudfront_purge.engine._calls import TargetCalls
-from cloudfront_purge.engine._errors import RETRYABLE_CODES
 from cloudfront_purge.engine._job import Job, PurgeResult, Reporter
 from cloudfront_purge.engine._machine import Machine
 from cloudfront_purge.engine._run import Run
-from cloudfront_purge.engine._states import Event, JobState, is_completed, is_in_progress
-from cloudfront_purge.engine._target import (
-    LIST_PAGE_SIZE,
-    MAX_LISTED_INVALIDATIONS,
-    list_invalidations,
-)
-from cloudfront_purge.engine._timing import (
-    IAM_PROPAGATION_WINDOW_SECONDS,
-    IAM_RETRY_CAP_SECONDS,
-    NEW_INVALIDATION_VISIBILITY_SECONDS,
-    Clock,
-    SystemClock,
-    Timing,
-)
+from cloudfront_purge.engine._timing import Clock, SystemClock, Timing
 from cloudfront_purge.model.rules import PurgeSpec, caller_reference
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 else:
     CloudFrontClient = Any
-
-__all__ = [
-    "BLOCKED",
-    "COMPLETED",
-    "FAILED",
-    "IAM_PROPAGATION_WINDOW_SECONDS",
-    "IAM_RETRY_CAP_SECONDS",
-    "IN_PROGRESS",
-    "LIST_PAGE_SIZE",
-    "MAX_LISTED_INVALIDATIONS",
-    "NEW_INVALIDATION_VISIBILITY_SECONDS",
-    "PENDING",
-    "RETRYABLE_CODES",
-    "Clock",
-    "Event",
-    "Job",
-    "JobState",
-    "PurgeResult",
-    "Reporter",
-    "SystemClock",
-    "Timing",
-    "is_completed",
-    "is_in_progress",
-    "list_invalidations",
-    "plan_jobs",
-    "purge",
-]
-
-#: The states by their old names, for callers that compare with them.
-PENDING = JobState.PENDING
-BLOCKED = JobState.BLOCKED
-IN_PROGRESS = JobState.IN_PROGRESS
-COMPLETED = JobState.COMPLETED
-FAILED = JobState.FAILED
 
 
 def plan_jobs(spec: PurgeSpec, *, request_id: str) -> list[Job]:

@@ -55,6 +55,14 @@ class Event(StrEnum):
         return cls.RETRY if colon and head == cls.RETRY else cls(name)
 
 
+#: The states by the names the engine exported before they were an enum.
+PENDING = JobState.PENDING
+BLOCKED = JobState.BLOCKED
+IN_PROGRESS = JobState.IN_PROGRESS
+COMPLETED = JobState.COMPLETED
+FAILED = JobState.FAILED
+
+
 def is_completed(status: str | None) -> bool:
     """CloudFront says "Completed"; moto says "COMPLETED". Compare without case."""
     return (status or "").lower() == JobState.COMPLETED.lower()
