@@ -12,16 +12,22 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from cloudfront_purge.engine import COMPLETED, Job
+from cloudfront_purge.engine import Event, Job, JobState
 
 #: Carriage return, then "erase the whole line" (ECMA-48 EL with parameter 2).
 _REWRITE = "\r\x1b[2K"
 #: Engine events after which the next check's time is worth printing.
 WAITING_EVENTS = frozenset(
-    {"waiting", "blocked", "waiting_for_capacity", "waiting_for_iam", "not_visible_yet"}
+    {
+        Event.WAITING,
+        Event.BLOCKED,
+        Event.WAITING_FOR_CAPACITY,
+        Event.WAITING_FOR_IAM,
+        Event.NOT_VISIBLE_YET,
+    }
 )
 #: Engine events whose cause (the last error) a person wants to see.
-_PROBLEM_EVENTS = frozenset({"waiting_for_iam", "not_visible_yet"})
+_PROBLEM_EVENTS = frozenset({Event.WAITING_FOR_IAM, Event.NOT_VISIBLE_YET})
 
 
 class Progress:
@@ -64,14 +70,15 @@ class Progress:
 
     def describe(self, kind: str, job: Job, now: float) -> str:
         """The live line: what it waits on, how far along, elapsed, next check."""
-        done = sum(1 for j in self._jobs if j.status == COMPLETED)
+        done = sum(1 for j in self._jobs if j.status == JobState.COMPLETED)
         name = f"{job.distribution_id} {job.invalidation_id or '(pending)'}"
-        if kind in ("waiting", "submitted", "resumed"):
+        event = Event.of(kind)
+        if event in (Event.WAITING, Event.SUBMITTED, Event.RESUMED):
             what = f"waiting on {name} ({job.status})"
-        elif kind == "blocked":
+        elif event is Event.BLOCKED:
             what = f"{name} waits for room under CloudFront's in-progress limit"
-        elif kind.startswith("retry:"):
-            what = f"{name}: retrying after {kind.removeprefix('retry:')}"
+        elif event is Event.RETRY:
+            what = f"{name}: retrying after {kind.removeprefix(Event.retry(''))}"
         else:
             what = f"{name} {kind}: {job.status}"
         parts = [
@@ -79,7 +86,7 @@ class Progress:
             f"{done}/{len(self._jobs)} completed",
             f"{now - self._started:.0f} s elapsed",
         ]
-        if done < len(self._jobs) and kind != "failed":
+        if done < len(self._jobs) and event is not Event.FAILED:
             parts.append(f"next check in {max(0.0, job.next_at - now):.1f} s")
         return " · ".join(parts)
 

@@ -553,11 +553,14 @@ def _hand_off(
 
 
 #: Engine events that say something is wrong for now, logged as warnings.
-_WARNING_EVENTS = frozenset({"waiting_for_iam", "not_visible_yet", "failed"})
+_WARNING_EVENTS = frozenset(
+    {engine.Event.WAITING_FOR_IAM, engine.Event.NOT_VISIBLE_YET, engine.Event.FAILED}
+)
 
 
 def _log_progress(started: float, waits: engine.Timing) -> engine.Reporter:
     def report(kind: str, job: engine.Job) -> None:
+        event = engine.Event.of(kind)
         fields: dict[str, Any] = {
             "distribution": job.distribution_id,
             "tenant": job.tenant,
@@ -568,19 +571,19 @@ def _log_progress(started: float, waits: engine.Timing) -> engine.Reporter:
             "waited_s": round(time.time() - started, 2),
             "next_check_in_s": round(max(0.0, job.next_at - time.time()), 2),
         }
-        if kind == "waiting_for_iam":
+        if event is engine.Event.WAITING_FOR_IAM:
             fields["note"] = (
                 "AccessDenied: waiting for IAM to propagate a new grant, up to "
                 f"{waits.iam_window:g} s from this request's first call on the distribution"
             )
-        if kind == "waiting_for_capacity":
+        if event is engine.Event.WAITING_FOR_CAPACITY:
             fields["files_in_progress"] = job.in_progress_files
             fields["wildcards_in_progress"] = job.in_progress_wildcards
-        if job.last_problem and (kind.startswith("retry:") or kind in _WARNING_EVENTS):
+        if job.last_problem and (event is engine.Event.RETRY or event in _WARNING_EVENTS):
             fields["problem"] = job.last_problem
         if job.error is not None:
             fields["error"] = str(job.error)
-        level = logging.WARNING if kind in _WARNING_EVENTS else logging.INFO
+        level = logging.WARNING if event in _WARNING_EVENTS else logging.INFO
         logger.log(level, kind, extra=fields)
 
     return report
