@@ -6,6 +6,8 @@ beside baselines.
     python -m bench --factor 0.1     # time factor: every CloudFront duration and every
                                      # delay is multiplied by it; figures are reported
                                      # unscaled (divided by it)
+    python -m bench --sections visitors --update-committed
+                                     # one section, its table replaced in bench/RESULTS.md
 
 Writes bench/results/results.md (also printed), bench/results/overhead.png and
 bench/results/raw.json; a full run also writes bench/RESULTS.md (committed).
@@ -27,7 +29,7 @@ from typing import Any
 from bench.options import Options
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed")
+SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed", "visitors")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -63,12 +65,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help=f"comma-separated subset of {','.join(SECTIONS)}",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
+    parser.add_argument(
+        "--update-committed",
+        action="store_true",
+        help="replace only the sections run in bench/RESULTS.md, keeping the others "
+        "(not with --quick)",
+    )
     args = parser.parse_args(argv)
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     quick = bool(args.quick)
+    if quick and args.update_committed:
+        parser.error("--update-committed writes committed figures: not with --quick")
     factor = args.factor if args.factor is not None else (0.01 if quick else 0.1)
     scale_factor = args.scale_factor if args.scale_factor is not None else (
         0.01 if quick else 0.025
@@ -97,6 +107,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         sections=sections,
         out=args.out,
         write_committed=not quick and sections == SECTIONS and args.out == HERE / "results",
+        update_committed=bool(args.update_committed),
     )
 
 
@@ -143,38 +154,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[run.Section] = []
     plot_series: list[run.Series] = []
     if "overhead" in options.sections:
-        say(f"[1/5] signal overhead: {options.count} invalidations x 3 runs ...")
+        say(f"[1/7] signal overhead: {options.count} invalidations x 3 runs ...")
         sections, series, data = run.overhead_sections(options)
         results += sections
         plot_series += series
         raw["overhead"] = data
     if "coldstart" in options.sections:
-        say(f"[2/5] cold start: {options.cold_runs} runs of each, interleaved ...")
+        say(f"[2/7] cold start: {options.cold_runs} runs of each, interleaved ...")
         section, data = run.coldstart_section(options)
         results.append(section)
         raw["coldstart"] = data
     if "scale" in options.sections:
-        say(f"[3/5] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
+        say(f"[3/7] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
         section, data = run.scale_section(options)
         results.append(section)
         raw["scale"] = data
     if "synth" in options.sections:
-        say(f"[4/5] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
+        say(f"[4/7] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
         section, data = run.synth_section(options)
         results.append(section)
         raw["synth"] = data
     if "request" in options.sections:
-        say("[5/6] today's profile, the whole request, and concurrency (real time) ...")
+        say("[5/7] today's profile, the whole request, and concurrency (real time) ...")
         request_sections, data = run.request_sections(options)
         results += request_sections
         raw["request"] = data
     if "changed" in options.sections:
-        say("[6/6] changed-only: MkDocs deploys and generated trees, four strategies ...")
+        say("[6/7] changed-only: MkDocs deploys and generated trees, four strategies ...")
         from bench.changed import changed_section
 
         section, data = changed_section(options)
         results.append(section)
         raw["changed"] = data
+    if "visitors" in options.sections:
+        say("[7/7] visitors: deploys under traffic, set-up beside set-up ...")
+        from bench.visitors import visitors_section
+
+        section, data = visitors_section(options, say)
+        results.append(section)
+        raw["visitors"] = data
     wall = time.monotonic() - wall_started
     raw["wall_seconds"] = wall
 
@@ -186,6 +204,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.plot(options, plot_series)
     if options.write_committed:
         (HERE / "RESULTS.md").write_text(document)
+    elif options.update_committed:
+        from bench.report import splice_sections
+
+        committed = HERE / "RESULTS.md"
+        stamp = (
+            f"This section alone was run by `python -m bench --sections "
+            f"{','.join(options.sections)} --update-committed` on "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (wall {wall:.0f} s, load "
+            f"average {', '.join(f'{v:.1f}' for v in os.getloadavg())}); the preamble above "
+            "describes the last full run."
+        )
+        committed.write_text(splice_sections(committed.read_text(), results, stamp))
     print(document)
     say(f"wall time {wall:.0f} s; results in {options.out}")
     return 0

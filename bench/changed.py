@@ -242,18 +242,36 @@ def _mkdocs_build(root: Path, out: Path) -> Manifest:
     return build_manifest([out])
 
 
+def build_mkdocs(
+    workdir: Path,
+    name: str,
+    seed: int,
+    *,
+    theme: str = "mkdocs",
+    section: bool = False,
+    edit: bool = False,
+) -> Path:
+    """The MkDocs site of :func:`mkdocs_deploys` built into ``workdir/NAME-site``; its path
+    (section 7 deploys it)."""
+    pages = _docs_pages(random.Random(seed), extra_section=section)
+    if edit:
+        pages["reference/page-07.md"] += "\nA corrected sentence in one page.\n"
+    root = workdir / name
+    _write_docs(root, pages, _mkdocs_config(theme))
+    out = workdir / f"{name}-site"
+    _mkdocs_build(root, out)
+    return out
+
+
 def mkdocs_deploys(workdir: Path, seed: int) -> list[Deploy]:
     """A real MkDocs site, built at v1 and at three v2s (each from v1)."""
 
     def build(
         name: str, *, theme: str = "mkdocs", section: bool = False, edit: bool = False
     ) -> Manifest:
-        pages = _docs_pages(random.Random(seed), extra_section=section)
-        if edit:
-            pages["reference/page-07.md"] += "\nA corrected sentence in one page.\n"
-        root = workdir / name
-        _write_docs(root, pages, _mkdocs_config(theme))
-        return _mkdocs_build(root, workdir / f"{name}-site")
+        return build_manifest(
+            [build_mkdocs(workdir, name, seed, theme=theme, section=section, edit=edit)]
+        )
 
     v1 = build("v1")
     return [

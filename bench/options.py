@@ -26,3 +26,5 @@ class Options:
     sections: tuple[str, ...]
     out: Path
     write_committed: bool
+    #: Replace only the sections run in bench/RESULTS.md (``--update-committed``).
+    update_committed: bool = False

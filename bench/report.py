@@ -218,3 +218,66 @@ def plot_overhead(path: Path, series: Sequence[Series], goals: Sequence[tuple[fl
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+_EPILOGUE_HEADING = "## What is faithful and what is simulated"
+
+
+def _title_key(title: str) -> str:
+    """How a goal line names its section (see :func:`goal_lines`)."""
+    return title.split(":")[0].split(" (")[0]
+
+
+def splice_sections(document: str, sections: Sequence[Section], stamp: str = "") -> str:
+    """``document`` (a rendered report) with each of ``sections`` replacing the section of
+    the same title (or added before the epilogue), and their goal lines replacing theirs.
+
+    A section is known by its heading's number and name (``## 8. Visitors``), so a
+    section whose title has changed in its details still replaces the old one.
+    ``stamp`` (a line) is added to each spliced section's notes: when and how it ran.
+    """
+    lines = document.rstrip("\n").split("\n")
+    for section in sections:
+        key = _title_key(section.title)
+        rendered = render_section(section).rstrip("\n").split("\n")
+        if stamp:
+            rendered += ([] if section.notes else [""]) + [f"- {stamp}"]
+        start = next(
+            (i for i, line in enumerate(lines)
+             if line.startswith("## ") and _title_key(line[3:]) == key),
+            None,
+        )  # fmt: skip
+        if start is None:
+            end = start = next(
+                (i for i, line in enumerate(lines) if line == _EPILOGUE_HEADING), len(lines)
+            )
+            rendered.append("")
+            if start > 0 and lines[start - 1] != "":
+                rendered.insert(0, "")
+        else:
+            end = next(
+                (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                len(lines),
+            )
+            if end < len(lines):
+                rendered.append("")
+        lines[start:end] = rendered
+        # The goal summary at the top (between **Goals** and the first section): this
+        # section's lines replaced.
+        first = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+        top = next((i for i, line in enumerate(lines[:first]) if line == "**Goals**"), None)
+        prefixes = (f"- PASS: {key} / ", f"- FAIL: {key} / ")
+        if top is not None:
+            block = [line for line in lines[top:first] if not line.startswith(prefixes)]
+            lines[top:first] = block
+            first = top + len(block)
+        new_goals = goal_lines([section])
+        if not new_goals:
+            continue
+        if top is None:
+            lines[first:first] = ["**Goals**", "", *new_goals, ""]
+            continue
+        goals = [i for i in range(top, first) if lines[i].startswith(("- PASS: ", "- FAIL: "))]
+        at = goals[-1] + 1 if goals else top + 2
+        lines[at:at] = new_goals
+    return "\n".join(lines) + "\n"

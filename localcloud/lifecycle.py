@@ -207,7 +207,9 @@ class LocalCloudFormation:
         #: DescribeStacks' StackStatus; None until the first deployment.
         self.stack_status: str | None = None
         self._created_at = time.time()
-        self.responses = ResponseServer().start()
+        # Answers and requests are stamped with the cloud's clock, the one invalidation
+        # records carry, so a ScaledClock run compares like with like.
+        self.responses = ResponseServer(clock=cloud.clock).start()
         self.lambda_ = LocalLambda(
             async_time_scale=async_time_scale, waiter_delay_scale=waiter_delay_scale
         ).start()
@@ -669,7 +671,8 @@ class LocalCloudFormation:
                **self.cloudformation_api.env()}
         timeout = self._service_timeout(spec)
         first_legs = len(self.lambda_.invocations)
-        sent_at = time.time()
+        sent_at = self.cloud.clock()
+        sent_real = time.monotonic()
         invocation = self.lambda_.invoke(resource.function, event, env=env)
         if kill_after is not None:
             retried = self._async_retries(resource) > 0
@@ -679,7 +682,8 @@ class LocalCloudFormation:
             if redeliver and not retried:  # Lambda's asynchronous retry of the same event
                 self.lambda_.invoke(resource.function, json.loads(json.dumps(event)), env=env)
         response = None
-        while response is None and time.time() - sent_at < timeout:
+        # The ServiceTimeout is real time: the handler runs in real time.
+        while response is None and time.monotonic() - sent_real < timeout:
             response = self.responses.wait(event["RequestId"], timeout=_PROGRESS_EVERY)
             if self.on_progress is not None:
                 self.on_progress(self._progress(step, request_type, sent_at, first_legs))
@@ -688,7 +692,8 @@ class LocalCloudFormation:
         records = [
             r
             for r in self.cloud.invalidations()
-            if sent_at <= r.create_time <= (response.arrived_at if response else time.time())
+            if sent_at <= r.create_time
+            <= (response.arrived_at if response else self.cloud.clock())
         ]
         outcome = Outcome(
             step=step,
@@ -740,7 +745,7 @@ class LocalCloudFormation:
         return float(spec.service_timeout or 3600)
 
     def _progress(self, step: str, request_type: str, sent_at: float, first_legs: int) -> Progress:
-        now = time.time()
+        now = self.cloud.clock()
         waiting = [
             (r.id, r.status(now), max(0.0, r.completes_at - now))
             for r in self.cloud.invalidations()

@@ -42,7 +42,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
@@ -348,7 +348,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._s3_error(400, "BadRequest", "Invalid Content-Length.")
             return
         raw = self.rfile.read(length) if length > 0 else b""
-        status, code, message = self.server.owner._record_put(self.path, raw, time.time())
+        owner = self.server.owner
+        status, code, message = owner._record_put(self.path, raw, owner.clock())
         if status == 200:
             self._reply(200)
         else:
@@ -374,8 +375,13 @@ class ResponseServer(LocalService):
             resp = responses.wait(event["RequestId"], timeout=10)
     """
 
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", clock: Callable[[], float] = time.time
+    ) -> None:
         self._host = host
+        #: Stamps each PUT's ``arrived_at``: the local CloudFront's clock, so an answer
+        #: compares with invalidation times (docs/local-cloud.md, Time).
+        self.clock = clock
         self._cond = threading.Condition()
         self._slots_by_token: dict[str, _Slot] = {}
         self._slots_by_request: dict[str, _Slot] = {}
