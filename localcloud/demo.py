@@ -137,6 +137,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cdk-out", type=Path, default=None,
                         help="use this synthesized assembly instead of synthesizing --app")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-visitors", dest="visitors", action="store_false",
+                        help="no light traffic around app.py's deploy steps (by default a "
+                        "visitors line follows each: page loads, broken, stale after SUCCESS)")
     return parser.parse_args(argv)
 
 
@@ -165,6 +168,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 print(f"Local cloud at {cloud.endpoint_url}; stack {stack.stack.name}; "
                       f"distributions {stack.distributions}; provider asset "
                       f"{next(iter(stack.resources.values())).function.asset_dir}", file=out)
+                if args.visitors:
+                    # Each deploy step gets its content upload and light traffic around it
+                    # (localcloud/demo_visitors.py); the scenarios call stack.deploy.
+                    from localcloud.demo_visitors import DemoVisitors
+
+                    visitors = DemoVisitors(cloud, stack, out)
+                    setattr(stack, "deploy", visitors.around(stack.deploy))  # noqa: B010
                 story = Story(stack, invalidation_seconds=args.invalidation_seconds,
                               long_invalidation_seconds=args.long_wait_seconds,
                               long_wait_function_timeout=args.long_wait_function_timeout)
