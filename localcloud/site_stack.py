@@ -3,8 +3,8 @@
 For the bench and the demo: one stack of a synthesized app whose ``Custom::CDKBucketDeployment``
 (aws-cdk-lib's own handler and AWS CLI layer, see :mod:`localcloud.bucket_deployment`) and
 ``Custom::CloudFrontInvalidation`` resources run in dependency order, as CloudFormation runs
-them. Each answer is an :class:`~localcloud.lifecycle.Outcome` with ``answered_at`` (epoch
-seconds, when the ResponseURL got it); ``on_outcome`` hears of each as it is recorded.
+them. Each answer is an :class:`~localcloud.lifecycle.Outcome` with ``answered_at`` (when the
+ResponseURL got it, on the cloud's clock); ``on_outcome`` hears of each as it is recorded.
 
     with LocalCloudFront(invalidation_seconds=2) as cloud:
         outs = synthesize_versions([v1_dir, v2_dir], tmp)

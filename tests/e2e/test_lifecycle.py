@@ -123,6 +123,10 @@ def test_demo_command_runs_selected_scenarios(app_assembly, capsys) -> None:  # 
     out = capsys.readouterr().out
     assert code == 0, out
     assert "first deploy" in out and "problems: 0" in out and "waiting on" in out
+    # Light traffic around the step: the first content is there before any visitor comes.
+    line = next(x for x in out.splitlines() if x.startswith("  visitors [first deploy]:"))
+    assert "content v1;" in line and " 0 broken, 0 stale after SUCCESS" in line, line
+    assert int(line.split("; ")[1].split()[0]) > 0, line  # page loads
 
 
 def test_no_answer_fails_the_request_at_the_service_timeout(story: Story) -> None:
