@@ -60,6 +60,10 @@ RUNTIME_MODULES = (
     "cover.py",
     "scope.py",
     "changed_scope.py",
+    # Prune after the purge (docs/retention.md).
+    "prune_plan.py",
+    "prune.py",
+    "prune_step.py",
 )
 #: Modes of the staged asset, whatever the build host's umask: Lambda runs the code as a
 #: user that is not the file owner, so files must be world-readable (AWS Lambda Developer
