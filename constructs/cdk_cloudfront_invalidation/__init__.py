@@ -2,5 +2,6 @@
 
 from cdk_cloudfront_invalidation.invalidation import CloudFrontInvalidation
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
+from cdk_cloudfront_invalidation.site import SafeSiteDeployment
 
-__all__ = ["CloudFrontInvalidation", "CloudFrontInvalidationProvider"]
+__all__ = ["CloudFrontInvalidation", "CloudFrontInvalidationProvider", "SafeSiteDeployment"]
