@@ -59,6 +59,11 @@ class AssetBucket:
         listed = self._client.list_objects_v2(Bucket=bucket, Prefix=key)
         return any(item["Key"] == key for item in listed.get("Contents", []))
 
+    def create(self, bucket: str) -> str:
+        """Make ``bucket`` (if it does not exist yet) and return its name."""
+        self._ensure_bucket(bucket)
+        return bucket
+
     def _ensure_bucket(self, bucket: str) -> None:
         if bucket in self._buckets:
             return

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -57,6 +58,7 @@ from localcloud.responses import ResponseServer
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
+BUCKET_TYPE = "AWS::S3::Bucket"
 #: DistributionConfig.ConnectionMode of a multi-tenant distribution (AWS CloudFormation
 #: User Guide, AWS::CloudFront::Distribution DistributionConfig).
 TENANT_ONLY = "tenant-only"
@@ -185,6 +187,13 @@ class LocalCloudFormation:
             logical_id: _create_distribution(cloud, logical_id, res)
             for logical_id, res in self.stack.resources.items()
             if res.get("Type") == DISTRIBUTION_TYPE
+        }
+        #: Logical id -> bucket name, for the template's AWS::S3::Bucket: made in moto's S3
+        #: (empty), so a property that names a bucket (``Ref``) resolves to a real one.
+        self.buckets = {
+            logical_id: self.asset_bucket.create(_bucket_name(self.stack.stack_name, logical_id))
+            for logical_id, res in self.stack.resources.items()
+            if res.get("Type") == BUCKET_TYPE
         }
         #: Logical id -> tenant id, for the template's AWS::CloudFront::DistributionTenant.
         self.distribution_tenants = {
@@ -332,9 +341,18 @@ class LocalCloudFormation:
             refs[f"{logical_id}.Arn"] = self.cloud.tenant_arn(tenant_id)
         return refs
 
+    def _bucket_refs(self) -> dict[str, str]:
+        """Ref (the name) and Fn::GetAtt Arn of each bucket, as CloudFormation resolves them."""
+        refs: dict[str, str] = {}
+        for logical_id, name in self.buckets.items():
+            refs[logical_id] = name
+            refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+        return refs
+
     def template_properties(self, logical_id: str) -> dict[str, Any]:
         resource = self.resources[logical_id]
-        refs = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs()}
+        refs = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs(),
+                **self._bucket_refs()}
         token = self.lambda_.arn(resource.function)
         return resource.spec.resolve_properties(refs, service_token=token)
 
@@ -565,6 +583,14 @@ def _create_distribution(
         cache_tag_header=str(header) if header is not None else None,
         multi_tenant=config.get("ConnectionMode") == TENANT_ONLY,
     )
+
+
+def _bucket_name(stack_name: str, logical_id: str) -> str:
+    """A name as CloudFormation makes one for a bucket without BucketName: lower case, the
+    stack and logical id, at most 63 characters (Amazon S3 User Guide, "Bucket naming
+    rules")."""
+    raw = re.sub(r"[^a-z0-9-]", "-", f"{stack_name}-{logical_id}".lower())
+    return raw[:63].strip("-")
 
 
 def _pick(stacks: list[StackTemplate], name: str | None) -> StackTemplate:

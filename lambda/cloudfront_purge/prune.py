@@ -185,9 +185,7 @@ def parse_prune(props: Mapping[str, object]) -> PruneSpec | None:
     """
     bucket = props.get(PROP_PRUNE_BUCKET)
     if bucket in (None, ""):
-        for name in (PROP_PRUNE_KEY_PREFIX, PROP_KEEP_REPLACED_SECONDS):
-            if name in props:
-                raise rules.RuleError(f"{name} is used with {PROP_PRUNE_BUCKET}; give both")
+        # A raw template may always send the prune properties, with an empty bucket: off.
         return None
     if not isinstance(bucket, str) or not _BUCKET_NAME.match(bucket):
         raise rules.RuleError(

@@ -83,6 +83,10 @@ PROP_ON_TIMEOUT = "OnTimeout"
 CHANGED_ONLY_PROPS = frozenset(
     {PROP_ONLY_CHANGED, PROP_MANIFEST, PROP_URL_PREFIX, PROP_INDEX_DOCUMENT, PROP_MAX_PATHS}
 )
+#: Only a pruning resource (or one with a non-default OnTimeout) sends these.
+PRUNE_PROPS = frozenset(
+    {PROP_PRUNE_BUCKET, PROP_PRUNE_KEY_PREFIX, PROP_KEEP_REPLACED_SECONDS, PROP_ON_TIMEOUT}
+)
 #: Set by CloudFormation itself, never by the template author.
 CLOUDFORMATION_PROPS = frozenset({"ServiceToken", "ServiceTimeout"})
 KNOWN_PROPS = frozenset(

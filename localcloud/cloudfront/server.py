@@ -79,6 +79,7 @@ from localcloud.cloudfront.model import (
     InvalidationStore,
     check_items,
 )
+from localcloud.s3_faults import S3DeleteDenial
 
 __all__ = ["DistributionTenant", "LocalCloudFront"]
 
@@ -212,6 +213,8 @@ class LocalCloudFront(LocalService):
         self.account_id = account_id
         self.region = region
         self.faults = FaultInjector(seed)
+        #: Deny object deletions in chosen buckets of the same server's S3 (a test's fault).
+        self.s3_delete_denial = S3DeleteDenial()
         self.store = InvalidationStore(
             duration=invalidation_seconds,
             max_files_in_progress=max_files_in_progress,
@@ -483,6 +486,8 @@ class LocalCloudFront(LocalService):
                 response = self._handle(environ, path, method)
                 if response is not None:
                     return response(environ, start_response)
+            elif (denied := self.s3_delete_denial.response(environ)) is not None:
+                return denied(environ, start_response)
             return moto_app(environ, start_response)
 
         return app

@@ -119,7 +119,6 @@ def test_the_state_round_trips_and_a_bad_one_is_refused() -> None:
          "must not start with '/'"),
         ({"PruneBucket": "site", "OnlyChanged": "true", "KeepReplacedSeconds": "1.5"},
          "KeepReplacedSeconds must be whole seconds"),
-        ({"PruneKeyPrefix": "site/"}, "PruneKeyPrefix is used with PruneBucket"),
     ],
 )
 def test_prune_properties_are_checked_and_named(props: dict[str, str], message: str) -> None:
@@ -133,5 +132,6 @@ def test_prune_properties_defaults_and_prefix_forms() -> None:
     assert prune.normalize_prefix("site") == prune.normalize_prefix("site/") == "site/"
     assert spec.state_key("stack|Purge").startswith(".cloudfront-purge/prune-state-")
     assert prune.parse_on_timeout({}) == "fail"
+    assert prune.parse_prune({"PruneBucket": "", "PruneKeyPrefix": "x/"}) is None
     with pytest.raises(rules.RuleError, match="OnTimeout must be 'fail' or 'succeed'"):
         prune.parse_on_timeout({"OnTimeout": "ignore"})

@@ -1,0 +1,194 @@
+"""Prune after the purge end to end: examples/safe_site_app.py synthesized at two versions of
+a site, deployed through the local CloudFormation, its handler in a Lambda-like process
+pruning moto's S3 on the local cloud's server.
+
+The site bucket's objects are put there by the test, as the app's two BucketDeployments
+(prune=False) would upload them before the purge runs: every version's files, nothing
+deleted. KeepReplacedSeconds is overridden to 0 where a test needs a deletion at the next
+deploy (the template's default, 7 days, would keep everything for a week).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from localcloud.cloudfront import LocalCloudFront
+from localcloud.demo import synthesize
+from localcloud.lifecycle import LocalCloudFormation, Outcome
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "examples" / "safe_site_app.py"
+STATE_FOLDER = ".cloudfront-purge/"
+#: v1 -> v2: a new hashed bundle replaces the old one, the page that names it changes.
+V1 = {"index.html": "<script src=/app.1111.js></script>v1", "app.1111.js": "one",
+      "logo.png": "logo", "about.html": "about"}
+V2 = {"index.html": "<script src=/app.2222.js></script>v2", "app.2222.js": "two",
+      "logo.png": "logo", "about.html": "about"}
+NOW = {"KeepReplacedSeconds": "0"}
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True)
+    for name, body in files.items():
+        (folder / name).write_text(body)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("prune")
+    return {
+        name: synthesize(APP, work / f"cdk-out-{name}",
+                         env={"SITE_DIR": str(write(work / f"site-{name}", files))})
+        for name, files in (("v1", V1), ("v2", V2))
+    }
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloudFront]:
+    with LocalCloudFront(invalidation_seconds=0.4) as local:
+        yield local
+
+
+@pytest.fixture
+def stack(cloud: LocalCloudFront, assemblies: dict[str, Path]) -> Iterator[LocalCloudFormation]:
+    with LocalCloudFormation(assemblies["v1"], cloud=cloud, service_timeout=60) as local:
+        yield local
+
+
+class Site:
+    """The site bucket of the stack, in moto's S3."""
+
+    def __init__(self, stack: LocalCloudFormation) -> None:
+        (self.name,) = stack.buckets.values()
+        self.client: Any = boto3.client(
+            "s3", endpoint_url=stack.cloud.endpoint_url, region_name=stack.cloud.region,
+            aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+        # moto's S3 lives as long as the test process: start from an empty bucket.
+        listed = self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
+        for item in listed:
+            self.client.delete_object(Bucket=self.name, Key=item["Key"])
+
+    def upload(self, files: dict[str, str]) -> None:
+        """What the BucketDeployments (prune=False) do before the purge."""
+        for key, body in files.items():
+            self.client.put_object(Bucket=self.name, Key=key, Body=body.encode())
+
+    def keys(self) -> set[str]:
+        listed = self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
+        return {o["Key"] for o in listed if not o["Key"].startswith(STATE_FOLDER)}
+
+    def state_written_at(self) -> list[float]:
+        listed = self.client.list_objects_v2(Bucket=self.name, Prefix=STATE_FOLDER)
+        return [o["LastModified"].timestamp() for o in listed.get("Contents", [])]
+
+
+def deploy(stack: LocalCloudFormation, site: Site, step: str, files: dict[str, str],
+           assembly: Path, **kwargs: Any) -> list[Outcome]:
+    stack.use_assembly(assembly)
+    site.upload(files)
+    return stack.deploy(step, **kwargs)
+
+
+def ok(outcomes: list[Outcome]) -> Outcome:
+    outcome = outcomes[0]
+    assert outcome.status == "SUCCESS", outcome.reason
+    return outcome
+
+
+def test_replaced_files_go_after_completed_at_the_next_deploy_and_foreign_ones_stay(
+    stack: LocalCloudFormation, assemblies: dict[str, Path]
+) -> None:
+    site = Site(stack)
+    site.client.put_object(Bucket=site.name, Key="uploads/user.jpg", Body=b"someone else's")
+    create = ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    assert create.data["PruneStatus"] == "Held"
+    change = ok(deploy(stack, site, "v1 -> v2", V2, assemblies["v2"], overrides=NOW))
+    # The old bundle served the old pages still cached: kept this deploy, scheduled.
+    assert change.data["PruneScheduled"] == "1" and "app.1111.js" in site.keys()
+    assert change.data["PurgeScope"] == "changed"
+    later = ok(stack.deploy("v2, TimeoutSeconds changes", overrides={**NOW, "TimeoutSeconds": "900"}))
+    assert later.data["PrunedCount"] == "1" and later.data["PruneStatus"] == "Pruned"
+    assert site.keys() == set(V2) | {"uploads/user.jpg"}
+    # Nothing was written (let alone deleted) before the change's invalidations Completed.
+    completed = max(r.completes_at for r in change.invalidations)
+    assert all(t >= completed - 1.0 for t in site.state_written_at())  # S3 stamps whole seconds
+
+
+def test_a_revert_keeps_every_live_file(stack: LocalCloudFormation,
+                                        assemblies: dict[str, Path]) -> None:
+    site = Site(stack)
+    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
+    back = ok(deploy(stack, site, "back to v1", V1, assemblies["v1"], overrides=NOW))
+    assert back.data["PrunedCount"] == "0"
+    again = ok(stack.deploy("v1 again", overrides={**NOW, "TimeoutSeconds": "900"}))
+    assert again.data["PrunedCount"] == "1"
+    assert site.keys() == set(V1)
+
+
+def test_a_rollback_deletes_nothing_and_keeps_the_restored_version_live(
+    stack: LocalCloudFormation, assemblies: dict[str, Path]
+) -> None:
+    site = Site(stack)
+    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    change, rollback = deploy(stack, site, "v2, then another resource fails", V2,
+                              assemblies["v2"], overrides=NOW, fail_after=True)
+    assert change.status == rollback.status == "SUCCESS", rollback.reason
+    assert rollback.step.endswith("(rollback)")
+    assert rollback.data["PruneStatus"] == "Held" and rollback.data["PrunedCount"] == "0"
+    assert set(V1) | set(V2) <= site.keys()
+    # v1 is live again: the next deploy of v1 deletes v2's bundle, never v1's files.
+    stack.use_assembly(assemblies["v1"])
+    after = ok(stack.deploy("v1 after the rollback", overrides={**NOW, "TimeoutSeconds": "900"}))
+    assert set(V1) <= site.keys() and "app.2222.js" not in site.keys()
+    assert after.data["PrunedCount"] == "1"
+
+
+def test_a_denied_prune_is_success_with_leftovers_the_next_deploy_takes(
+    stack: LocalCloudFormation, assemblies: dict[str, Path]
+) -> None:
+    site = Site(stack)
+    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
+    stack.cloud.s3_delete_denial.deny(site.name)
+    denied = ok(stack.deploy("v2, deletions denied", overrides={**NOW, "TimeoutSeconds": "900"}))
+    assert denied.data["PruneStatus"] == "Partial" and denied.data["PruneLeftBehind"] == "1"
+    assert "AccessDenied" in denied.data["PruneProblem"] and "app.1111.js" in site.keys()
+    assert '"prune"' in denied.logs and "left_behind" in denied.logs
+    stack.cloud.s3_delete_denial.allow(site.name)
+    later = ok(stack.deploy("v2, allowed again", overrides=NOW))
+    assert later.data["PrunedCount"] == "1" and "app.1111.js" not in site.keys()
+
+
+def test_a_delete_removes_nothing(stack: LocalCloudFormation, assemblies: dict[str, Path]) -> None:
+    site = Site(stack)
+    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
+    before = site.keys()
+    (delete,) = stack.delete()
+    assert delete.status == "SUCCESS" and site.keys() == before
+
+
+def test_on_timeout_succeed_answers_success_and_prunes_nothing(
+    stack: LocalCloudFormation, assemblies: dict[str, Path]
+) -> None:
+    site = Site(stack)
+    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
+    stack.cloud.set_invalidation_seconds(20)
+    try:
+        slow = ok(deploy(stack, site, "back to v1, CloudFront slow", V1, assemblies["v1"],
+                         overrides={**NOW, "OnTimeout": "succeed", "TimeoutSeconds": "2"}))
+    finally:
+        stack.cloud.set_invalidation_seconds(0.4)
+        stack.cloud.complete_now()
+    assert slow.data["Status"] == "InProgress" and slow.data["PurgeConfirmed"] == "false"
+    assert "timed out" in slow.data["Warning"] and slow.data["InvalidationId"]
+    assert slow.data["PruneStatus"] == "Skipped" and slow.data["PrunedCount"] == "0"
+    assert set(V1) | set(V2) <= site.keys()
