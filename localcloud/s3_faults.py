@@ -1,4 +1,4 @@
-"""S3 faults on demand for the local cloud's S3 (moto): deletions answered AccessDenied.
+"""S3 faults on demand for the local cloud's S3 (moto): deletions denied or throttled.
 
 AWS answers a DeleteObject, or every key of a DeleteObjects, with ``AccessDenied`` when the
 caller's policy lacks ``s3:DeleteObject`` on the key (Amazon S3 API Reference, DeleteObjects:
@@ -27,18 +27,30 @@ class S3DeleteDenial:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buckets: set[str] = set()
+        self._throttled: set[str] = set()
 
     def deny(self, bucket: str) -> None:
         with self._lock:
             self._buckets.add(bucket)
 
+    def throttle(self, bucket: str) -> None:
+        """Every deletion request answers 503 SlowDown (S3's request-rate answer, Amazon S3
+        API Reference, "Error responses"), however often it is retried."""
+        with self._lock:
+            self._throttled.add(bucket)
+
     def allow(self, bucket: str) -> None:
         with self._lock:
             self._buckets.discard(bucket)
+            self._throttled.discard(bucket)
 
     def _denied(self, bucket: str) -> bool:
         with self._lock:
             return bucket in self._buckets
+
+    def _slow(self, bucket: str) -> bool:
+        with self._lock:
+            return bucket in self._throttled
 
     def response(self, environ: WSGIEnvironment) -> Response | None:
         """The denial of this request, or None to let moto answer it (path-style requests:
@@ -48,10 +60,18 @@ class S3DeleteDenial:
             return None
         path = unquote(str(environ.get("PATH_INFO", ""))).lstrip("/")
         bucket, _, key = path.partition("/")
-        if not bucket or not self._denied(bucket):
-            return None
         query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
         request_id = uuid.uuid4().hex.upper()[:16]
+        deletion = (method == "DELETE" and key) or (method == "POST" and "delete" in query)
+        if bucket and deletion and self._slow(bucket):
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+                "<Message>Please reduce your request rate.</Message>"
+                f"<RequestId>{request_id}</RequestId></Error>"
+            )
+            return Response(body, status=503, content_type="application/xml")
+        if not bucket or not self._denied(bucket):
+            return None
         if method == "DELETE" and key and "uploadId" not in query:
             body = (
                 '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'

@@ -250,18 +250,25 @@ def run(
         hold_reason: why ``may_delete`` is False.
     """
     now = clock() if now is None else now
+    problems: list[str] = []
     try:
         state = _read_state(s3, spec.bucket, state_key)
-    except (prune_plan.PruneStateError, _S3Failure) as exc:
+    except _S3Failure as exc:
+        # Not known what earlier deploys scheduled, and writing would forget it: stop.
         outcome = PruneOutcome(status=STATUS_FAILED, problem=f"prune state: {exc}")
         _log(outcome, spec, state_key)
         return outcome
+    except prune_plan.PruneStateError as exc:
+        # A state this code cannot read (damaged, or from a newer version) is replaced by a
+        # fresh one: the files it listed stay in the bucket (left behind, never deleted
+        # wrongly), and pruning works again from this deploy on.
+        state = prune_plan.PruneState()
+        problems.append(f"prune state unreadable, started afresh ({exc}); files it listed stay")
     plan = prune_plan.plan_prune(
         state, old=old, new=new, now=now, keep_seconds=spec.keep_seconds,
         may_delete=may_delete, hold_reason=hold_reason,
     )
     left: dict[str, float] = {}
-    problems: list[str] = []
     pruned = 0
     for batch in prune_plan.batches(plan.delete, DELETE_BATCH):
         if problems and any("AccessDenied" in p for p in problems):

@@ -5,7 +5,9 @@ pruning moto's S3 on the local cloud's server.
 The site bucket's objects are put there by the test, as the app's two BucketDeployments
 (prune=False) would upload them before the purge runs: every version's files, nothing
 deleted. KeepReplacedSeconds is overridden to 0 where a test needs a deletion at the next
-deploy (the template's default, 7 days, would keep everything for a week).
+deploy (the template's default, 7 days, would keep everything for a week). A denied or
+throttled prune, a damaged state, a vanished bucket and OnTimeout succeed are the fault
+matrix's prune cells (tests/e2e/test_prune_faults.py).
 """
 
 from __future__ import annotations
@@ -150,22 +152,6 @@ def test_a_rollback_deletes_nothing_and_keeps_the_restored_version_live(
     assert after.data["PrunedCount"] == "1"
 
 
-def test_a_denied_prune_is_success_with_leftovers_the_next_deploy_takes(
-    stack: LocalCloudFormation, assemblies: dict[str, Path]
-) -> None:
-    site = Site(stack)
-    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
-    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
-    stack.cloud.s3_delete_denial.deny(site.name)
-    denied = ok(stack.deploy("v2, deletions denied", overrides={**NOW, "TimeoutSeconds": "900"}))
-    assert denied.data["PruneStatus"] == "Partial" and denied.data["PruneLeftBehind"] == "1"
-    assert "AccessDenied" in denied.data["PruneProblem"] and "app.1111.js" in site.keys()
-    assert '"prune"' in denied.logs and "left_behind" in denied.logs
-    stack.cloud.s3_delete_denial.allow(site.name)
-    later = ok(stack.deploy("v2, allowed again", overrides=NOW))
-    assert later.data["PrunedCount"] == "1" and "app.1111.js" not in site.keys()
-
-
 def test_a_delete_removes_nothing(stack: LocalCloudFormation, assemblies: dict[str, Path]) -> None:
     site = Site(stack)
     ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
@@ -173,22 +159,3 @@ def test_a_delete_removes_nothing(stack: LocalCloudFormation, assemblies: dict[s
     before = site.keys()
     (delete,) = stack.delete()
     assert delete.status == "SUCCESS" and site.keys() == before
-
-
-def test_on_timeout_succeed_answers_success_and_prunes_nothing(
-    stack: LocalCloudFormation, assemblies: dict[str, Path]
-) -> None:
-    site = Site(stack)
-    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
-    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
-    stack.cloud.set_invalidation_seconds(20)
-    try:
-        slow = ok(deploy(stack, site, "back to v1, CloudFront slow", V1, assemblies["v1"],
-                         overrides={**NOW, "OnTimeout": "succeed", "TimeoutSeconds": "2"}))
-    finally:
-        stack.cloud.set_invalidation_seconds(0.4)
-        stack.cloud.complete_now()
-    assert slow.data["Status"] == "InProgress" and slow.data["PurgeConfirmed"] == "false"
-    assert "timed out" in slow.data["Warning"] and slow.data["InvalidationId"]
-    assert slow.data["PruneStatus"] == "Skipped" and slow.data["PrunedCount"] == "0"
-    assert set(V1) | set(V2) <= site.keys()
