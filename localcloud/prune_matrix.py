@@ -141,7 +141,7 @@ PRUNE_FAULTS: tuple[PruneFault, ...] = (
                overrides={"OnTimeout": "succeed", "TimeoutSeconds": "2", "UrlPrefix": "/x/"},
                invalidation_seconds=15.0, prune_status="Skipped", bundle_deleted=False,
                next_deploy_deletes=True, problem_has=("Completed",)),
-    PruneFault("another resource fails after the update (rollback)", fail_after=True,
+    PruneFault("another resource fails after the update: a rollback", fail_after=True,
                prune_status="Held", bundle_deleted=True, problem_has=("rollback",)),
 )
 

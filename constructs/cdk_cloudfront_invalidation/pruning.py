@@ -184,8 +184,13 @@ class PruneChecks:
     def validate(self) -> list[str]:
         return self._origin_path_errors() + self._bucket_deployment_errors()
 
-    def _same(self, value: Any, *candidates: str) -> bool:  # noqa: ANN401 - a resolved value
+    def _same(self, where: Construct, value: Any, *candidates: str) -> bool:  # noqa: ANN401
+        """Whether ``value`` (resolved in ``where``'s stack) names the same thing as one of
+        ``candidates``. References (``Ref``, ``GetAtt``) mean something only within one
+        stack: across stacks, only concrete names are compared."""
         stack = Stack.of(self._scope)
+        if Stack.of(where) is not stack and not isinstance(value, str):
+            return False
         shown = json.dumps(value, sort_keys=True)
         return any(shown == json.dumps(stack.resolve(c), sort_keys=True) for c in candidates)
 
@@ -202,6 +207,7 @@ class PruneChecks:
                 for origin in config.get("origins") or []
                 if isinstance(origin, dict)
                 and self._same(
+                    distribution,
                     origin.get("domainName"),
                     self._bucket.bucket_regional_domain_name,
                     self._bucket.bucket_domain_name,
@@ -234,7 +240,9 @@ class PruneChecks:
             props = _cfn_properties(resource.node.default_child)
             if str(props.get("Prune", True)).lower() != "true":
                 continue
-            if not self._same(props.get("DestinationBucketName"), self._bucket.bucket_name):
+            if not self._same(
+                construct, props.get("DestinationBucketName"), self._bucket.bucket_name
+            ):
                 continue
             raw = str(props.get("DestinationBucketKeyPrefix") or "")
             theirs = "" if raw in ("", "/") else raw.strip("/") + "/"

@@ -187,6 +187,19 @@ def test_a_bucket_deployment_with_prune_false_or_elsewhere_is_fine() -> None:
     template(stack).resource_count_is(rules.RESOURCE_TYPE, 1)
 
 
+def test_a_bucket_deployment_in_another_stack_is_another_bucket() -> None:
+    # Both stacks' buckets have the same logical id: a Ref means nothing across stacks.
+    stack, bucket, dist = make_stack()
+    other_stack = cdk.Stack(stack.node.scope, "Other")  # type: ignore[arg-type]
+    other = s3.Bucket(other_stack, "Site")
+    CloudFrontInvalidation(stack, "P", distribution=dist, source_directories=[SITE],
+                           only_changed=True, prune_bucket=bucket)
+    s3_deployment.BucketDeployment(other_stack, "Deploy",
+                                   sources=[s3_deployment.Source.asset(SITE)],
+                                   destination_bucket=other)
+    template(stack).resource_count_is(rules.RESOURCE_TYPE, 1)
+
+
 def test_safe_site_deployment_uploads_entry_documents_last_then_purges_and_prunes() -> None:
     stack, bucket, dist = make_stack()
     site = SafeSiteDeployment(stack, "Web", source_directories=[SITE],
