@@ -16,7 +16,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider, _nag_rendering
 from cloudfront_purge import prune, prune_plan, rules
@@ -184,7 +184,7 @@ class PruneChecks:
     def validate(self) -> list[str]:
         return self._origin_path_errors() + self._bucket_deployment_errors()
 
-    def _same(self, where: Construct, value: Any, *candidates: str) -> bool:  # noqa: ANN401
+    def _same(self, where: IConstruct, value: Any, *candidates: str) -> bool:  # noqa: ANN401
         """Whether ``value`` (resolved in ``where``'s stack) names the same thing as one of
         ``candidates``. References (``Ref``, ``GetAtt``) mean something only within one
         stack: across stacks, only concrete names are compared."""
