@@ -12,6 +12,7 @@ Nothing here raises for an S3 failure: a prune never fails the deploy.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,11 @@ from cloudfront_purge import changed_scope, manifest, prune, rules
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+logger = logging.getLogger(__name__)
+
 REASON_NOT_COMPLETED = "the purge did not reach Completed: nothing is pruned"
+REASON_NOT_RUN = "no prune on this request (a Create that purged nothing, or a purge that " \
+    "did not reach Completed)"
 REASON_ROLLBACK = "a rollback deletes nothing; it only reschedules"
 REASON_SKIPPED_CREATE = "nothing purged on this Create, so nothing pruned"
 
@@ -58,9 +63,27 @@ def after_purge(
     stop_at: float | None,
 ) -> dict[str, str]:
     """Prune after a Completed purge; the prune attributes (empty when prune is off)."""
-    spec = options.prune
-    if spec is None:
+    if options.prune is None:
         return {}
+    try:
+        return _after_purge(event, options.prune, s3, rollback=rollback, stop_at=stop_at)
+    except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
+        outcome = prune.PruneOutcome(
+            status=prune.STATUS_FAILED, problem=f"{type(exc).__name__}: {exc}"
+        )
+        logger.warning("prune", extra={"prune_status": outcome.status, "pruned": 0,
+                                       "left_behind": 0, "problem": outcome.problem})
+        return outcome.attributes()
+
+
+def _after_purge(
+    event: Mapping[str, Any],
+    spec: prune.PruneSpec,
+    s3: Callable[[], S3Client],
+    *,
+    rollback: bool,
+    stop_at: float | None,
+) -> dict[str, str]:
     props = event.get("ResourceProperties", {})
     state_key = spec.state_key(state_identity(event))
     new_location = changed_scope.parse_changed_only(props).manifest
@@ -118,13 +141,15 @@ def not_run(options: Options, reason: str) -> dict[str, str]:
 
 
 def timed_out(problem: str) -> dict[str, str]:
-    """The Warning of a SUCCESS answered for a purge that timed out (``OnTimeout``)."""
+    """The Warning of a SUCCESS answered for a purge that timed out (``OnTimeout``).
+
+    Short and fixed: ``PurgeProblem`` already carries the timeout's message, and the whole
+    answer must fit CloudFormation's 4,096 bytes.
+    """
+    del problem  # in PurgeProblem
     return {
-        prune.ATTR_WARNING: rules.shorten(
-            f"answered SUCCESS (OnTimeout: succeed) although the purge is not Completed: "
-            f"{problem}",
-            prune.MAX_PROBLEM_CHARS * 2,
-        )
+        prune.ATTR_WARNING: "purge timed out, answered SUCCESS (OnTimeout: succeed): the "
+        "invalidations go on; nothing pruned; see PurgeProblem"
     }
 
 
@@ -135,6 +160,6 @@ def complete(data: MutableMapping[str, str], props: Mapping[str, object]) -> Non
     """
     if props.get(rules.PROP_PRUNE_BUCKET) not in (None, ""):
         if prune.ATTR_PRUNE_STATUS not in data:
-            data.update(prune.skipped(REASON_NOT_COMPLETED).attributes())
+            data.update(prune.skipped(REASON_NOT_RUN).attributes())
     if props.get(rules.PROP_ON_TIMEOUT) not in (None, ""):
         data.setdefault(prune.ATTR_WARNING, "")
