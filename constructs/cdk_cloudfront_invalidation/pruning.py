@@ -26,9 +26,10 @@ from cloudfront_purge import prune, prune_plan, rules
 DELETE_ACTIONS = ("s3:DeleteObject",)
 #: Read and write the prune state under ``<prefix>.cloudfront-purge/``.
 STATE_ACTIONS = ("s3:GetObject", "s3:PutObject")
-#: Without s3:ListBucket, GetObject of a missing key answers AccessDenied instead of
-#: NoSuchKey (Amazon S3 API Reference, GetObject, "Permissions"): a first deploy could not
-#: tell "no state yet" from "denied". Listing is limited to the state folder.
+#: Whether the prune state exists is asked with ListObjectsV2 (prefix = its key): without
+#: a listing, GetObject of a missing key answers AccessDenied instead of NoSuchKey (Amazon
+#: S3 API Reference, GetObject, "Permissions"), and a first deploy could not tell "no state
+#: yet" from "denied". Listing is limited to the state folder by an s3:prefix condition.
 LIST_ACTIONS = ("s3:ListBucket",)
 #: The default of ``keep_replaced_files`` (docs/retention.md, "Why seven days").
 DEFAULT_KEEP_REPLACED = Duration.seconds(prune.DEFAULT_KEEP_REPLACED_SECONDS)

@@ -318,12 +318,23 @@ def _problem(exc: BaseException) -> str:
 
 
 def _read_state(s3: S3Client, bucket: str, key: str) -> prune_plan.PruneState:
+    """The state, or an empty one when there is none yet.
+
+    Whether it exists is asked with ListObjectsV2 (prefix = the state's key), which the
+    provider may call only with that prefix (``s3:ListBucket`` conditioned on ``s3:prefix``):
+    a GetObject of a missing key would answer AccessDenied, not NoSuchKey, to a caller whose
+    ListBucket grant carries a condition the GetObject request cannot meet (Amazon S3 API
+    Reference, GetObject, "Permissions").
+    """
     try:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        if not any(item.get("Key") == key for item in listed.get("Contents", [])):
+            return prune_plan.PruneState()
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except Exception as exc:  # every failure is reported, never raised to the deploy
         error = AwsError.of(exc)
         if error is not None and error.code in ("NoSuchKey", "404"):
-            return prune_plan.PruneState()
+            return prune_plan.PruneState()  # deleted between the listing and the read
         raise _S3Failure(f"s3://{bucket}/{key} cannot be read ({_problem(exc)})") from exc
     return prune_plan.loads(body, source=f"s3://{bucket}/{key}")
 
