@@ -164,7 +164,7 @@ class CloudFrontInvalidation(Construct):
             provider.grant_manifest_reads(self.manifest_asset.bucket)
             options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
         if prune_props.bucket is not None:
-            pruning.grant_prune(provider, prune_props.bucket, prune_props.key_prefix)
+            provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
             self.node.add_validation(
                 pruning.PruneChecks(
                     self,

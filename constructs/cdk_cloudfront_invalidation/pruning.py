@@ -1,6 +1,6 @@
-"""Synth-time side of the prune after the purge (docs/retention.md): the props' checks, the
-provider's S3 grants scoped to the prune bucket and prefix, and the checks that need the
-whole app (the distribution's origin path, a BucketDeployment that prunes the same place).
+"""Synth-time side of the prune after the purge (docs/retention.md): the props' checks and
+the checks that need the whole app (the distribution's origin path, a BucketDeployment that
+prunes the same place). The S3 grants are the provider's (``grant_prune``).
 """
 
 from __future__ import annotations
@@ -11,26 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, Stack, Token, Validations
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudfront as cloudfront
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct, IValidation
 
-from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider, _nag_rendering
-from cloudfront_purge import prune, prune_plan, rules
+from cloudfront_purge import prune, rules
 
-#: Delete what a deploy replaced: DeleteObjects checks s3:DeleteObject on each key (Amazon
-#: S3 API Reference, DeleteObjects, "Permissions").
-DELETE_ACTIONS = ("s3:DeleteObject",)
-#: Read and write the prune state under ``<prefix>.cloudfront-purge/``.
-STATE_ACTIONS = ("s3:GetObject", "s3:PutObject")
-#: Whether the prune state exists is asked with ListObjectsV2 (prefix = its key): without
-#: a listing, GetObject of a missing key answers AccessDenied instead of NoSuchKey (Amazon
-#: S3 API Reference, GetObject, "Permissions"), and a first deploy could not tell "no state
-#: yet" from "denied". Listing is limited to the state folder by an s3:prefix condition.
-LIST_ACTIONS = ("s3:ListBucket",)
 #: The default of ``keep_replaced_files`` (docs/retention.md, "Why seven days").
 DEFAULT_KEEP_REPLACED = Duration.seconds(prune.DEFAULT_KEEP_REPLACED_SECONDS)
 
@@ -116,44 +104,6 @@ def check_props(
             rules.PROP_ON_TIMEOUT: on_timeout,
         },
     )
-
-
-def grant_prune(provider: CloudFrontInvalidationProvider, bucket: s3.IBucket, prefix: str) -> None:
-    """Delete under ``<bucket>/<prefix>*``, read and write the prune state under
-    ``<prefix>.cloudfront-purge/``, list only that folder; nothing else in the bucket."""
-    stack = Stack.of(provider)
-    identity = json.dumps([stack.resolve(bucket.bucket_arn), prefix], sort_keys=True)
-    granted: set[str] = provider.__dict__.setdefault("_prune_grants", set())
-    if identity in granted:
-        return
-    granted.add(identity)
-    objects = bucket.arn_for_objects(f"{prefix}*")
-    state = bucket.arn_for_objects(f"{prefix}{prune_plan.STATE_FOLDER}*")
-    provider.function.add_to_role_policy(
-        iam.PolicyStatement(actions=list(DELETE_ACTIONS), resources=[objects])
-    )
-    provider.function.add_to_role_policy(
-        iam.PolicyStatement(actions=list(STATE_ACTIONS), resources=[state])
-    )
-    provider.function.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=list(LIST_ACTIONS),
-            resources=[bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix}{prune_plan.STATE_FOLDER}*"]}},
-        )
-    )
-    if bucket.encryption_key is not None:
-        # A bucket encrypted with a customer-managed key: the state is read and written.
-        bucket.encryption_key.grant_encrypt_decrypt(provider.role)
-    for arn in (objects, state):
-        Validations.of(provider.role).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{_nag_rendering(stack.resolve(arn))}]",
-                reason="The prune deletes keys earlier deploys put under this prefix, whose "
-                "names are known only at run time; the grant is scoped to the prune bucket "
-                "and prefix (docs/retention.md).",
-            )
-        )
 
 
 @jsii.implements(IValidation)

@@ -108,6 +108,20 @@ def test_iam_is_scoped_to_the_bucket_and_prefix() -> None:
         assert not any(a.endswith("*") for a in actions(statement))
 
 
+def test_a_shared_provider_grants_a_raw_templates_prune_once() -> None:
+    from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
+
+    stack = cdk.Stack(cdk.App(), "Provider")
+    provider = CloudFrontInvalidationProvider.of_stack(stack)
+    bucket = s3.Bucket.from_bucket_name(stack, "Raw", "raw-site")
+    provider.grant_prune(bucket, "www")
+    provider.grant_prune(bucket, "www/")  # the same folder: nothing added
+    deletes = [s for s in statements(stack) if "s3:DeleteObject" in actions(s)]
+    assert len(deletes) == 1 and ":s3:::raw-site/www/*" in json.dumps(deletes[0]["Resource"])
+    with pytest.raises(ValueError, match="key_prefix '/www' must not start with '/'"):
+        provider.grant_prune(bucket, "/www")
+
+
 def test_an_imported_bucket_is_granted_by_name() -> None:
     stack = cdk.Stack(cdk.App(), "Test")
     bucket = s3.Bucket.from_bucket_name(stack, "Imported", "my-site")
