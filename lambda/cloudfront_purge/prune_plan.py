@@ -13,6 +13,11 @@ From them, after every invalidation of the deploy is Completed:
 3. A key of the state replaced at least ``keep_seconds`` ago, and in neither ``old`` nor
    ``new``, is deleted. Nothing is deleted when ``old`` is unknown (a Create, or an old
    manifest that cannot be read): a key the previous version served might be among them.
+4. Nothing is deleted either when the state missed a deploy: it records the key set of the
+   last deploy it saw (``seen``), and ``old`` must be that set. Otherwise a version the
+   state never saw may have served (and replaced again) a key whose stamp is older than
+   its last use: the prune was off for a while, a state write failed, a purge timed out.
+   The state is brought up to date, and the next deploy deletes.
 
 Every key here is a manifest key (relative to the prune prefix); only keys a manifest of
 this resource named ever enter the state, so objects someone else wrote are never listed.
@@ -20,6 +25,7 @@ this resource named ever enter the state, so objects someone else wrote are neve
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +47,8 @@ class PruneState:
     the deploy that replaced them."""
 
     replaced: Mapping[str, float] = field(default_factory=dict)
+    #: :func:`key_set_digest` of the last deploy's keys that wrote this state ("" if none).
+    seen: str = ""
 
     def __len__(self) -> int:
         return len(self.replaced)
@@ -83,6 +91,12 @@ def plan_prune(
         hold_reason: why ``may_delete`` is False, for the attributes and the log.
     """
     live = set(new)
+    if old is not None and may_delete and state.seen and state.seen != key_set_digest(old):
+        may_delete = False
+        hold_reason = (
+            "the prune state missed a deploy (it last saw another version than the previous "
+            "deploy's): this deploy only reschedules, the next one deletes"
+        )
     pending = {k: t for k, t in state.replaced.items() if k not in live}
     for key in old or ():
         if key not in live:
@@ -103,7 +117,7 @@ def plan_prune(
         del pending[key]
     return PrunePlan(
         delete=tuple(delete),
-        state=PruneState(dict(sorted(pending.items()))),
+        state=PruneState(dict(sorted(pending.items())), seen=key_set_digest(live)),
         kept=len(pending),
         hold_reason="" if may_delete else hold_reason,
     )
@@ -112,7 +126,16 @@ def plan_prune(
 def with_left_behind(state: PruneState, left: Mapping[str, float]) -> PruneState:
     """The state with keys whose deletion failed put back (with their own stamps), so the
     next deploy tries them again."""
-    return PruneState(dict(sorted({**state.replaced, **left}.items())))
+    return PruneState(dict(sorted({**state.replaced, **left}.items())), seen=state.seen)
+
+
+def key_set_digest(keys: Collection[str]) -> str:
+    """sha256 of the sorted keys: which version a deploy served, whatever their order."""
+    digest = hashlib.sha256()
+    for key in sorted(set(keys)):
+        digest.update(key.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 def batches(keys: Iterable[str], size: int) -> Iterable[list[str]]:
@@ -134,6 +157,7 @@ def dumps(state: PruneState) -> str:
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
             "replaced": dict(sorted(state.replaced.items())),
+            "seen": state.seen,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -163,4 +187,7 @@ def loads(text: str | bytes, *, source: str = "prune state") -> PruneState:
     for key, stamp in replaced.items():
         if not key or isinstance(stamp, bool) or not isinstance(stamp, int | float):
             raise PruneStateError(f"{source}: entry {key!r} must map to epoch seconds")
-    return PruneState({str(k): float(v) for k, v in replaced.items()})
+    seen = document.get("seen", "")
+    if not isinstance(seen, str):
+        raise PruneStateError(f'{source}: "seen" must be a string')
+    return PruneState({str(k): float(v) for k, v in replaced.items()}, seen=seen)

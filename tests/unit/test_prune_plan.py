@@ -135,3 +135,21 @@ def test_prune_properties_defaults_and_prefix_forms() -> None:
     assert prune.parse_prune({"PruneBucket": "", "PruneKeyPrefix": "x/"}) is None
     with pytest.raises(rules.RuleError, match="OnTimeout must be 'fail' or 'succeed'"):
         prune.parse_on_timeout({"OnTimeout": "ignore"})
+
+
+def test_a_state_that_missed_a_deploy_deletes_nothing_until_it_has_caught_up() -> None:
+    # v1 -> v2 scheduled a.1111.js; v2 -> v3 ran without updating the state (the prune was
+    # off, or its write failed). The state cannot know what served what in between: it
+    # holds and reschedules, and the deploy after it deletes.
+    first = deploy(PruneState(), V1, V2, now=0.0)
+    missed = deploy(first.state, V3, V3, now=30 * DAY)
+    assert missed.delete == () and "missed a deploy" in missed.hold_reason
+    caught_up = deploy(missed.state, V3, V3, now=30 * DAY + 1)
+    assert caught_up.delete == ("a.1111.js",)
+
+
+def test_the_state_records_which_version_it_last_saw() -> None:
+    plan = deploy(PruneState(), V1, V2, now=0.0)
+    assert plan.state.seen == prune_plan.key_set_digest(V2)
+    assert prune_plan.loads(prune_plan.dumps(plan.state)).seen == plan.state.seen
+    assert prune_plan.key_set_digest(["b", "a", "a"]) == prune_plan.key_set_digest(["a", "b"])
