@@ -163,7 +163,10 @@ class CloudFrontInvalidation(Construct):
             self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
             provider.grant_manifest_reads(self.manifest_asset.bucket)
             options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
+        #: (bucket, normalized key prefix) this resource prunes; None without prune_bucket.
+        self.prune_target: tuple[s3.IBucket, str] | None = None
         if prune_props.bucket is not None:
+            self.prune_target = (prune_props.bucket, prune_props.key_prefix)
             provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
             self.node.add_validation(
                 pruning.PruneChecks(

@@ -115,6 +115,7 @@ class PruneChecks:
       origin names the prune bucket).
     - No BucketDeployment in the app may prune (``prune=True``, its default) the same
       bucket and an overlapping prefix: it would delete the replaced files before the purge.
+    - No other ``CloudFrontInvalidation`` may prune the same bucket and an overlapping prefix.
     """
 
     def __init__(
@@ -133,7 +134,31 @@ class PruneChecks:
         self._distributions = list(distributions)
 
     def validate(self) -> list[str]:
-        return self._origin_path_errors() + self._bucket_deployment_errors()
+        return (
+            self._origin_path_errors()
+            + self._bucket_deployment_errors()
+            + self._other_prune_errors()
+        )
+
+    def _other_prune_errors(self) -> list[str]:
+        """Another resource pruning the same folder would delete this one's live files (its
+        manifests never name them), and this one its."""
+        errors: list[str] = []
+        for construct in self._scope.node.root.node.find_all():
+            target = getattr(construct, "prune_target", None)
+            if construct is self._scope or not isinstance(target, tuple):
+                continue
+            bucket, prefix = target
+            name = Stack.of(bucket).resolve(bucket.bucket_name)
+            if not self._same(bucket, name, self._bucket.bucket_name):
+                continue
+            if prefix.startswith(self._prefix) or self._prefix.startswith(prefix):
+                errors.append(
+                    f"prune_bucket: {construct.node.path} prunes the same bucket under "
+                    f"{prefix!r}, overlapping {self._prefix!r}: each would delete files the "
+                    "other serves; give each site its own prune_key_prefix"
+                )
+        return errors
 
     def _same(self, where: IConstruct, value: Any, *candidates: str) -> bool:  # noqa: ANN401
         """Whether ``value`` (resolved in ``where``'s stack) names the same thing as one of

@@ -201,6 +201,16 @@ def test_a_bucket_deployment_with_prune_false_or_elsewhere_is_fine() -> None:
     template(stack).resource_count_is(rules.RESOURCE_TYPE, 1)
 
 
+def test_two_purges_pruning_the_same_folder_fail_at_synth() -> None:
+    stack, bucket, dist = make_stack()
+    CloudFrontInvalidation(stack, "P", distribution=dist, source_directories=[SITE],
+                           only_changed=True, prune_bucket=bucket)
+    CloudFrontInvalidation(stack, "Q", distribution=dist, source_directories=[SITE],
+                           only_changed=True, prune_bucket=bucket, prune_key_prefix="docs/")
+    with pytest.raises(Exception, match=r"prune_bucket: Test/Q prunes the same bucket under 'docs/', overlapping ''"):
+        template(stack)
+
+
 def test_a_bucket_deployment_in_another_stack_is_another_bucket() -> None:
     # Both stacks' buckets have the same logical id: a Ref means nothing across stacks.
     stack, bucket, dist = make_stack()
