@@ -10,12 +10,15 @@ from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_cloudfront_invalidation import pruning
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.model import rules
+from cloudfront_purge.prune import run as prune
 
 
 class CloudFrontInvalidation(Construct):
@@ -53,6 +56,10 @@ class CloudFrontInvalidation(Construct):
         url_prefix: str = changes.DEFAULT_URL_PREFIX,
         index_document: str | None = changes.DEFAULT_INDEX_DOCUMENT,
         max_paths: int = cover.DEFAULT_MAX_PATHS,
+        prune_bucket: s3.IBucket | None = None,
+        prune_key_prefix: str = "",
+        keep_replaced_files: Duration | None = None,
+        on_timeout: str = prune.DEFAULT_ON_TIMEOUT,
     ) -> None:
         """
         Args:
@@ -98,6 +105,28 @@ class CloudFrontInvalidation(Construct):
                 (at most 15 of them wildcards), chosen to evict the fewest unchanged
                 objects; 1 to 3,000. Used with ``only_changed``. Default: 30 (chosen with
                 the benchmark: docs/changed-only.md).
+            prune_bucket: The bucket the site is deployed to (owned or imported): once every
+                invalidation of a deploy is Completed, delete the files earlier deploys of
+                this resource put there that no version since needs, after
+                ``keep_replaced_files`` (docs/retention.md). Needs ``only_changed`` (the
+                manifests say which files each deploy put there) and
+                ``wait_for_completion``; give the BucketDeployment ``prune=False``. A failed
+                prune never fails the deploy (PruneStatus, PruneLeftBehind); a Delete of
+                this resource removes nothing. Default: - nothing is ever deleted.
+            prune_key_prefix: Where the site's files are in ``prune_bucket``: the
+                BucketDeployment's ``destination_key_prefix`` (``site`` and ``site/`` are
+                the same). The provider may delete only under it. Default: ``""`` (the
+                bucket's root).
+            keep_replaced_files: How long a replaced file (one the new version no longer
+                has) stays after the deploy that replaced it, for HTML cached in browsers
+                and intermediaries and for tabs left open; it is deleted by the first
+                deploy after that (docs/retention.md). Whole seconds, up to ten years.
+                Default: 7 days.
+            on_timeout: What a purge that outlasts ``timeout`` means: ``"fail"`` (the
+                deploy fails, as without this prop) or ``"succeed"`` (SUCCESS with the
+                invalidation ids, Status InProgress, PurgeConfirmed false and a Warning; SST
+                issues 1397 and 1516). Nothing is pruned after a purge that did not reach
+                Completed. Default: ``"fail"``.
         """
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
@@ -115,6 +144,14 @@ class CloudFrontInvalidation(Construct):
             only_changed, url_prefix, index_document, max_paths,
             source_hash=source_hash, source_directories=source_directories, assets=assets,
         )
+        prune_props = pruning.check_props(
+            prune_bucket=prune_bucket,
+            prune_key_prefix=prune_key_prefix,
+            keep_replaced_files=keep_replaced_files,
+            on_timeout=on_timeout,
+            only_changed=only_changed,
+            wait_for_completion=wait_for_completion,
+        )
         site = manifest.build_manifest(source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
 
@@ -128,6 +165,21 @@ class CloudFrontInvalidation(Construct):
             self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
             provider.grant_manifest_reads(self.manifest_asset.bucket)
             options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
+        #: (bucket, normalized key prefix) this resource prunes; None without prune_bucket.
+        self.prune_target: tuple[s3.IBucket, str] | None = None
+        if prune_props.bucket is not None:
+            self.prune_target = (prune_props.bucket, prune_props.key_prefix)
+            provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
+            self.node.add_validation(
+                pruning.PruneChecks(
+                    self,
+                    bucket=prune_props.bucket,
+                    key_prefix=prune_props.key_prefix,
+                    url_prefix=url_prefix,
+                    distributions=dists,
+                )
+            )
+        options.update(prune_props.properties)
         self.resource = CustomResource(
             self,
             "Resource",
@@ -193,6 +245,24 @@ class CloudFrontInvalidation(Construct):
         """A GetAtt token: files modified, added or deleted since the previous deploy
         (empty when not known)."""
         return self.resource.get_att_string(rules.ATTR_CHANGED_FILES)
+
+    @property
+    def prune_status(self) -> str:
+        """A GetAtt token (with ``prune_bucket``): "Pruned", "Partial" (something left
+        behind for the next deploy), "Failed", "Held" (a rollback or a Create: nothing
+        deleted on purpose) or "Skipped" (the purge did not reach Completed)."""
+        return self.resource.get_att_string(prune.ATTR_PRUNE_STATUS)
+
+    @property
+    def pruned_count(self) -> str:
+        """A GetAtt token (with ``prune_bucket``): files this deploy deleted."""
+        return self.resource.get_att_string(prune.ATTR_PRUNED_COUNT)
+
+    @property
+    def prune_left_behind(self) -> str:
+        """A GetAtt token (with ``prune_bucket``): files whose deletion failed or had no
+        time left; the next deploy deletes them."""
+        return self.resource.get_att_string(prune.ATTR_PRUNE_LEFT_BEHIND)
 
     @property
     def unchanged_kept(self) -> str:

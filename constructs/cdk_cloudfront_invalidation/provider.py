@@ -35,6 +35,8 @@ from constructs import Construct
 
 import cloudfront_purge
 from cloudfront_purge.model import rules
+from cloudfront_purge.prune import plan as prune_plan
+from cloudfront_purge.prune import run as prune
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"
@@ -83,6 +85,16 @@ TENANT_INVALIDATION_ACTIONS = (
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
 #: Read the manifests of changed-only purges (this deploy's and the previous one's).
 MANIFEST_READ_ACTIONS = ("s3:GetObject",)
+#: The prune (docs/retention.md): delete what a deploy replaced; DeleteObjects checks
+#: s3:DeleteObject on each key (Amazon S3 API Reference, DeleteObjects, "Permissions").
+PRUNE_DELETE_ACTIONS = ("s3:DeleteObject",)
+#: Read and write the prune state under ``<prefix>.cloudfront-purge/``.
+PRUNE_STATE_ACTIONS = ("s3:GetObject", "s3:PutObject")
+#: Whether the prune state exists is asked with ListObjectsV2 (prefix = its key): without
+#: a listing, GetObject of a missing key answers AccessDenied instead of NoSuchKey (Amazon
+#: S3 API Reference, GetObject, "Permissions"), and a first deploy could not tell "no state
+#: yet" from "denied". Listing is limited to the state folder by an s3:prefix condition.
+PRUNE_LIST_ACTIONS = ("s3:ListBucket",)
 
 
 @functools.cache
@@ -232,6 +244,7 @@ class CloudFrontInvalidationProvider(Construct):
         self._granted: set[str] = set()
         self._stacks_granted: set[str] = set()
         self._manifest_buckets: set[str] = set()
+        self._prune_grants: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
@@ -448,6 +461,55 @@ class CloudFrontInvalidationProvider(Construct):
                 f"extension ({rules.MANIFEST_EXTENSION}) in the CDK asset bucket, nothing else.",
             )
         )
+
+    def grant_prune(self, bucket: s3.IBucket, key_prefix: str = "") -> None:
+        """Let the provider prune ``bucket`` under ``key_prefix`` (docs/retention.md).
+
+        ``s3:DeleteObject`` on ``<bucket>/<prefix>*``; ``s3:GetObject`` and ``s3:PutObject``
+        on ``<bucket>/<prefix>.cloudfront-purge/*`` (the prune state); ``s3:ListBucket`` on
+        the bucket with ``s3:prefix`` like ``<prefix>.cloudfront-purge/*``; and, for a
+        bucket with a customer-managed KMS key, encrypt/decrypt on that key. The construct
+        calls it for ``prune_bucket``; raw templates served through an exported ServiceToken
+        call it for theirs. Granting the same bucket and prefix twice adds nothing.
+
+        Raises:
+            ValueError: a prefix that breaks the prefix rules (``PruneKeyPrefix``).
+        """
+        try:
+            prefix = prune.normalize_prefix(key_prefix, field="key_prefix")
+        except rules.RuleError as exc:
+            raise ValueError(str(exc)) from exc
+        stack = Stack.of(self)
+        identity = json.dumps([stack.resolve(bucket.bucket_arn), prefix], sort_keys=True)
+        if identity in self._prune_grants:
+            return
+        self._prune_grants.add(identity)
+        objects = bucket.arn_for_objects(f"{prefix}*")
+        state_folder = f"{prefix}{prune_plan.STATE_FOLDER}"
+        state = bucket.arn_for_objects(f"{state_folder}*")
+        for actions, resource in ((PRUNE_DELETE_ACTIONS, objects), (PRUNE_STATE_ACTIONS, state)):
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(actions=list(actions), resources=[resource])
+            )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(PRUNE_LIST_ACTIONS),
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{state_folder}*"]}},
+            )
+        )
+        if bucket.encryption_key is not None:
+            # A bucket encrypted with a customer-managed key: the state is read and written.
+            bucket.encryption_key.grant_encrypt_decrypt(self.role)
+        for arn in (objects, state):
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_rendering(stack.resolve(arn))}]",
+                    reason="The prune deletes keys earlier deploys put under this prefix, "
+                    "whose names are known only at run time; the grant is scoped to the prune "
+                    "bucket and prefix (docs/retention.md).",
+                )
+            )
 
     def grant_rollback_detection(self, stacks: Iterable[str]) -> None:
         """Let the provider read these stacks' status (``cloudformation:DescribeStacks``).

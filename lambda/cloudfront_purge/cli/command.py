@@ -6,6 +6,8 @@
     cloudfront-invalidate show -d E2QWRUHAPOMQZL I2J0I21PCUYOIK
     cloudfront-invalidate manifest site/ -o new.json
     cloudfront-invalidate purge -d E2QWRUHAPOMQZL --changed old.json new.json
+    cloudfront-invalidate purge -d E2QWRUHAPOMQZL --changed old.json new.json \
+        --prune-bucket my-site --keep-replaced 7d
 
 Works against AWS, or any endpoint in AWS_ENDPOINT_URL (the local cloud). Exit codes:
 0 done, 1 the purge failed or timed out (or CloudFront refused a call), 2 bad input,
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.cli import prune as cli_prune
 from cloudfront_purge.cli.progress import Progress
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import AwsError, CloudFrontCallError, PurgeError
@@ -94,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_changed_options(purge)
+    cli_prune.add_options(purge)
     listing = sub.add_parser("list", help="recent invalidations, newest first")
     _target_arguments(listing)
     listing.add_argument(
@@ -250,11 +254,16 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
     paths = list(args.paths or [])
     if args.paths_file:
         paths += _read_paths_file(args.paths_file)
+    pruning = cli_prune.parse(args)
     plan = _changed_plan(args, paths, err) if args.changed else None
     if plan is not None:
         paths = list(plan.paths)
         if not paths:
-            _print_nothing(plan, args.json, out)
+            # Nothing to purge, so nothing to wait for: retention still runs its course.
+            pruned = (
+                cli_prune.after_purge(pruning, args, completed=True, err=err) if pruning else None
+            )
+            _print_nothing(plan, args.json, out, pruned)
             return 0
     _check_purge_input(args, paths)
     props: dict[str, object] = {
@@ -306,6 +315,10 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
     }
     if plan is not None:
         summary["scope"] = _plan_summary(plan)
+    if pruning is not None:
+        summary["prune"] = cli_prune.after_purge(
+            pruning, args, completed=cli_prune.completed(result), err=err
+        )
     for job in result.jobs:
         if job.created_at is not None and job.created_at < started - 1:
             print(
@@ -375,11 +388,14 @@ def _plan_summary(plan: scope.PurgePlan) -> dict[str, object]:
     }
 
 
-def _print_nothing(plan: scope.PurgePlan, as_json: bool, out: TextIO) -> None:
+def _print_nothing(
+    plan: scope.PurgePlan, as_json: bool, out: TextIO, pruned: dict[str, Any] | None = None
+) -> None:
     if as_json:
         print(
             json.dumps(
-                {"status": "Nothing to purge", "invalidations": [], "scope": _plan_summary(plan)},
+                {"status": "Nothing to purge", "invalidations": [], "scope": _plan_summary(plan)}
+                | ({"prune": pruned} if pruned is not None else {}),
                 indent=2,
             ),
             file=out,
