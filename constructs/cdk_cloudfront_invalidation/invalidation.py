@@ -13,6 +13,11 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_cloudfront_invalidation._checks import (
+    CacheTagCheck,
+    app_defined_distribution,
+    sequence_prop,
+)
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.model import rules
@@ -99,6 +104,17 @@ class CloudFrontInvalidation(Construct):
                 objects; 1 to 3,000. Used with ``only_changed``. Default: 30 (chosen with
                 the benchmark: docs/changed-only.md).
         """
+        # One rule for every list prop, before anything iterates one (a str would be read
+        # one character at a time).
+        distributions = sequence_prop("distributions", distributions, "[distribution]")
+        distribution_tenants = sequence_prop(
+            "distribution_tenants", distribution_tenants, "['dt_2wjDZi3hD1ivOXf6rpZzNHkbMd9']"
+        )
+        paths = sequence_prop("paths", paths, "['/*']") or ()
+        source_directories = sequence_prop(
+            "source_directories", source_directories, "['site'] (one folder per item)"
+        )
+        assets = sequence_prop("assets", assets, "[asset]")
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
         dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
@@ -117,6 +133,11 @@ class CloudFrontInvalidation(Construct):
         )
         site = manifest.build_manifest(source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
+        if _has_tag_items(paths):
+            for dist in dists:
+                defined = app_defined_distribution(dist)
+                if defined is not None:
+                    CacheTagCheck.of_stack(self).add(self.node.path, dist.node.path, defined)
 
         provider = CloudFrontInvalidationProvider.of_stack(self)
         provider.grant_distributions(d.distribution_arn for d in dists)
@@ -358,6 +379,16 @@ def _check_paths(paths: Sequence[str]) -> None:
         rules.normalize_paths(concrete)
     except rules.RuleError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _has_tag_items(paths: Sequence[str]) -> bool:
+    # A list token's placeholder element starts with "#{Token[": not a tag item.
+    if Token.is_unresolved(list(paths)):
+        return False
+    return any(
+        isinstance(p, str) and not Token.is_unresolved(p) and p.startswith(rules.TAG_PREFIX)
+        for p in paths
+    )
 
 
 def _content_hash(
