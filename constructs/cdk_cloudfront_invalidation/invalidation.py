@@ -58,6 +58,7 @@ class CloudFrontInvalidation(Construct):
         url_prefix: str = changes.DEFAULT_URL_PREFIX,
         index_document: str | None = changes.DEFAULT_INDEX_DOCUMENT,
         max_paths: int = cover.DEFAULT_MAX_PATHS,
+        service_token: str | None = None,
     ) -> None:
         """
         Args:
@@ -103,6 +104,14 @@ class CloudFrontInvalidation(Construct):
                 (at most 15 of them wildcards), chosen to evict the fewest unchanged
                 objects; 1 to 3,000. Used with ``only_changed``. Default: 30 (chosen with
                 the benchmark: docs/changed-only.md).
+            service_token: Use a provider shared by another stack instead of this stack's
+                own: its exported ServiceToken, e.g. ``Fn.import_value("...")``. The same
+                props and synth-time checks; this stack gets no function, and grants nothing:
+                the provider's stack grants the distributions and tenants
+                (``grant_distribution_ids``), rollback detection on this stack
+                (``grant_rollback_detection``) and, with ``only_changed``, manifest reads on
+                this stack's asset bucket (``grant_manifest_reads``); README "From another
+                stack, through a shared provider". Default: - the stack's own provider.
         """
         # One rule for every list prop, before anything iterates one (a str would be read
         # one character at a time).
@@ -115,6 +124,7 @@ class CloudFrontInvalidation(Construct):
             "source_directories", source_directories, "['site'] (one folder per item)"
         )
         assets = sequence_prop("assets", assets, "[asset]")
+        shared_token = _check_service_token(service_token)
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
         dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
@@ -139,20 +149,24 @@ class CloudFrontInvalidation(Construct):
                 if defined is not None:
                     CacheTagCheck.of_stack(self).add(self.node.path, dist.node.path, defined)
 
-        provider = CloudFrontInvalidationProvider.of_stack(self)
-        provider.grant_distributions(d.distribution_arn for d in dists)
-        provider.grant_distribution_tenant_ids(tenant_ids)
+        provider: CloudFrontInvalidationProvider | None = None
+        if shared_token is None:
+            provider = CloudFrontInvalidationProvider.of_stack(self)
+            shared_token = provider.service_token
+            provider.grant_distributions(d.distribution_arn for d in dists)
+            provider.grant_distribution_tenant_ids(tenant_ids)
         tenant_props = {rules.PROP_DISTRIBUTION_TENANT_IDS: tenant_ids} if tenant_ids else {}
         #: The manifest file asset of a changed-only purge; None otherwise.
         self.manifest_asset: s3_assets.Asset | None = None
         if site is not None:
             self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
-            provider.grant_manifest_reads(self.manifest_asset.bucket)
+            if provider is not None:
+                provider.grant_manifest_reads(self.manifest_asset.bucket)
             options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
         self.resource = CustomResource(
             self,
             "Resource",
-            service_token=provider.service_token,
+            service_token=shared_token,
             resource_type=rules.RESOURCE_TYPE,
             service_timeout=Duration.seconds(
                 timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
@@ -168,8 +182,10 @@ class CloudFrontInvalidation(Construct):
                 **options,
             },
         )
-        # The function must be allowed to re-invoke itself before the first event arrives.
-        self.resource.node.add_dependency(provider.self_invoke_policy)
+        if provider is not None:
+            # The function must be allowed to re-invoke itself before the first event arrives.
+            self.resource.node.add_dependency(provider.self_invoke_policy)
+        #: The stack's provider; None with ``service_token`` (a provider of another stack).
         self.provider = provider
         self.source_hash = content_hash
 
@@ -379,6 +395,21 @@ def _check_paths(paths: Sequence[str]) -> None:
         rules.normalize_paths(concrete)
     except rules.RuleError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _check_service_token(token: str | None) -> str | None:
+    if token is None:
+        return None
+    if not isinstance(token, str) or (not Token.is_unresolved(token) and not token.strip()):
+        raise ValueError(
+            "service_token must be the shared provider's ServiceToken (its function ARN), "
+            f'such as Fn.import_value("CloudFrontInvalidation-ServiceToken"), got {token!r}'
+        )
+    if not Token.is_unresolved(token) and not token.startswith("arn:"):
+        raise ValueError(
+            f"service_token must be a Lambda function ARN (arn:...:function:...), got {token!r}"
+        )
+    return token
 
 
 def _has_tag_items(paths: Sequence[str]) -> bool:

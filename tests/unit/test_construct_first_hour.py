@@ -129,3 +129,53 @@ def test_imported_distributions_keep_the_run_time_check() -> None:
     CloudFrontInvalidation(stack, "Purge", distribution=dist, paths=["#release"], source_hash="v1")
     template = assertions.Template.from_stack(stack)
     template.has_resource_properties("Custom::CloudFrontInvalidation", {"Paths": ["#release"]})
+
+
+# --- a consumer of a shared provider ------------------------------------------------------
+SHARED_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:shared-provider"
+
+
+def imported(stack: cdk.Stack) -> cloudfront.IDistribution:
+    return cloudfront.Distribution.from_distribution_attributes(
+        stack, "D", distribution_id="E2QWRUHAPOMQZL", domain_name="")
+
+
+def test_a_consumer_declares_the_resource_against_an_imported_token_with_no_function() -> None:
+    stack = cdk.Stack(cdk.App(), "Consumer")
+    purge = CloudFrontInvalidation(stack, "Purge", distribution=imported(stack),
+                                   service_token=cdk.Fn.import_value("Shared-ServiceToken"),
+                                   paths=["/index.html"], source_directories=[SITE])
+    assert purge.provider is None
+    template = assertions.Template.from_stack(stack)
+    template.resource_count_is("AWS::Lambda::Function", 0)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.has_resource_properties("Custom::CloudFrontInvalidation", {
+        "ServiceToken": {"Fn::ImportValue": "Shared-ServiceToken"},
+        "DistributionIds": ["E2QWRUHAPOMQZL"], "Paths": ["/index.html"],
+        "TimeoutSeconds": "1800", "ServiceTimeout": "1920",
+    })
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"paths": ["index.html"]}, "must start with '/'"),
+        ({"source_directories": SITE}, "^source_directories must be a list"),
+        ({"timeout": cdk.Duration.hours(2)}, "timeout"),
+        ({"service_token": ""}, "^service_token must be the shared provider's ServiceToken"),
+        ({"service_token": "my-provider"}, "^service_token must be a Lambda function ARN"),
+    ],
+)
+def test_a_consumer_gets_the_same_synth_time_checks(kwargs: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Consumer")
+    settings: dict[str, Any] = {"service_token": SHARED_TOKEN, "source_hash": "v1", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        CloudFrontInvalidation(stack, "Purge", distribution=imported(stack), **settings)
+
+
+def test_a_misspelt_prop_fails_at_once_not_at_deploy() -> None:
+    # The bare CustomResource the README used to show took {"Path": [...]} until deploy time.
+    stack = cdk.Stack(cdk.App(), "Consumer")
+    with pytest.raises(TypeError, match="path"):
+        CloudFrontInvalidation(stack, "Purge", distribution=imported(stack),  # type: ignore[call-arg]
+                               service_token=SHARED_TOKEN, source_hash="v1", path=["/*"])

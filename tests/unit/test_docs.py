@@ -57,7 +57,7 @@ def table_names(heading: str) -> set[str]:
 
 #: The three uses (the third is YAML), then changed-only purges, the cache-tag recipe and the
 #: tenant example.
-BLOCK_ORDER = ["python"] * 4 + ["yaml"] + ["python"] * 3
+BLOCK_ORDER = ["python"] * 5 + ["yaml"] + ["python"] * 3
 
 
 def test_there_are_examples_for_all_three_uses() -> None:

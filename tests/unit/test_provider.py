@@ -308,13 +308,22 @@ def test_shared_provider_app_exports_and_imports_the_service_token(tmp_path: Pat
     assert stack_dependencies == ["CloudFrontInvalidationProvider"]
     resources = release.template["Resources"]
     assert {r["Type"] for r in resources.values()} == {"Custom::CloudFrontInvalidation"}
-    props = dict(resources["Purge"]["Properties"])
+    (purge,) = resources.values()
+    props = dict(purge["Properties"])
     assert props.pop("ServiceToken") == {"Fn::ImportValue": export}
     service_timeout = float(props.pop("ServiceTimeout"))
     spec = rules.parse_properties(props)  # what the handler will make of it
     assert spec.distribution_ids == ("E2QWRUHAPOMQZL", "E1EXAMPLE2345")
     assert spec.source_hash == cdk.FileSystem.fingerprint(str(ROOT / "site"))
     assert service_timeout == spec.timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
+    # The consuming stack's rollbacks are detected: DescribeStacks on it, by name.
+    describe = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudformation:DescribeStacks"
+    ]
+    assert any("stack/SiteRelease/*" in json.dumps(s["Resource"]) for s in describe)
 
 
 @pytest.mark.parametrize(
