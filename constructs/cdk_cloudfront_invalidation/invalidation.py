@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
 from aws_cdk import aws_cloudfront as cloudfront
@@ -18,6 +16,7 @@ from cdk_cloudfront_invalidation._checks import (
     app_defined_distribution,
     sequence_prop,
 )
+from cdk_cloudfront_invalidation._scratch import scratch_dir
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.model import rules
@@ -286,13 +285,15 @@ def _changed_only_properties(
 
 
 def _stage_manifest(site: manifest.Manifest) -> str:
-    """Write the manifest where every synth of the same content finds the same file.
+    """Write the manifest in the process's scratch folder (removed at exit, once CDK has
+    copied it into the cloud assembly), one folder per content, so the same content in one
+    synth is one file.
 
     The file name ends in ``rules.MANIFEST_EXTENSION``: the asset's object key keeps it,
     which is what the provider's S3 grant matches.
     """
     digest = manifest.manifest_digest(site)
-    folder = Path(tempfile.gettempdir()) / "cdk-cloudfront-invalidation-manifests" / digest
+    folder = scratch_dir() / "manifests" / digest
     target = folder / f"manifest{rules.MANIFEST_EXTENSION}"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)

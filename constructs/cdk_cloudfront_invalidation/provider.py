@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import cloudfront_purge
+from cdk_cloudfront_invalidation._scratch import scratch_dir
 from cloudfront_purge.model import rules
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
@@ -87,8 +87,13 @@ MANIFEST_READ_ACTIONS = ("s3:GetObject",)
 
 @functools.cache
 def handler_asset_dir() -> str:
-    """Stage the Lambda asset once per process and return its directory."""
-    staging = Path(tempfile.mkdtemp(prefix="cloudfront-invalidation-asset-"))
+    """Stage the Lambda asset once per process and return its directory.
+
+    It lives in the process's scratch folder, removed at exit: CDK copies the asset into
+    the cloud assembly (``cdk.out``) at synth, so nothing is left in the temporary directory.
+    """
+    staging = scratch_dir() / "asset"
+    staging.mkdir()
     package_dir = Path(cloudfront_purge.__file__).parent
     target = staging / "cloudfront_purge"
     for relative in runtime_files(package_dir):
