@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 
-from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
+from aws_cdk import CustomResource, Duration, FileSystem, Fn, RemovalPolicy, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -58,6 +58,7 @@ class CloudFrontInvalidation(Construct):
         index_document: str | None = changes.DEFAULT_INDEX_DOCUMENT,
         max_paths: int = cover.DEFAULT_MAX_PATHS,
         service_token: str | None = None,
+        log_removal_policy: RemovalPolicy | None = None,
     ) -> None:
         """
         Args:
@@ -111,6 +112,13 @@ class CloudFrontInvalidation(Construct):
                 (``grant_rollback_detection``) and, with ``only_changed``, manifest reads on
                 this stack's asset bucket (``grant_manifest_reads``); README "From another
                 stack, through a shared provider". Default: - the stack's own provider.
+            log_removal_policy: What ``cdk destroy`` does with the provider's two log
+                groups: ``RemovalPolicy.DESTROY`` deletes them, ``RETAIN`` keeps them until
+                their one-month retention empties them. Shared by the stack's provider, so
+                every instance of a stack that gives it must agree. Not with
+                ``service_token`` (the provider's stack decides). Default:
+                ``RemovalPolicy.RETAIN`` (CDK's default for log groups; a failed first
+                deploy rolls back by deleting the stack, and the logs saying why survive).
         """
         # One rule for every list prop, before anything iterates one (a str would be read
         # one character at a time).
@@ -124,6 +132,11 @@ class CloudFrontInvalidation(Construct):
         )
         assets = sequence_prop("assets", assets, "[asset]")
         shared_token = _check_service_token(service_token)
+        if log_removal_policy is not None and shared_token is not None:
+            raise ValueError(
+                "log_removal_policy applies to this stack's own provider; with service_token the "
+                "provider's stack sets it (CloudFrontInvalidationProvider.set_log_removal_policy)"
+            )
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
         dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
@@ -151,6 +164,8 @@ class CloudFrontInvalidation(Construct):
         provider: CloudFrontInvalidationProvider | None = None
         if shared_token is None:
             provider = CloudFrontInvalidationProvider.of_stack(self)
+            if log_removal_policy is not None:
+                provider.set_log_removal_policy(log_removal_policy)
             shared_token = provider.service_token
             provider.grant_distributions(d.distribution_arn for d in dists)
             provider.grant_distribution_tenant_ids(tenant_ids)

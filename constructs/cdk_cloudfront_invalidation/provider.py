@@ -25,7 +25,16 @@ from pathlib import Path
 
 import crhelper
 import jsii
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Token, Validations
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -64,6 +73,12 @@ ASSET_DIR_MODE = 0o755
 FUNCTION_TIMEOUT = Duration.minutes(15)
 MEMORY_MB = 256
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: What ``cdk destroy`` does with the two log groups unless told otherwise: keep them (CDK's
+#: own default for a LogGroup). A failed first deploy rolls back by deleting the stack, and
+#: with it, under DESTROY, the very logs that say why the purge failed; retained, they
+#: expire with LOG_RETENTION. ``set_log_removal_policy`` (the construct's
+#: ``log_removal_policy``) chooses otherwise.
+DEFAULT_LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
 INVALIDATION_ACTIONS = (
     "cloudfront:CreateInvalidation",
     "cloudfront:GetInvalidation",
@@ -238,8 +253,36 @@ class CloudFrontInvalidationProvider(Construct):
         self._stacks_granted: set[str] = set()
         self._manifest_buckets: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
+        #: Set once by set_log_removal_policy; None: DEFAULT_LOG_REMOVAL_POLICY.
+        self._log_removal_policy: RemovalPolicy | None = None
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
+
+    def set_log_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What ``cdk destroy`` (or a failed first deploy) does with both log groups.
+
+        ``RemovalPolicy.DESTROY`` deletes them with the stack; ``RETAIN`` (the default,
+        ``DEFAULT_LOG_REMOVAL_POLICY``) keeps them until their retention empties them.
+        Setting the same policy again does nothing.
+
+        Raises:
+            ValueError: a different policy was set already (the stack has one provider,
+                so every CloudFrontInvalidation of the stack must agree).
+        """
+        if not isinstance(policy, RemovalPolicy):
+            raise ValueError(
+                "log_removal_policy must be a RemovalPolicy (RemovalPolicy.DESTROY or "
+                f"RemovalPolicy.RETAIN), got {policy!r}"
+            )
+        if self._log_removal_policy is not None and self._log_removal_policy != policy:
+            raise ValueError(
+                f"log_removal_policy: the stack's provider already has {self._log_removal_policy}"
+                f", not {policy}; its log groups are shared by every CloudFrontInvalidation of "
+                "the stack, so give them all the same policy"
+            )
+        self._log_removal_policy = policy
+        for group in (self.log_group, self.on_failure_log_group):
+            group.apply_removal_policy(policy)
 
     def _configure_async_invocation(self, role: iam.IRole) -> None:
         """Retries, maximum event age, and an on-failure function that answers FAILED.
@@ -258,6 +301,7 @@ class CloudFrontInvalidationProvider(Construct):
             "the status of the stacks the provider serves",
         )
         on_failure_logs.grant_write(on_failure_role)
+        self.on_failure_log_group = on_failure_logs
         self.on_failure_function = self._function(
             "OnFailure",
             handler=ON_FAILURE_HANDLER,

@@ -179,3 +179,44 @@ def test_a_misspelt_prop_fails_at_once_not_at_deploy() -> None:
     with pytest.raises(TypeError, match="path"):
         CloudFrontInvalidation(stack, "Purge", distribution=imported(stack),  # type: ignore[call-arg]
                                service_token=SHARED_TOKEN, source_hash="v1", path=["/*"])
+
+
+# --- log groups and cdk destroy -----------------------------------------------------------
+
+
+def _deletion_policies(stack: cdk.Stack) -> list[str]:
+    groups = assertions.Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+    return sorted(g["DeletionPolicy"] for g in groups.values())
+
+
+def test_log_groups_are_kept_by_default_and_removed_when_asked() -> None:
+    stack, dist = make_stack()
+    CloudFrontInvalidation(stack, "Purge", distribution=dist, source_hash="v1")
+    assert _deletion_policies(stack) == ["Retain", "Retain"]
+
+    stack, dist = make_stack()
+    CloudFrontInvalidation(stack, "PA", distribution=dist, source_hash="v1",
+                           log_removal_policy=cdk.RemovalPolicy.DESTROY)
+    # A second instance that says nothing keeps the stack's choice.
+    CloudFrontInvalidation(stack, "PB", distribution=dist, source_hash="v2")
+    assert _deletion_policies(stack) == ["Delete", "Delete"]
+
+
+def test_instances_of_one_stack_must_agree_on_the_log_removal_policy() -> None:
+    stack, dist = make_stack()
+    CloudFrontInvalidation(stack, "PA", distribution=dist, source_hash="v1",
+                           log_removal_policy=cdk.RemovalPolicy.DESTROY)
+    with pytest.raises(ValueError, match=r"^log_removal_policy: the stack's provider already has"):
+        CloudFrontInvalidation(stack, "PB", distribution=dist, source_hash="v2",
+                               log_removal_policy=cdk.RemovalPolicy.RETAIN)
+    with pytest.raises(ValueError, match=r"^log_removal_policy must be a RemovalPolicy"):
+        CloudFrontInvalidation(stack, "PC", distribution=dist, source_hash="v3",
+                               log_removal_policy="destroy")  # type: ignore[arg-type]
+
+
+def test_a_consumer_of_a_shared_provider_cannot_set_its_log_policy() -> None:
+    stack = cdk.Stack(cdk.App(), "Consumer")
+    with pytest.raises(ValueError, match=r"^log_removal_policy applies to this stack's own provider"):
+        CloudFrontInvalidation(stack, "Purge", distribution=imported(stack), source_hash="v1",
+                               service_token=SHARED_TOKEN,
+                               log_removal_policy=cdk.RemovalPolicy.DESTROY)
