@@ -357,7 +357,8 @@ def _purge(cf: CloudFrontClient, args: argparse.Namespace, out: TextIO, err: Tex
         file=err,
     )
 
-    # A terminal gets one line rewritten in place; a pipe or --json a line per event.
+    # A terminal gets one line rewritten in place; a pipe or --json a line per change of
+    # state, and a heartbeat (progress.HEARTBEAT_SECONDS).
     live = not args.json and _is_terminal(out)
     progress = Progress(out if live else err, jobs, live=live, started=started)
     # What --json prints if the wait is interrupted: the invalidations so far.
