@@ -10,7 +10,9 @@ ServiceToken with :meth:`CloudFrontInvalidationProvider.export_service_token`, g
 distributions those templates purge with
 :meth:`CloudFrontInvalidationProvider.grant_distribution_ids`, and use
 ``Type: Custom::CloudFrontInvalidation`` with ``ServiceToken: !ImportValue <name>``
-(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``).
+(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``); a CDK stack
+declares ``CloudFrontInvalidation(..., service_token=Fn.import_value(<name>))``. Grant
+rollback detection on each consuming stack (:meth:`grant_rollback_detection`).
 """
 
 from __future__ import annotations
