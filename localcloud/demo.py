@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -65,7 +66,9 @@ class LiveDisplay:
         state = (progress.step, tuple((i, s) for i, s, _ in progress.waiting_on), progress.legs)
         now = time.monotonic()
         if self.tty:
-            self.out.write("\r" + line[:160].ljust(160))
+            # Fitted to the terminal: a wrapped line could not be rewritten in place.
+            width = shutil.get_terminal_size((160, 24)).columns - 1
+            self.out.write("\r" + line[:width].ljust(width))
             self.out.flush()
         elif state != self.last_state or now - self.last_print > 2.0:
             print(line, file=self.out, flush=True)
