@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
+from aws_cdk import CustomResource, Duration, FileSystem, Fn, RemovalPolicy, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_cloudfront_invalidation import pruning
+from cdk_cloudfront_invalidation._checks import (
+    CacheTagCheck,
+    app_defined_distribution,
+    sequence_prop,
+)
+from cdk_cloudfront_invalidation._scratch import scratch_dir
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.model import rules
@@ -60,6 +64,8 @@ class CloudFrontInvalidation(Construct):
         prune_key_prefix: str = "",
         keep_replaced_files: Duration | None = None,
         on_timeout: str = prune.DEFAULT_ON_TIMEOUT,
+        service_token: str | None = None,
+        log_removal_policy: RemovalPolicy | None = None,
     ) -> None:
         """
         Args:
@@ -127,7 +133,39 @@ class CloudFrontInvalidation(Construct):
                 invalidation ids, Status InProgress, PurgeConfirmed false and a Warning; SST
                 issues 1397 and 1516). Nothing is pruned after a purge that did not reach
                 Completed. Default: ``"fail"``.
+            service_token: Use a provider shared by another stack instead of this stack's
+                own: its exported ServiceToken, e.g. ``Fn.import_value("...")``. The same
+                props and synth-time checks; this stack gets no function, and grants nothing:
+                the provider's stack grants the distributions and tenants
+                (``grant_distribution_ids``), rollback detection on this stack
+                (``grant_rollback_detection``) and, with ``only_changed``, manifest reads on
+                this stack's asset bucket (``grant_manifest_reads``); README "From another
+                stack, through a shared provider". Default: - the stack's own provider.
+            log_removal_policy: What ``cdk destroy`` does with the provider's two log
+                groups: ``RemovalPolicy.DESTROY`` deletes them, ``RETAIN`` keeps them until
+                their one-month retention empties them. Shared by the stack's provider, so
+                every instance of a stack that gives it must agree. Not with
+                ``service_token`` (the provider's stack decides). Default:
+                ``RemovalPolicy.RETAIN`` (CDK's default for log groups; a failed first
+                deploy rolls back by deleting the stack, and the logs saying why survive).
         """
+        # One rule for every list prop, before anything iterates one (a str would be read
+        # one character at a time).
+        distributions = sequence_prop("distributions", distributions, "[distribution]")
+        distribution_tenants = sequence_prop(
+            "distribution_tenants", distribution_tenants, "['dt_2wjDZi3hD1ivOXf6rpZzNHkbMd9']"
+        )
+        paths = sequence_prop("paths", paths, "['/*']") or ()
+        source_directories = sequence_prop(
+            "source_directories", source_directories, "['site'] (one folder per item)"
+        )
+        assets = sequence_prop("assets", assets, "[asset]")
+        shared_token = _check_service_token(service_token)
+        if log_removal_policy is not None and shared_token is not None:
+            raise ValueError(
+                "log_removal_policy applies to this stack's own provider; with service_token the "
+                "provider's stack sets it (CloudFrontInvalidationProvider.set_log_removal_policy)"
+            )
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
         dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
@@ -154,22 +192,36 @@ class CloudFrontInvalidation(Construct):
         )
         site = manifest.build_manifest(source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
+        if _has_tag_items(paths):
+            for dist in dists:
+                defined = app_defined_distribution(dist)
+                if defined is not None:
+                    CacheTagCheck.of_stack(self).add(self.node.path, dist.node.path, defined)
 
-        provider = CloudFrontInvalidationProvider.of_stack(self)
-        provider.grant_distributions(d.distribution_arn for d in dists)
-        provider.grant_distribution_tenant_ids(tenant_ids)
+        provider: CloudFrontInvalidationProvider | None = None
+        if shared_token is None:
+            provider = CloudFrontInvalidationProvider.of_stack(self)
+            if log_removal_policy is not None:
+                provider.set_log_removal_policy(log_removal_policy)
+            shared_token = provider.service_token
+            provider.grant_distributions(d.distribution_arn for d in dists)
+            provider.grant_distribution_tenant_ids(tenant_ids)
         tenant_props = {rules.PROP_DISTRIBUTION_TENANT_IDS: tenant_ids} if tenant_ids else {}
         #: The manifest file asset of a changed-only purge; None otherwise.
         self.manifest_asset: s3_assets.Asset | None = None
         if site is not None:
             self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
-            provider.grant_manifest_reads(self.manifest_asset.bucket)
+            if provider is not None:
+                provider.grant_manifest_reads(self.manifest_asset.bucket)
             options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
         #: (bucket, normalized key prefix) this resource prunes; None without prune_bucket.
         self.prune_target: tuple[s3.IBucket, str] | None = None
         if prune_props.bucket is not None:
             self.prune_target = (prune_props.bucket, prune_props.key_prefix)
-            provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
+            # With service_token the provider's stack grants it (grant_prune), as it grants
+            # the distributions.
+            if provider is not None:
+                provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
             self.node.add_validation(
                 pruning.PruneChecks(
                     self,
@@ -183,7 +235,7 @@ class CloudFrontInvalidation(Construct):
         self.resource = CustomResource(
             self,
             "Resource",
-            service_token=provider.service_token,
+            service_token=shared_token,
             resource_type=rules.RESOURCE_TYPE,
             service_timeout=Duration.seconds(
                 timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
@@ -199,8 +251,10 @@ class CloudFrontInvalidation(Construct):
                 **options,
             },
         )
-        # The function must be allowed to re-invoke itself before the first event arrives.
-        self.resource.node.add_dependency(provider.self_invoke_policy)
+        if provider is not None:
+            # The function must be allowed to re-invoke itself before the first event arrives.
+            self.resource.node.add_dependency(provider.self_invoke_policy)
+        #: The stack's provider; None with ``service_token`` (a provider of another stack).
         self.provider = provider
         self.source_hash = content_hash
 
@@ -319,13 +373,15 @@ def _changed_only_properties(
 
 
 def _stage_manifest(site: manifest.Manifest) -> str:
-    """Write the manifest where every synth of the same content finds the same file.
+    """Write the manifest in the process's scratch folder (removed at exit, once CDK has
+    copied it into the cloud assembly), one folder per content, so the same content in one
+    synth is one file.
 
     The file name ends in ``rules.MANIFEST_EXTENSION``: the asset's object key keeps it,
     which is what the provider's S3 grant matches.
     """
     digest = manifest.manifest_digest(site)
-    folder = Path(tempfile.gettempdir()) / "cdk-cloudfront-invalidation-manifests" / digest
+    folder = scratch_dir() / "manifests" / digest
     target = folder / f"manifest{rules.MANIFEST_EXTENSION}"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
@@ -428,6 +484,31 @@ def _check_paths(paths: Sequence[str]) -> None:
         rules.normalize_paths(concrete)
     except rules.RuleError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _check_service_token(token: str | None) -> str | None:
+    if token is None:
+        return None
+    if not isinstance(token, str) or (not Token.is_unresolved(token) and not token.strip()):
+        raise ValueError(
+            "service_token must be the shared provider's ServiceToken (its function ARN), "
+            f'such as Fn.import_value("CloudFrontInvalidation-ServiceToken"), got {token!r}'
+        )
+    if not Token.is_unresolved(token) and not token.startswith("arn:"):
+        raise ValueError(
+            f"service_token must be a Lambda function ARN (arn:...:function:...), got {token!r}"
+        )
+    return token
+
+
+def _has_tag_items(paths: Sequence[str]) -> bool:
+    # A list token's placeholder element starts with "#{Token[": not a tag item.
+    if Token.is_unresolved(list(paths)):
+        return False
+    return any(
+        isinstance(p, str) and not Token.is_unresolved(p) and p.startswith(rules.TAG_PREFIX)
+        for p in paths
+    )
 
 
 def _content_hash(

@@ -10,7 +10,9 @@ ServiceToken with :meth:`CloudFrontInvalidationProvider.export_service_token`, g
 distributions those templates purge with
 :meth:`CloudFrontInvalidationProvider.grant_distribution_ids`, and use
 ``Type: Custom::CloudFrontInvalidation`` with ``ServiceToken: !ImportValue <name>``
-(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``).
+(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``); a CDK stack
+declares ``CloudFrontInvalidation(..., service_token=Fn.import_value(<name>))``. Grant
+rollback detection on each consuming stack (:meth:`grant_rollback_detection`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,21 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import crhelper
 import jsii
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Token, Validations
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -34,6 +44,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import cloudfront_purge
+from cdk_cloudfront_invalidation._scratch import scratch_dir
 from cloudfront_purge.model import rules
 from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.prune import run as prune
@@ -66,6 +77,12 @@ ASSET_DIR_MODE = 0o755
 FUNCTION_TIMEOUT = Duration.minutes(15)
 MEMORY_MB = 256
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: What ``cdk destroy`` does with the two log groups unless told otherwise: keep them (CDK's
+#: own default for a LogGroup). A failed first deploy rolls back by deleting the stack, and
+#: with it, under DESTROY, the very logs that say why the purge failed; retained, they
+#: expire with LOG_RETENTION. ``set_log_removal_policy`` (the construct's
+#: ``log_removal_policy``) chooses otherwise.
+DEFAULT_LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
 INVALIDATION_ACTIONS = (
     "cloudfront:CreateInvalidation",
     "cloudfront:GetInvalidation",
@@ -99,8 +116,13 @@ PRUNE_LIST_ACTIONS = ("s3:ListBucket",)
 
 @functools.cache
 def handler_asset_dir() -> str:
-    """Stage the Lambda asset once per process and return its directory."""
-    staging = Path(tempfile.mkdtemp(prefix="cloudfront-invalidation-asset-"))
+    """Stage the Lambda asset once per process and return its directory.
+
+    It lives in the process's scratch folder, removed at exit: CDK copies the asset into
+    the cloud assembly (``cdk.out``) at synth, so nothing is left in the temporary directory.
+    """
+    staging = scratch_dir() / "asset"
+    staging.mkdir()
     package_dir = Path(cloudfront_purge.__file__).parent
     target = staging / "cloudfront_purge"
     for relative in runtime_files(package_dir):
@@ -246,8 +268,36 @@ class CloudFrontInvalidationProvider(Construct):
         self._manifest_buckets: set[str] = set()
         self._prune_grants: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
+        #: Set once by set_log_removal_policy; None: DEFAULT_LOG_REMOVAL_POLICY.
+        self._log_removal_policy: RemovalPolicy | None = None
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
+
+    def set_log_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What ``cdk destroy`` (or a failed first deploy) does with both log groups.
+
+        ``RemovalPolicy.DESTROY`` deletes them with the stack; ``RETAIN`` (the default,
+        ``DEFAULT_LOG_REMOVAL_POLICY``) keeps them until their retention empties them.
+        Setting the same policy again does nothing.
+
+        Raises:
+            ValueError: a different policy was set already (the stack has one provider,
+                so every CloudFrontInvalidation of the stack must agree).
+        """
+        if not isinstance(policy, RemovalPolicy):
+            raise ValueError(
+                "log_removal_policy must be a RemovalPolicy (RemovalPolicy.DESTROY or "
+                f"RemovalPolicy.RETAIN), got {policy!r}"
+            )
+        if self._log_removal_policy is not None and self._log_removal_policy != policy:
+            raise ValueError(
+                f"log_removal_policy: the stack's provider already has {self._log_removal_policy}"
+                f", not {policy}; its log groups are shared by every CloudFrontInvalidation of "
+                "the stack, so give them all the same policy"
+            )
+        self._log_removal_policy = policy
+        for group in (self.log_group, self.on_failure_log_group):
+            group.apply_removal_policy(policy)
 
     def _configure_async_invocation(self, role: iam.IRole) -> None:
         """Retries, maximum event age, and an on-failure function that answers FAILED.
@@ -266,6 +316,7 @@ class CloudFrontInvalidationProvider(Construct):
             "the status of the stacks the provider serves",
         )
         on_failure_logs.grant_write(on_failure_role)
+        self.on_failure_log_group = on_failure_logs
         self.on_failure_function = self._function(
             "OnFailure",
             handler=ON_FAILURE_HANDLER,

@@ -120,3 +120,12 @@ def test_callerreference_is_as_described() -> None:
     example = re.search(r"For example\s+`([^`]+)`", text())
     assert example is not None
     assert re.fullmatch(r"[A-Za-z0-9]{12}-[0-9a-f]{24}", example.group(1))
+
+
+def test_the_quick_start_says_how_to_import_the_construct() -> None:
+    quick = text().split("## Quick start in your CDK app\n", 1)[1].split("\n## ", 1)[0]
+    line = "from cdk_cloudfront_invalidation import SafeSiteDeployment"
+    assert f"`{line}`" in quick
+    exec(line, {})  # the line a user copies works
+    assert "SITE_DIR" in quick and "distribution" in quick
+    assert "one provider function" not in text()

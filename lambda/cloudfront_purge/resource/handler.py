@@ -7,7 +7,9 @@ Lifecycle:
 - Create / Update: purge (rules + engine), wait for Completed, answer SUCCESS with the ids.
   What is purged is planned first (``changed_scope``): ``Paths``, or with OnlyChanged only
   the URLs of the files that changed between the old and the new manifest; nothing at all
-  when no file changed (SUCCESS at once). The plan rides along a hand-off.
+  when no file changed, or when an Update changes only settings such as TimeoutSeconds
+  (SUCCESS at once, Status Skipped; ``changed.plan.settings_only_change``). The plan rides
+  along a hand-off.
   A wait that outlasts this invocation hands off: the function invokes itself
   asynchronously with the same event plus a continuation (deadline, invalidation ids) and
   returns without answering; the last leg answers. See README "Waiting past 15 minutes".
