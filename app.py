@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
 """Example: a static site in a private S3 bucket behind CloudFront, purged on every deploy.
 
+Two stacks on the same hardened bucket and distribution set-up:
+
+- ``SafeStaticSite``, the recommended set-up: ``SafeSiteDeployment`` uploads everything but
+  the HTML, then the HTML, purges only what changed and waits, then prunes what earlier
+  deploys replaced once its retention has passed (docs/retention.md). Deploys never break a
+  page.
+- ``StaticSite``: a BucketDeployment and a ``CloudFrontInvalidation`` that purges ``/*`` on
+  every content change (the subject of the local end-to-end tier and the fault matrix).
+
     npx cdk deploy          # for real (pinned CLI: see package.json)
     make demo               # locally, against the emulated CloudFront
 """
@@ -14,80 +23,31 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from cdk_cloudfront_invalidation import CloudFrontInvalidation
+from cdk_cloudfront_invalidation import CloudFrontInvalidation, SafeSiteDeployment
 
 SITE_DIR = str(Path(__file__).parent / "site")
+
+
+class SafeStaticSiteStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        bucket, distribution = site_bucket_and_distribution(self)
+        site = SafeSiteDeployment(
+            self,
+            "Site",
+            source_directories=[SITE_DIR],
+            destination_bucket=bucket,
+            distribution=distribution,
+        )
+        _acknowledge_bucket_deployment(self, site.assets_deployment, bucket)
+        cdk.CfnOutput(self, "DistributionDomain", value=distribution.distribution_domain_name)
+        cdk.CfnOutput(self, "PruneStatus", value=site.invalidation.prune_status)
 
 
 class StaticSiteStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        # S3 access-log delivery through a bucket policy instead of the legacy
-        # LogDeliveryWrite ACL (cfn-lint W3045); context set here, so plain `python app.py`
-        # gets it as well as `cdk synth`.
-        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
-        # Access logs of the bucket and of the distribution (cdk-nag AwsSolutions-S1 and
-        # AwsSolutions-CFR3). CloudFront's standard logs are delivered with an object ACL,
-        # so this bucket keeps ACLs (object writer); the public-access block stays on.
-        log_bucket = s3.Bucket(
-            self,
-            "LogBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
-        )
-        cdk.Validations.of(log_bucket).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="This is the access-log bucket itself: its own access logs would have "
-                "to go to yet another bucket, with the same finding there.",
-            )
-        )
-        bucket = s3.Bucket(
-            self,
-            "SiteBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            server_access_logs_bucket=log_bucket,
-            server_access_logs_prefix="s3/",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
-        )
-        distribution = cloudfront.Distribution(
-            self,
-            "Distribution",
-            default_root_object="index.html",
-            default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            ),
-            enable_logging=True,
-            log_bucket=log_bucket,
-            log_file_prefix="cloudfront/",
-        )
-        cdk.Validations.of(distribution).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-CFR1",
-                reason="A public static site for every country: there is no geographic "
-                "restriction to enforce.",
-            ),
-            cdk.Acknowledgment(
-                id="AwsSolutions-CFR2",
-                reason="Static files from a private bucket, no forms or API behind them; a WAF "
-                "web ACL (billed per month and per request) is left to real deployments.",
-            ),
-            cdk.Acknowledgment(
-                id="AwsSolutions-CFR4",
-                reason="The example has no domain of its own and serves on *.cloudfront.net "
-                "with CloudFront's default certificate, whose security policy (TLSv1) CloudFront "
-                "fixes; a custom domain with an ACM certificate can set TLSv1.2_2021.",
-            ),
-        )
+        bucket, distribution = site_bucket_and_distribution(self)
         deployment = s3_deployment.BucketDeployment(
             self,
             "Deploy",
@@ -106,6 +66,79 @@ class StaticSiteStack(cdk.Stack):
         purge.node.add_dependency(deployment)
         cdk.CfnOutput(self, "DistributionDomain", value=distribution.distribution_domain_name)
         cdk.CfnOutput(self, "InvalidationId", value=purge.invalidation_id)
+
+
+def site_bucket_and_distribution(
+    stack: cdk.Stack,
+) -> tuple[s3.Bucket, cloudfront.Distribution]:
+    """The private site bucket, its access logs, and the distribution in front of it."""
+    # S3 access-log delivery through a bucket policy instead of the legacy
+    # LogDeliveryWrite ACL (cfn-lint W3045); context set here, so plain `python app.py`
+    # gets it as well as `cdk synth`.
+    stack.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
+    # Access logs of the bucket and of the distribution (cdk-nag AwsSolutions-S1 and
+    # AwsSolutions-CFR3). CloudFront's standard logs are delivered with an object ACL,
+    # so this bucket keeps ACLs (object writer); the public-access block stays on.
+    log_bucket = s3.Bucket(
+        stack,
+        "LogBucket",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+        lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        auto_delete_objects=True,
+    )
+    cdk.Validations.of(log_bucket).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-S1",
+            reason="This is the access-log bucket itself: its own access logs would have "
+            "to go to yet another bucket, with the same finding there.",
+        )
+    )
+    bucket = s3.Bucket(
+        stack,
+        "SiteBucket",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        server_access_logs_bucket=log_bucket,
+        server_access_logs_prefix="s3/",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        auto_delete_objects=True,
+    )
+    distribution = cloudfront.Distribution(
+        stack,
+        "Distribution",
+        default_root_object="index.html",
+        default_behavior=cloudfront.BehaviorOptions(
+            origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        ),
+        enable_logging=True,
+        log_bucket=log_bucket,
+        log_file_prefix="cloudfront/",
+    )
+    cdk.Validations.of(distribution).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-CFR1",
+            reason="A public static site for every country: there is no geographic "
+            "restriction to enforce.",
+        ),
+        cdk.Acknowledgment(
+            id="AwsSolutions-CFR2",
+            reason="Static files from a private bucket, no forms or API behind them; a WAF "
+            "web ACL (billed per month and per request) is left to real deployments.",
+        ),
+        cdk.Acknowledgment(
+            id="AwsSolutions-CFR4",
+            reason="The example has no domain of its own and serves on *.cloudfront.net "
+            "with CloudFront's default certificate, whose security policy (TLSv1) CloudFront "
+            "fixes; a custom domain with an ACM certificate can set TLSv1.2_2021.",
+        ),
+    )
+    return bucket, distribution
 
 
 def _acknowledge_bucket_deployment(
@@ -165,5 +198,8 @@ def _acknowledge_bucket_deployment(
 
 
 app = cdk.App()
+# StaticSite first: the local CloudFormation (make demo, the end-to-end tier, the fault
+# matrix) deploys the assembly's first stack that holds the resource.
 StaticSiteStack(app, "StaticSite")
+SafeStaticSiteStack(app, "SafeStaticSite")
 app.synth()

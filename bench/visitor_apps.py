@@ -89,7 +89,7 @@ def site_app(setup: str, site_dir: str, spa: bool, outdir: str) -> cdk.App:
         )
         purge.node.add_dependency(deployment)
     else:
-        from cdk_cloudfront_invalidation import SafeSiteDeployment  # type: ignore[attr-defined]
+        from cdk_cloudfront_invalidation import SafeSiteDeployment
 
         SafeSiteDeployment(
             stack,

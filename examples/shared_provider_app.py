@@ -3,10 +3,11 @@
 
 ``CloudFrontInvalidationProvider`` exports its ServiceToken; a template that purges
 imports it with ``!ImportValue`` (see ``examples/raw-cloudformation.yaml``), and so does the
-CDK stack ``SiteRelease`` below. IAM stays least-privilege: the provider may invalidate
-exactly the distributions named in the ``distributionIds`` context, so adding one is a
-redeploy of the provider stack. So is reading the status of the stacks it serves
-(``cloudformation:DescribeStacks``, rollback detection), granted by stack name.
+CDK stack ``SiteRelease`` below, through ``CloudFrontInvalidation(service_token=...)`` (the
+same props and synth-time checks, no function of its own). IAM stays least-privilege: the
+provider may invalidate exactly the distributions named in the ``distributionIds`` context,
+and read the status of exactly the consuming stacks (rollback detection), so adding either
+is a redeploy of the provider stack.
 
     npx cdk deploy --app "python3 examples/shared_provider_app.py" \\
         -c distributionIds=E2QWRUHAPOMQZL,E1EXAMPLE2345 --all
@@ -18,19 +19,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudfront as cloudfront
 from constructs import Construct
 
-from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
+from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cloudfront_purge.model import rules
 
 #: The name other stacks give to Fn::ImportValue; raw-cloudformation.yaml defaults to it.
 SERVICE_TOKEN_EXPORT = "CloudFrontInvalidation-ServiceToken"  # noqa: S105 - an export name
 SITE_DIR = str(Path(__file__).resolve().parent.parent / "site")
+#: The stacks that purge through the shared provider.
+CONSUMER_STACKS = ("SiteRelease",)
 
 
 class InvalidationProviderStack(cdk.Stack):
-    """The shared provider: one function, its ServiceToken exported, distributions granted,
-    and the status of the stacks it serves readable (``consumer_stacks``, by name)."""
+    """The shared provider: one function, its ServiceToken exported, distributions granted."""
 
     def __init__(
         self,
@@ -38,15 +41,14 @@ class InvalidationProviderStack(cdk.Stack):
         construct_id: str,
         *,
         distribution_ids: Sequence[str],
-        consumer_stacks: Sequence[str] = (),
+        consumer_stacks: Sequence[str] = CONSUMER_STACKS,
         export_name: str = SERVICE_TOKEN_EXPORT,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        # consumer_stacks: without DescribeStacks on a consumer stack, its rollback is
-        # taken for a normal update, and a purge that fails then leaves it
-        # UPDATE_ROLLBACK_FAILED (README, "Troubleshooting"). Names, not stack ids: the
-        # consumers import this stack's export, so a reference back would be a cycle.
+        # grant_rollback_detection: DescribeStacks on each consuming stack: their rollbacks then never fail because
+        # of the cache (README "Troubleshooting"). Names, not stack ids: the consumers
+        # import this stack's export, so a reference back would be a cycle.
         self.provider = CloudFrontInvalidationProvider.of_stack(self)
         self.provider.export_service_token(export_name)
         self.provider.grant_distribution_ids(distribution_ids)
@@ -66,24 +68,25 @@ class SiteReleaseStack(cdk.Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        purge = cdk.CustomResource(
+        distributions = [
+            # Only the id is used (the provider stack holds the grant); give the domain
+            # name when you know it.
+            cloudfront.Distribution.from_distribution_attributes(
+                self, f"Distribution{index}", distribution_id=distribution_id, domain_name=""
+            )
+            for index, distribution_id in enumerate(distribution_ids)
+        ]
+        purge = CloudFrontInvalidation(
             self,
             "Purge",
             service_token=cdk.Fn.import_value(export_name),
-            resource_type="Custom::CloudFrontInvalidation",
-            # Answer within 30 minutes; CloudFormation gives up 2 minutes after that.
-            service_timeout=cdk.Duration.minutes(32),
-            properties={
-                "DistributionIds": list(distribution_ids),
-                "Paths": ["/index.html", "/assets/*"],
-                # Changes whenever the site's files change: the purge runs on that update.
-                "SourceHash": cdk.FileSystem.fingerprint(SITE_DIR),
-                "WaitForCompletion": "true",
-                "TimeoutSeconds": "1800",
-            },
+            distributions=distributions,
+            paths=["/index.html", "/assets/*"],
+            # Changes whenever the site's files change: the purge runs on that update.
+            source_directories=[SITE_DIR],
         )
-        cdk.CfnOutput(self, "InvalidationId", value=purge.get_att_string("InvalidationId"))
-        cdk.CfnOutput(self, "Status", value=purge.get_att_string("Status"))
+        cdk.CfnOutput(self, "InvalidationId", value=purge.invalidation_id)
+        cdk.CfnOutput(self, "Status", value=purge.status)
 
 
 def distribution_ids_from_context(app: cdk.App) -> list[str]:
@@ -109,14 +112,10 @@ def distribution_ids_from_context(app: cdk.App) -> list[str]:
 def main() -> None:
     app = cdk.App()
     distribution_ids = distribution_ids_from_context(app)
-    release_stack_name = "SiteRelease"
     provider_stack = InvalidationProviderStack(
-        app,
-        "CloudFrontInvalidationProvider",
-        distribution_ids=distribution_ids,
-        consumer_stacks=[release_stack_name],
+        app, "CloudFrontInvalidationProvider", distribution_ids=distribution_ids
     )
-    release = SiteReleaseStack(app, release_stack_name, distribution_ids=distribution_ids)
+    release = SiteReleaseStack(app, "SiteRelease", distribution_ids=distribution_ids)
     # Fn::ImportValue is not a CDK reference: deploy the exporting stack first.
     release.add_stack_dependency(provider_stack)
     app.synth()

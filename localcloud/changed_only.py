@@ -21,6 +21,8 @@ from localcloud.lifecycle import LocalCloudFormation, Outcome, ProgressFn
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "changed_only_app.py"
+#: The stack APP defines; deployed by name, so a rename fails here rather than mislabel.
+STACK_NAME = "ChangedOnlySite"
 SECTIONS = ("guide", "reference", "tutorials", "api")
 PAGES_PER_SECTION = 12
 POSTS = 10
@@ -84,7 +86,8 @@ def run(cloud: LocalCloudFront, workdir: Path, on_progress: ProgressFn | None = 
     """The demo's changed-only step: deploy v1, then v2, then a change that lands in no file."""
     versions = synthesize_versions(workdir)
     outcomes: list[Outcome] = []
-    with LocalCloudFormation(versions.v1, cloud=cloud, on_progress=on_progress) as stack:
+    with LocalCloudFormation(versions.v1, cloud=cloud, on_progress=on_progress,
+                             stack_name=STACK_NAME) as stack:
         outcomes += stack.deploy("changed-only: first deploy (v1)")
         stack.use_assembly(versions.v2)
         outcomes += stack.deploy("changed-only: content change (v1 -> v2)")

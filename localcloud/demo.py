@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -53,13 +54,21 @@ class LiveDisplay:
         waiting = ", ".join(
             f"{inv} {status}" + (f" (~{left:.1f} s left)" if status != "Completed" else "")
             for inv, status, left in progress.waiting_on
-        ) or "no invalidation yet"
+        )
+        if waiting:
+            waiting = f"waiting on {waiting}"
+        elif progress.request_type == "Delete":
+            waiting = "waiting for the answer (a Delete purges nothing)"
+        else:
+            waiting = "waiting for an invalidation or the answer"
         line = (f"  [{progress.elapsed:6.1f}s] {progress.request_type:<6} {progress.step}: "
-                f"waiting on {waiting}; Lambda legs: {progress.legs}")
+                f"{waiting}; Lambda legs: {progress.legs}")
         state = (progress.step, tuple((i, s) for i, s, _ in progress.waiting_on), progress.legs)
         now = time.monotonic()
         if self.tty:
-            self.out.write("\r" + line[:160].ljust(160))
+            # Fitted to the terminal: a wrapped line could not be rewritten in place.
+            width = shutil.get_terminal_size((160, 24)).columns - 1
+            self.out.write("\r" + line[:width].ljust(width))
             self.out.flush()
         elif state != self.last_state or now - self.last_print > 2.0:
             print(line, file=self.out, flush=True)
@@ -71,14 +80,19 @@ class LiveDisplay:
             self.out.write("\n")
 
 
-def summary_table(outcomes: Sequence[Outcome]) -> str:
+def summary_table(outcomes: Sequence[Outcome], stacks: Sequence[str] | None = None) -> str:
+    """One row per request; ``stacks`` (one per outcome) adds a first column naming the
+    stack, so rows of several stacks with the same step tell apart."""
     header = ["step", "event", "result", "invalidation ids", "CallerReference",
               "to Completed", "to SUCCESS", "legs"]
+    if stacks is not None:
+        header.insert(0, "stack")
     rows = [header]
-    for o in outcomes:
+    for index, o in enumerate(outcomes):
         ids = ",".join(r.id for r in o.invalidations) or "-"
         refs = ",".join(sorted({r.caller_reference for r in o.invalidations})) or "-"
         rows.append([
+            *([stacks[index]] if stacks is not None else []),
             o.step, o.request_type, o.status if o.status != "FAILED" else f"FAILED: {o.reason}",
             ids, refs,
             _secs(o.seconds_to_completed), _secs(o.seconds_to_answer), str(o.legs),
@@ -131,12 +145,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="function timeout the long wait must outlast (default: %(default)s)")
     parser.add_argument("--service-timeout", type=float, default=None,
                         help="override the template's ServiceTimeout (seconds)")
-    parser.add_argument("--app", type=Path, default=ROOT / "app.py")
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py",
+                        help="the CDK app to synthesize and deploy locally; its first stack "
+                        "with a Custom::CloudFrontInvalidation is used (default: %(default)s)")
     parser.add_argument("--tenants-app", type=Path, default=TENANTS_APP,
                         help=f"the app of the {TENANTS_STEP!r} step (default: %(default)s)")
     parser.add_argument("--cdk-out", type=Path, default=None,
-                        help="use this synthesized assembly instead of synthesizing --app")
-    parser.add_argument("--seed", type=int, default=7)
+                        help="deploy this synthesized assembly (a cdk.out folder, e.g. from "
+                        "`npx cdk synth -o DIR` of your own app) instead of synthesizing --app")
+    parser.add_argument("--seed", type=int, default=7,
+                        help="random seed of --invalidation-spread, to repeat a run "
+                        "(default: %(default)s)")
     parser.add_argument("--no-visitors", dest="visitors", action="store_false",
                         help="no light traffic around app.py's deploy steps (by default a "
                         "visitors line follows each: page loads, broken, stale after SUCCESS)")
@@ -146,10 +165,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parse_args(argv)
+    # Every synthesized assembly and site lives here, removed at the end (about 90 MB).
+    with tempfile.TemporaryDirectory(prefix="demo-") as scratch:
+        return _run(args, Path(scratch), out)
+
+
+def _run(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     names = args.scenario or [*SCENARIOS, *OWN_APP_STEPS]
     cdk_out = args.cdk_out
     if cdk_out is None and set(names) - set(OWN_APP_STEPS):
-        cdk_out = Path(tempfile.mkdtemp(prefix="demo-cdk-out-"))
+        cdk_out = scratch / "cdk.out"
         print(f"Synthesizing {args.app} -> {cdk_out}", file=out, flush=True)
         started = time.monotonic()
         synthesize(args.app, cdk_out)
@@ -161,12 +186,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         duration = lambda _dist, _paths: rng.uniform(low, high)  # noqa: E731
     display = LiveDisplay(out)
     outcomes: list[Outcome] = []
+    #: The stack of each outcome, for the summary.
+    stacks: list[str] = []
     with LocalCloudFront(invalidation_seconds=duration) as cloud:  # type: ignore[arg-type]
         if cdk_out is not None:
             with LocalCloudFormation(cdk_out, cloud=cloud, on_progress=display,
                                      service_timeout=args.service_timeout) as stack:
-                print(f"Local cloud at {cloud.endpoint_url}; stack {stack.stack.name}; "
-                      f"distributions {stack.distributions}; provider asset "
+                print(f"Local cloud at {cloud.endpoint_url}\n  stack: {stack.stack.name}\n"
+                      f"  distributions: {_named(stack.distributions)}\n  provider asset: "
                       f"{next(iter(stack.resources.values())).function.asset_dir}", file=out)
                 if args.visitors:
                     # Each deploy step gets its content upload and light traffic around it
@@ -183,6 +210,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                         continue
                     print(f"\n== {name}", file=out, flush=True)
                     outcomes += SCENARIOS[name](story)
+                    stacks += [stack.stack.name] * (len(outcomes) - len(stacks))
                     display.end()
         if CHANGED_ONLY in names:
             # Imported here: that module synthesizes with this one's synthesize().
@@ -191,12 +219,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             print(f"\n== {CHANGED_ONLY}: purge only what changed "
                   f"({changed_only.APP.relative_to(ROOT)}, two site versions)", file=out,
                   flush=True)
-            workdir = Path(tempfile.mkdtemp(prefix="demo-changed-only-"))
+            workdir = scratch / "changed-only"
             outcomes += changed_only.run(cloud, workdir, on_progress=display, out=out)
+            stacks += [changed_only.STACK_NAME] * (len(outcomes) - len(stacks))
             display.end()
         if TENANTS_STEP in names:
-            outcomes += tenants_step(args, cloud, display, out)
-    print("\n" + summary_table(outcomes), file=out)
+            for stack_name, stack_outcomes in tenants_step(args, cloud, display, out, scratch):
+                outcomes += stack_outcomes
+                stacks += [stack_name] * len(stack_outcomes)
+    print("\n" + summary_table(outcomes, stacks), file=out)
     problems = check(outcomes)
     print(f"\n{len(outcomes)} CloudFormation requests; "
           f"{sum(len(o.invalidations) for o in outcomes)} invalidations; "
@@ -206,26 +237,38 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     return 1 if problems else 0
 
 
+def _named(items: Mapping[str, object]) -> str:
+    """``{"Distribution": "E1..."}`` as ``Distribution E1...``, for people to read."""
+    return ", ".join(
+        f"{name} {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
+        for name, value in items.items()
+    ) or "none"
+
+
 def tenants_step(
-    args: argparse.Namespace, cloud: LocalCloudFront, display: LiveDisplay, out: TextIO
-) -> list[Outcome]:
+    args: argparse.Namespace, cloud: LocalCloudFront, display: LiveDisplay, out: TextIO,
+    scratch: Path,
+) -> list[tuple[str, list[Outcome]]]:
     """Deploy, then change, each stack of the tags-and-tenants app: one purges a cache tag on
-    a distribution with a CacheTagConfig, the other purges a distribution tenant."""
-    tenants_out = Path(tempfile.mkdtemp(prefix="demo-tenants-cdk-out-"))
+    a distribution with a CacheTagConfig, the other purges a distribution tenant. The
+    outcomes of each stack, by stack name."""
+    tenants_out = scratch / "tenants-cdk.out"
     print(f"\nSynthesizing {args.tenants_app} -> {tenants_out}", file=out, flush=True)
     synthesize(args.tenants_app.resolve(), tenants_out)
-    outcomes: list[Outcome] = []
+    outcomes: list[tuple[str, list[Outcome]]] = []
     for stack_name in TENANTS_STACKS:
         with LocalCloudFormation(tenants_out, cloud=cloud, stack_name=stack_name,
                                  on_progress=display,
                                  service_timeout=args.service_timeout) as stack:
             paths = {lid: stack.template_properties(lid).get("Paths")
                      for lid in stack.resources}
-            print(f"\n== {TENANTS_STEP}: stack {stack_name}; distributions "
-                  f"{stack.distributions}; distribution tenants {stack.distribution_tenants}; "
-                  f"paths {paths}", file=out, flush=True)
+            print(f"\n== {TENANTS_STEP}: stack {stack_name}\n"
+                  f"  distributions: {_named(stack.distributions)}\n"
+                  f"  distribution tenants: {_named(stack.distribution_tenants)}\n"
+                  f"  paths: {_named(paths)}", file=out, flush=True)
             story = Story(stack, invalidation_seconds=args.invalidation_seconds)
-            outcomes += SCENARIOS["first-deploy"](story) + SCENARIOS["content-change"](story)
+            outcomes.append((stack_name, SCENARIOS["first-deploy"](story)
+                             + SCENARIOS["content-change"](story)))
             display.end()
     return outcomes
 

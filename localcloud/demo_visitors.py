@@ -132,8 +132,9 @@ class DemoVisitors:
             loads = runner.stop()
             summary = summarize(loads, success_at=success, expected_version=site.version)
             note = " (rolled back: content unchanged)" if rolled_back else ""
+            # On a terminal the demo's live line has no newline yet: end it first.
             print(
-                f"  visitors [{step}]: content {site.version}{note}; {summary.page_loads} page "
+                ("\n" if self.out.isatty() else "") + f"  visitors [{step}]: content {site.version}{note}; {summary.page_loads} page "
                 f"loads, {summary.broken} broken, {summary.stale_after_success} stale after "
                 f"SUCCESS" + ("" if success is not None else " (no SUCCESS)"),
                 file=self.out,

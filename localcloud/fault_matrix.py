@@ -1,6 +1,7 @@
 """Lifecycle event x fault, run through the local CloudFormation against the local CloudFront.
 
     python -m localcloud.fault_matrix > docs/faults.md   # cell times go to stderr
+    python -m localcloud.fault_matrix --prune            # the prune's cells only
 
 tests/e2e/test_fault_matrix.py runs the same cells. For each it counts what matters to a
 user: the answers CloudFormation got and the stack status they leave, purges lost (a
@@ -734,9 +735,18 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from localcloud.cdk_app import synthesize
 
+    if "--prune" in (sys.argv[1:] if argv is None else argv):
+        # Only the prune's cells (docs/faults.md, "The prune's faults"): a pruning resource
+        # of examples/safe_site_app.py, not app.py's.
+        from localcloud import prune_matrix
+
+        with tempfile.TemporaryDirectory(prefix="prune-matrix-") as work:
+            prune_rows = prune_matrix.run_prune_matrix(Path(work))
+        print(prune_matrix.prune_markdown(prune_rows))
+        return 0 if all(r.ok for r in prune_rows) else 1
     out = synthesize(ROOT / "app.py", Path(tempfile.mkdtemp(prefix="fault-matrix-")),
                      umask=BUILD_UMASK)
     rows = run_matrix(out)

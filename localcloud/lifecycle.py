@@ -75,6 +75,7 @@ BUCKET_TYPE = "AWS::S3::Bucket"
 SITE_RESOURCE_TYPES = (BUCKET_DEPLOYMENT_TYPE, RESOURCE_TYPE)
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
+BUCKET_TYPE = "AWS::S3::Bucket"
 #: DistributionConfig.ConnectionMode of a multi-tenant distribution (AWS CloudFormation
 #: User Guide, AWS::CloudFront::Distribution DistributionConfig).
 TENANT_ONLY = "tenant-only"
@@ -228,15 +229,13 @@ class LocalCloudFormation:
             for logical_id, res in self.stack.resources.items()
             if res.get("Type") == TENANT_TYPE
         }
-        #: Logical id -> bucket name, for the template's AWS::S3::Bucket (only when a
-        #: BucketDeployment is run: nothing else here reads or writes a bucket).
-        self.buckets: dict[str, str] = {}
-        if BUCKET_DEPLOYMENT_TYPE in self.resource_types:
-            self.buckets = {
-                logical_id: self._create_bucket(logical_id)
-                for logical_id, res in self.stack.resources.items()
-                if res.get("Type") == BUCKET_TYPE
-            }
+        #: Logical id -> bucket name, for the template's AWS::S3::Bucket: made in moto's S3
+        #: (empty), so a property that names a bucket (``Ref``) resolves to a real one.
+        self.buckets: dict[str, str] = {
+            logical_id: self._create_bucket(logical_id)
+            for logical_id, res in self.stack.resources.items()
+            if res.get("Type") == BUCKET_TYPE
+        }
         self._mounted: dict[str, MountedFunction] = {}
         self.resources: dict[str, _Resource] = {}
         #: The functions' roles, registered with the local services' IAM (localcloud.iam).
@@ -380,7 +379,8 @@ class LocalCloudFormation:
 
     def _register_roles(self) -> None:
         """Give the local services the roles' policies, resolved with this deploy's ids."""
-        deployed = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs()}
+        deployed = {**pseudo_refs(self.stack), **self.distributions, **self._tenant_refs(),
+                    **self._bucket_refs()}
         arns = {key: self.lambda_.arn(binding.function_name)
                 for key, binding in self._roles.items()}
         register_roles(self.cloud.iam, self._roles.values(), self.stack.assembly, deployed, arns)

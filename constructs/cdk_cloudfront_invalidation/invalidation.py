@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, FileSystem, Fn, Token
+from aws_cdk import CustomResource, Duration, FileSystem, Fn, RemovalPolicy, Token
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_cloudfront_invalidation import pruning
+from cdk_cloudfront_invalidation._checks import (
+    CacheTagCheck,
+    app_defined_distribution,
+    sequence_prop,
+)
+from cdk_cloudfront_invalidation._scratch import scratch_dir
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.model import rules
+from cloudfront_purge.prune import run as prune
 
 
 class CloudFrontInvalidation(Construct):
@@ -53,6 +60,12 @@ class CloudFrontInvalidation(Construct):
         url_prefix: str = changes.DEFAULT_URL_PREFIX,
         index_document: str | None = changes.DEFAULT_INDEX_DOCUMENT,
         max_paths: int = cover.DEFAULT_MAX_PATHS,
+        prune_bucket: s3.IBucket | None = None,
+        prune_key_prefix: str = "",
+        keep_replaced_files: Duration | None = None,
+        on_timeout: str = prune.DEFAULT_ON_TIMEOUT,
+        service_token: str | None = None,
+        log_removal_policy: RemovalPolicy | None = None,
     ) -> None:
         """
         Args:
@@ -98,7 +111,61 @@ class CloudFrontInvalidation(Construct):
                 (at most 15 of them wildcards), chosen to evict the fewest unchanged
                 objects; 1 to 3,000. Used with ``only_changed``. Default: 30 (chosen with
                 the benchmark: docs/changed-only.md).
+            prune_bucket: The bucket the site is deployed to (owned or imported): once every
+                invalidation of a deploy is Completed, delete the files earlier deploys of
+                this resource put there that no version since needs, after
+                ``keep_replaced_files`` (docs/retention.md). Needs ``only_changed`` (the
+                manifests say which files each deploy put there) and
+                ``wait_for_completion``; give the BucketDeployment ``prune=False``. A failed
+                prune never fails the deploy (PruneStatus, PruneLeftBehind); a Delete of
+                this resource removes nothing. Default: - nothing is ever deleted.
+            prune_key_prefix: Where the site's files are in ``prune_bucket``: the
+                BucketDeployment's ``destination_key_prefix`` (``site`` and ``site/`` are
+                the same). The provider may delete only under it. Default: ``""`` (the
+                bucket's root).
+            keep_replaced_files: How long a replaced file (one the new version no longer
+                has) stays after the deploy that replaced it, for HTML cached in browsers
+                and intermediaries and for tabs left open; it is deleted by the first
+                deploy after that (docs/retention.md). Whole seconds, up to ten years.
+                Default: 7 days.
+            on_timeout: What a purge that outlasts ``timeout`` means: ``"fail"`` (the
+                deploy fails, as without this prop) or ``"succeed"`` (SUCCESS with the
+                invalidation ids, Status InProgress, PurgeConfirmed false and a Warning; SST
+                issues 1397 and 1516). Nothing is pruned after a purge that did not reach
+                Completed. Default: ``"fail"``.
+            service_token: Use a provider shared by another stack instead of this stack's
+                own: its exported ServiceToken, e.g. ``Fn.import_value("...")``. The same
+                props and synth-time checks; this stack gets no function, and grants nothing:
+                the provider's stack grants the distributions and tenants
+                (``grant_distribution_ids``), rollback detection on this stack
+                (``grant_rollback_detection``) and, with ``only_changed``, manifest reads on
+                this stack's asset bucket (``grant_manifest_reads``); README "From another
+                stack, through a shared provider". Default: - the stack's own provider.
+            log_removal_policy: What ``cdk destroy`` does with the provider's two log
+                groups: ``RemovalPolicy.DESTROY`` deletes them, ``RETAIN`` keeps them until
+                their one-month retention empties them. Shared by the stack's provider, so
+                every instance of a stack that gives it must agree. Not with
+                ``service_token`` (the provider's stack decides). Default:
+                ``RemovalPolicy.RETAIN`` (CDK's default for log groups; a failed first
+                deploy rolls back by deleting the stack, and the logs saying why survive).
         """
+        # One rule for every list prop, before anything iterates one (a str would be read
+        # one character at a time).
+        distributions = sequence_prop("distributions", distributions, "[distribution]")
+        distribution_tenants = sequence_prop(
+            "distribution_tenants", distribution_tenants, "['dt_2wjDZi3hD1ivOXf6rpZzNHkbMd9']"
+        )
+        paths = sequence_prop("paths", paths, "['/*']") or ()
+        source_directories = sequence_prop(
+            "source_directories", source_directories, "['site'] (one folder per item)"
+        )
+        assets = sequence_prop("assets", assets, "[asset]")
+        shared_token = _check_service_token(service_token)
+        if log_removal_policy is not None and shared_token is not None:
+            raise ValueError(
+                "log_removal_policy applies to this stack's own provider; with service_token the "
+                "provider's stack sets it (CloudFrontInvalidationProvider.set_log_removal_policy)"
+            )
         timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
         tenant_ids = _check_tenants(distribution_tenants)
         dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
@@ -115,23 +182,60 @@ class CloudFrontInvalidation(Construct):
             only_changed, url_prefix, index_document, max_paths,
             source_hash=source_hash, source_directories=source_directories, assets=assets,
         )
+        prune_props = pruning.check_props(
+            prune_bucket=prune_bucket,
+            prune_key_prefix=prune_key_prefix,
+            keep_replaced_files=keep_replaced_files,
+            on_timeout=on_timeout,
+            only_changed=only_changed,
+            wait_for_completion=wait_for_completion,
+        )
         site = manifest.build_manifest(source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
+        if _has_tag_items(paths):
+            for dist in dists:
+                defined = app_defined_distribution(dist)
+                if defined is not None:
+                    CacheTagCheck.of_stack(self).add(self.node.path, dist.node.path, defined)
 
-        provider = CloudFrontInvalidationProvider.of_stack(self)
-        provider.grant_distributions(d.distribution_arn for d in dists)
-        provider.grant_distribution_tenant_ids(tenant_ids)
+        provider: CloudFrontInvalidationProvider | None = None
+        if shared_token is None:
+            provider = CloudFrontInvalidationProvider.of_stack(self)
+            if log_removal_policy is not None:
+                provider.set_log_removal_policy(log_removal_policy)
+            shared_token = provider.service_token
+            provider.grant_distributions(d.distribution_arn for d in dists)
+            provider.grant_distribution_tenant_ids(tenant_ids)
         tenant_props = {rules.PROP_DISTRIBUTION_TENANT_IDS: tenant_ids} if tenant_ids else {}
         #: The manifest file asset of a changed-only purge; None otherwise.
         self.manifest_asset: s3_assets.Asset | None = None
         if site is not None:
             self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
-            provider.grant_manifest_reads(self.manifest_asset.bucket)
+            if provider is not None:
+                provider.grant_manifest_reads(self.manifest_asset.bucket)
             options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
+        #: (bucket, normalized key prefix) this resource prunes; None without prune_bucket.
+        self.prune_target: tuple[s3.IBucket, str] | None = None
+        if prune_props.bucket is not None:
+            self.prune_target = (prune_props.bucket, prune_props.key_prefix)
+            # With service_token the provider's stack grants it (grant_prune), as it grants
+            # the distributions.
+            if provider is not None:
+                provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
+            self.node.add_validation(
+                pruning.PruneChecks(
+                    self,
+                    bucket=prune_props.bucket,
+                    key_prefix=prune_props.key_prefix,
+                    url_prefix=url_prefix,
+                    distributions=dists,
+                )
+            )
+        options.update(prune_props.properties)
         self.resource = CustomResource(
             self,
             "Resource",
-            service_token=provider.service_token,
+            service_token=shared_token,
             resource_type=rules.RESOURCE_TYPE,
             service_timeout=Duration.seconds(
                 timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
@@ -147,8 +251,10 @@ class CloudFrontInvalidation(Construct):
                 **options,
             },
         )
-        # The function must be allowed to re-invoke itself before the first event arrives.
-        self.resource.node.add_dependency(provider.self_invoke_policy)
+        if provider is not None:
+            # The function must be allowed to re-invoke itself before the first event arrives.
+            self.resource.node.add_dependency(provider.self_invoke_policy)
+        #: The stack's provider; None with ``service_token`` (a provider of another stack).
         self.provider = provider
         self.source_hash = content_hash
 
@@ -193,6 +299,24 @@ class CloudFrontInvalidation(Construct):
         """A GetAtt token: files modified, added or deleted since the previous deploy
         (empty when not known)."""
         return self.resource.get_att_string(rules.ATTR_CHANGED_FILES)
+
+    @property
+    def prune_status(self) -> str:
+        """A GetAtt token (with ``prune_bucket``): "Pruned", "Partial" (something left
+        behind for the next deploy), "Failed", "Held" (a rollback or a Create: nothing
+        deleted on purpose) or "Skipped" (the purge did not reach Completed)."""
+        return self.resource.get_att_string(prune.ATTR_PRUNE_STATUS)
+
+    @property
+    def pruned_count(self) -> str:
+        """A GetAtt token (with ``prune_bucket``): files this deploy deleted."""
+        return self.resource.get_att_string(prune.ATTR_PRUNED_COUNT)
+
+    @property
+    def prune_left_behind(self) -> str:
+        """A GetAtt token (with ``prune_bucket``): files whose deletion failed or had no
+        time left; the next deploy deletes them."""
+        return self.resource.get_att_string(prune.ATTR_PRUNE_LEFT_BEHIND)
 
     @property
     def unchanged_kept(self) -> str:
@@ -249,13 +373,15 @@ def _changed_only_properties(
 
 
 def _stage_manifest(site: manifest.Manifest) -> str:
-    """Write the manifest where every synth of the same content finds the same file.
+    """Write the manifest in the process's scratch folder (removed at exit, once CDK has
+    copied it into the cloud assembly), one folder per content, so the same content in one
+    synth is one file.
 
     The file name ends in ``rules.MANIFEST_EXTENSION``: the asset's object key keeps it,
     which is what the provider's S3 grant matches.
     """
     digest = manifest.manifest_digest(site)
-    folder = Path(tempfile.gettempdir()) / "cdk-cloudfront-invalidation-manifests" / digest
+    folder = scratch_dir() / "manifests" / digest
     target = folder / f"manifest{rules.MANIFEST_EXTENSION}"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
@@ -358,6 +484,31 @@ def _check_paths(paths: Sequence[str]) -> None:
         rules.normalize_paths(concrete)
     except rules.RuleError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _check_service_token(token: str | None) -> str | None:
+    if token is None:
+        return None
+    if not isinstance(token, str) or (not Token.is_unresolved(token) and not token.strip()):
+        raise ValueError(
+            "service_token must be the shared provider's ServiceToken (its function ARN), "
+            f'such as Fn.import_value("CloudFrontInvalidation-ServiceToken"), got {token!r}'
+        )
+    if not Token.is_unresolved(token) and not token.startswith("arn:"):
+        raise ValueError(
+            f"service_token must be a Lambda function ARN (arn:...:function:...), got {token!r}"
+        )
+    return token
+
+
+def _has_tag_items(paths: Sequence[str]) -> bool:
+    # A list token's placeholder element starts with "#{Token[": not a tag item.
+    if Token.is_unresolved(list(paths)):
+        return False
+    return any(
+        isinstance(p, str) and not Token.is_unresolved(p) and p.startswith(rules.TAG_PREFIX)
+        for p in paths
+    )
 
 
 def _content_hash(

@@ -10,7 +10,9 @@ ServiceToken with :meth:`CloudFrontInvalidationProvider.export_service_token`, g
 distributions those templates purge with
 :meth:`CloudFrontInvalidationProvider.grant_distribution_ids`, and use
 ``Type: Custom::CloudFrontInvalidation`` with ``ServiceToken: !ImportValue <name>``
-(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``).
+(``examples/raw-cloudformation.yaml``, ``examples/shared_provider_app.py``); a CDK stack
+declares ``CloudFrontInvalidation(..., service_token=Fn.import_value(<name>))``. Grant
+rollback detection on each consuming stack (:meth:`grant_rollback_detection`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,21 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import crhelper
 import jsii
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Token, Validations
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -34,7 +44,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import cloudfront_purge
+from cdk_cloudfront_invalidation._scratch import scratch_dir
 from cloudfront_purge.model import rules
+from cloudfront_purge.prune import plan as prune_plan
+from cloudfront_purge.prune import run as prune
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"
@@ -64,6 +77,12 @@ ASSET_DIR_MODE = 0o755
 FUNCTION_TIMEOUT = Duration.minutes(15)
 MEMORY_MB = 256
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: What ``cdk destroy`` does with the two log groups unless told otherwise: keep them (CDK's
+#: own default for a LogGroup). A failed first deploy rolls back by deleting the stack, and
+#: with it, under DESTROY, the very logs that say why the purge failed; retained, they
+#: expire with LOG_RETENTION. ``set_log_removal_policy`` (the construct's
+#: ``log_removal_policy``) chooses otherwise.
+DEFAULT_LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
 INVALIDATION_ACTIONS = (
     "cloudfront:CreateInvalidation",
     "cloudfront:GetInvalidation",
@@ -83,12 +102,27 @@ TENANT_INVALIDATION_ACTIONS = (
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
 #: Read the manifests of changed-only purges (this deploy's and the previous one's).
 MANIFEST_READ_ACTIONS = ("s3:GetObject",)
+#: The prune (docs/retention.md): delete what a deploy replaced; DeleteObjects checks
+#: s3:DeleteObject on each key (Amazon S3 API Reference, DeleteObjects, "Permissions").
+PRUNE_DELETE_ACTIONS = ("s3:DeleteObject",)
+#: Read and write the prune state under ``<prefix>.cloudfront-purge/``.
+PRUNE_STATE_ACTIONS = ("s3:GetObject", "s3:PutObject")
+#: Whether the prune state exists is asked with ListObjectsV2 (prefix = its key): without
+#: a listing, GetObject of a missing key answers AccessDenied instead of NoSuchKey (Amazon
+#: S3 API Reference, GetObject, "Permissions"), and a first deploy could not tell "no state
+#: yet" from "denied". Listing is limited to the state folder by an s3:prefix condition.
+PRUNE_LIST_ACTIONS = ("s3:ListBucket",)
 
 
 @functools.cache
 def handler_asset_dir() -> str:
-    """Stage the Lambda asset once per process and return its directory."""
-    staging = Path(tempfile.mkdtemp(prefix="cloudfront-invalidation-asset-"))
+    """Stage the Lambda asset once per process and return its directory.
+
+    It lives in the process's scratch folder, removed at exit: CDK copies the asset into
+    the cloud assembly (``cdk.out``) at synth, so nothing is left in the temporary directory.
+    """
+    staging = scratch_dir() / "asset"
+    staging.mkdir()
     package_dir = Path(cloudfront_purge.__file__).parent
     target = staging / "cloudfront_purge"
     for relative in runtime_files(package_dir):
@@ -232,9 +266,38 @@ class CloudFrontInvalidationProvider(Construct):
         self._granted: set[str] = set()
         self._stacks_granted: set[str] = set()
         self._manifest_buckets: set[str] = set()
+        self._prune_grants: set[str] = set()
         self._exports: dict[str, CfnOutput] = {}
+        #: Set once by set_log_removal_policy; None: DEFAULT_LOG_REMOVAL_POLICY.
+        self._log_removal_policy: RemovalPolicy | None = None
         # Its own stack's resources are the ones it serves first.
         self.grant_rollback_detection([Stack.of(self).stack_id])
+
+    def set_log_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What ``cdk destroy`` (or a failed first deploy) does with both log groups.
+
+        ``RemovalPolicy.DESTROY`` deletes them with the stack; ``RETAIN`` (the default,
+        ``DEFAULT_LOG_REMOVAL_POLICY``) keeps them until their retention empties them.
+        Setting the same policy again does nothing.
+
+        Raises:
+            ValueError: a different policy was set already (the stack has one provider,
+                so every CloudFrontInvalidation of the stack must agree).
+        """
+        if not isinstance(policy, RemovalPolicy):
+            raise ValueError(
+                "log_removal_policy must be a RemovalPolicy (RemovalPolicy.DESTROY or "
+                f"RemovalPolicy.RETAIN), got {policy!r}"
+            )
+        if self._log_removal_policy is not None and self._log_removal_policy != policy:
+            raise ValueError(
+                f"log_removal_policy: the stack's provider already has {self._log_removal_policy}"
+                f", not {policy}; its log groups are shared by every CloudFrontInvalidation of "
+                "the stack, so give them all the same policy"
+            )
+        self._log_removal_policy = policy
+        for group in (self.log_group, self.on_failure_log_group):
+            group.apply_removal_policy(policy)
 
     def _configure_async_invocation(self, role: iam.IRole) -> None:
         """Retries, maximum event age, and an on-failure function that answers FAILED.
@@ -253,6 +316,7 @@ class CloudFrontInvalidationProvider(Construct):
             "the status of the stacks the provider serves",
         )
         on_failure_logs.grant_write(on_failure_role)
+        self.on_failure_log_group = on_failure_logs
         self.on_failure_function = self._function(
             "OnFailure",
             handler=ON_FAILURE_HANDLER,
@@ -448,6 +512,55 @@ class CloudFrontInvalidationProvider(Construct):
                 f"extension ({rules.MANIFEST_EXTENSION}) in the CDK asset bucket, nothing else.",
             )
         )
+
+    def grant_prune(self, bucket: s3.IBucket, key_prefix: str = "") -> None:
+        """Let the provider prune ``bucket`` under ``key_prefix`` (docs/retention.md).
+
+        ``s3:DeleteObject`` on ``<bucket>/<prefix>*``; ``s3:GetObject`` and ``s3:PutObject``
+        on ``<bucket>/<prefix>.cloudfront-purge/*`` (the prune state); ``s3:ListBucket`` on
+        the bucket with ``s3:prefix`` like ``<prefix>.cloudfront-purge/*``; and, for a
+        bucket with a customer-managed KMS key, encrypt/decrypt on that key. The construct
+        calls it for ``prune_bucket``; raw templates served through an exported ServiceToken
+        call it for theirs. Granting the same bucket and prefix twice adds nothing.
+
+        Raises:
+            ValueError: a prefix that breaks the prefix rules (``PruneKeyPrefix``).
+        """
+        try:
+            prefix = prune.normalize_prefix(key_prefix, field="key_prefix")
+        except rules.RuleError as exc:
+            raise ValueError(str(exc)) from exc
+        stack = Stack.of(self)
+        identity = json.dumps([stack.resolve(bucket.bucket_arn), prefix], sort_keys=True)
+        if identity in self._prune_grants:
+            return
+        self._prune_grants.add(identity)
+        objects = bucket.arn_for_objects(f"{prefix}*")
+        state_folder = f"{prefix}{prune_plan.STATE_FOLDER}"
+        state = bucket.arn_for_objects(f"{state_folder}*")
+        for actions, resource in ((PRUNE_DELETE_ACTIONS, objects), (PRUNE_STATE_ACTIONS, state)):
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(actions=list(actions), resources=[resource])
+            )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(PRUNE_LIST_ACTIONS),
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{state_folder}*"]}},
+            )
+        )
+        if bucket.encryption_key is not None:
+            # A bucket encrypted with a customer-managed key: the state is read and written.
+            bucket.encryption_key.grant_encrypt_decrypt(self.role)
+        for arn in (objects, state):
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_rendering(stack.resolve(arn))}]",
+                    reason="The prune deletes keys earlier deploys put under this prefix, "
+                    "whose names are known only at run time; the grant is scoped to the prune "
+                    "bucket and prefix (docs/retention.md).",
+                )
+            )
 
     def grant_rollback_detection(self, stacks: Iterable[str]) -> None:
         """Let the provider read these stacks' status (``cloudformation:DescribeStacks``).

@@ -8,6 +8,8 @@
 - ``function/``: the Lambda entry points and the answer to CloudFormation (standard library
   only, so a function that cannot load its handler still answers).
 - ``resource/``: the custom resource's lifecycle (crhelper, Create / Update / Delete).
+- ``prune/``: after the purge is Completed, delete what no page still needs, once its
+  retention has passed (docs/retention.md).
 - ``cli/``: the ``cloudfront-invalidate`` command; it never ships in the Lambda asset.
 
 Nothing is imported here, so the Lambda cold start loads only what the handler needs.

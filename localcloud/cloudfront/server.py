@@ -82,6 +82,7 @@ from localcloud.cloudfront.model import (
 )
 from localcloud.iam.authorizer import Authorizer, access_key_from_headers
 from localcloud.iam.s3 import guard_s3
+from localcloud.s3_faults import S3DeleteDenial
 
 __all__ = ["DistributionTenant", "LocalCloudFront"]
 
@@ -224,6 +225,8 @@ class LocalCloudFront(LocalService):
         #: IAM for the roles a local deploy registers (localcloud.iam): their invalidation
         #: calls and S3 reads are evaluated against their policies; other callers are not.
         self.iam = Authorizer()
+        #: Deny object deletions in chosen buckets of the same server's S3 (a test's fault).
+        self.s3_delete_denial = S3DeleteDenial()
         self.store = InvalidationStore(
             duration=invalidation_seconds,
             max_files_in_progress=max_files_in_progress,
@@ -513,6 +516,8 @@ class LocalCloudFront(LocalService):
                 response = self._handle(environ, path, method)
                 if response is not None:
                     return response(environ, start_response)
+            if (denied := self.s3_delete_denial.response(environ)) is not None:
+                return denied(environ, start_response)
             return guarded(environ, start_response)
 
         return app

@@ -67,7 +67,9 @@ class Authorizer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._principals: dict[str, Principal] = {}
-        self._cache: dict[tuple[str, str, str, str], Decision] = {}
+        self._cache: dict[
+            tuple[str, str, str, str, tuple[tuple[str, str], ...]], Decision
+        ] = {}
         self._evaluator: Evaluator | None = None
         #: Every evaluated call: (access key, action, resource, decision), in order.
         self.decisions: list[tuple[str, str, str, Decision]] = []
@@ -86,14 +88,21 @@ class Authorizer:
             return self._principals.get(access_key_id or "")
 
     def decide(
-        self, access_key_id: str | None, action: str, resource: str, account: str
+        self,
+        access_key_id: str | None,
+        action: str,
+        resource: str,
+        account: str,
+        context: Mapping[str, str] | None = None,
     ) -> Decision | None:
-        """The decision for a call, or None when the key is not a registered principal."""
+        """The decision for a call (with the request's condition ``context``, such as
+        ``s3:prefix``), or None when the key is not a registered principal."""
         with self._lock:
             principal = self._principals.get(access_key_id or "")
             if principal is None or access_key_id is None:
                 return None
-            key = (access_key_id, action, resource, account)
+            key = (access_key_id, action, resource, account,
+                   tuple(sorted((context or {}).items())))
             cached = self._cache.get(key)
             if cached is None and self._evaluator is None:
                 self._evaluator = Evaluator().start()
@@ -103,7 +112,8 @@ class Authorizer:
         else:
             assert evaluator is not None
             decision = evaluator.decide(
-                IamRequest(principal.role_arn, principal.policies, action, resource, account)
+                IamRequest(principal.role_arn, principal.policies, action, resource, account,
+                           dict(context or {}))
             )
             with self._lock:
                 self._cache[key] = decision
@@ -112,10 +122,15 @@ class Authorizer:
         return decision
 
     def denial(
-        self, access_key_id: str | None, action: str, resource: str, account: str
+        self,
+        access_key_id: str | None,
+        action: str,
+        resource: str,
+        account: str,
+        context: Mapping[str, str] | None = None,
     ) -> str | None:
         """IAM's AccessDenied message if the call is denied; None if allowed or not evaluated."""
-        decision = self.decide(access_key_id, action, resource, account)
+        decision = self.decide(access_key_id, action, resource, account, context)
         if decision is None or decision == "Allowed":
             return None
         principal = self.principal(access_key_id)

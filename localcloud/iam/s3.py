@@ -4,7 +4,11 @@ For a request signed with a registered role's key (:class:`~localcloud.iam.autho
 Authorizer`), the object operations are authorized first: ``GET``/``HEAD`` on an object is
 ``s3:GetObject`` on ``arn:aws:s3:::<bucket>/<key>``, ``GET`` on a bucket ``s3:ListBucket``
 on ``arn:aws:s3:::<bucket>``, ``PUT``/``DELETE`` on an object ``s3:PutObject`` /
-``s3:DeleteObject``; anything else from such a role is refused (stricter than guessing).
+``s3:DeleteObject``, and ``POST`` on a bucket with ``?delete`` (DeleteObjects) is
+``s3:DeleteObject`` on every key it names, refused whole if any one is denied (stricter than
+S3, which reports a per-key error). ``s3:ListBucket`` carries the request's ``prefix`` as
+the ``s3:prefix`` condition key (Service Authorization Reference, Amazon S3 condition
+keys). Anything else from such a role is refused (stricter than guessing).
 Then, as S3 does, a missing key answers 404 ``NoSuchKey`` only to a caller that may
 ``s3:ListBucket`` on the bucket, and 403 ``AccessDenied`` to any other (Amazon S3 API
 Reference, GetObject, "Permissions"). Path-style addressing only: what botocore uses for
@@ -13,7 +17,10 @@ an IP endpoint such as the local server's.
 
 from __future__ import annotations
 
+import io
+import urllib.parse
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -46,7 +53,38 @@ def s3_action(method: str, path: str, query: str) -> tuple[str, str] | None:
     keys = {part.split("=", 1)[0] for part in query.split("&") if part}
     if method == "GET" and keys <= _LIST_PARAMETERS:
         return "s3:ListBucket", f"arn:aws:s3:::{bucket}"
+    if method == "POST" and keys == {"delete"}:
+        return _DELETE_OBJECTS, f"arn:aws:s3:::{bucket}"
     return None
+
+
+#: Not an IAM action: DeleteObjects is authorized as s3:DeleteObject on each key it names.
+_DELETE_OBJECTS = "DeleteObjects"
+
+
+def _delete_objects(
+    app: WSGIApplication,
+    authorizer: Authorizer,
+    key_id: str | None,
+    account: str,
+    bucket_arn: str,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+) -> Iterable[bytes]:
+    """DeleteObjects: s3:DeleteObject on every key in the request body, then moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - the local test harness's own request
+    except ET.ParseError:
+        return _access_denied(start_response, "DeleteObjects with an unreadable body: refused")
+    keys = [el.text or "" for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Key"]
+    for key in keys:
+        denial = authorizer.denial(key_id, "s3:DeleteObject", f"{bucket_arn}/{key}", account)
+        if denial is not None:
+            return _access_denied(start_response, denial)
+    return app(environ, start_response)
 
 
 def _access_denied(start_response: StartResponse, message: str) -> Iterable[bytes]:
@@ -84,7 +122,13 @@ def guard_s3(
             return _access_denied(start_response, f"localcloud does not authorize {method} "
                                   f"{environ.get('PATH_INFO')} for a role: refused")
         action, resource = mapped
-        denial = authorizer.denial(key_id, action, resource, account())
+        query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")),
+                                      keep_blank_values=True)
+        if action == _DELETE_OBJECTS:
+            return _delete_objects(app, authorizer, key_id, account(), resource, environ,
+                                   start_response)
+        context = {"s3:prefix": query["prefix"][0]} if "prefix" in query else None
+        denial = authorizer.denial(key_id, action, resource, account(), context)
         if denial is not None:
             return _access_denied(start_response, denial)
         if action != "s3:GetObject":

@@ -88,12 +88,19 @@ def test_a_change_that_lands_in_no_file_purges_nothing(
     stack: LocalCloudFormation, versions: SiteVersions
 ) -> None:
     stack.deploy("v1")
-    (update,) = stack.deploy("only TimeoutSeconds", overrides={"TimeoutSeconds": "900"})
+    # A new content identity over the same files: the manifests are compared.
+    (update,) = stack.deploy("same files", overrides={"SourceHash": "same-files-new-hash"})
     assert update.status == "SUCCESS", update.reason
     assert update.invalidations == []
     assert update.data["Status"] == "Skipped" and update.data["PathCount"] == "0"
     assert update.data["PurgeScope"] == "changed" and update.data["ChangedFiles"] == "0"
     assert update.seconds_to_answer is not None and check([update]) == []
+    # A change of settings only is not even compared (README "Updates that purge nothing").
+    (settings,) = stack.deploy("only TimeoutSeconds", overrides={
+        "SourceHash": "same-files-new-hash", "TimeoutSeconds": "900"})
+    assert settings.status == "SUCCESS", settings.reason
+    assert settings.invalidations == []
+    assert settings.data["Status"] == "Skipped" and settings.data["PurgeScope"] == "none"
 
 
 def test_an_old_manifest_removed_by_cdk_gc_means_a_full_purge(

@@ -123,6 +123,10 @@ def test_demo_command_runs_selected_scenarios(app_assembly, capsys) -> None:  # 
     out = capsys.readouterr().out
     assert code == 0, out
     assert "first deploy" in out and "problems: 0" in out and "waiting on" in out
+    # The Delete waits for an answer, not on "no invalidation yet".
+    deletes = [line for line in out.splitlines() if "Delete delete:" in line]
+    assert deletes and all("waiting for the answer (a Delete purges nothing)" in d for d in deletes)
+    assert "no invalidation yet" not in out
     # Light traffic around the step: the first content is there before any visitor comes.
     line = next(x for x in out.splitlines() if x.startswith("  visitors [first deploy]:"))
     assert "content v1;" in line and " 0 broken, 0 stale after SUCCESS" in line, line

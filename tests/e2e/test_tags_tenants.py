@@ -4,6 +4,7 @@ local CloudFront, its handler driven through CloudFormation's protocol."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,12 +62,24 @@ def test_a_template_purging_by_cache_tag_sends_the_tag_unencoded(assembly: Path,
     assert outcome.data["PathCount"] == "1" and outcome.data["Status"] == "Completed"
 
 
-def test_the_demo_ends_with_a_tags_and_tenants_step(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_ends_with_a_tags_and_tenants_step(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from localcloud.demo import main
 
+    # The demo (and the synth it runs) leaves nothing in the temporary directory.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     code = main(["--scenario", "tenants", "--invalidation-seconds", "0.5"])
+    assert list(scratch.iterdir()) == []
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "== tenants: stack TaggedSite" in out and "['#site-release']" in out
-    assert "== tenants: stack TenantSite" in out and "distribution tenants {'Tenant': 'dt_" in out
+    assert "== tenants: stack TaggedSite" in out and " #site-release\n" in out
+    assert "== tenants: stack TenantSite" in out and "distribution tenants: Tenant dt_" in out
+    assert "{" not in out  # readable text, not Python dicts
+    # The summary names the stack on each row: both stacks have a "first deploy".
+    rows = [line.split(" | ") for line in out.splitlines() if " | " in line]
+    assert [r[0].strip() for r in rows if r[1].strip() == "first deploy"] == ["TaggedSite", "TenantSite"]
     assert "4 CloudFormation requests; 4 invalidations; problems: 0" in out

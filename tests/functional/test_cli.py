@@ -213,7 +213,7 @@ def test_show_prints_paths_and_caller_reference(cf: LocalCloudFront, dist: str) 
         (["purge", "-d", "{dist}", "-p", "index.html"], "--path: path 'index.html' must start with '/'"),
         (["purge", "-d", "{dist}", "-p", "/a/*/b"], "--path: path '/a/*/b' may contain '*' only as its last"),
         (["purge", "-d", "not-an-id"], "--distribution-id: 'not-an-id' is not a CloudFront distribution id"),
-        (["purge", "-d", "{dist}", "--timeout", "99999"], "--timeout is 99999 seconds; it must be between 1 and 3480"),
+        (["purge", "-d", "{dist}", "--timeout", "99999"], "--timeout is 99999 seconds; it must be between 1 and 86400 (24 hours)"),
         (["purge", "-d", "{dist}", "--timeout", "soon"], "argument --timeout: invalid float value: 'soon'"),
         (["purge", "-d", "{dist}", "--source-hash", " "], "--source-hash is required"),
         (["purge", "-d", "{dist}", "--paths-file", "/no/such/file"], "--paths-file '/no/such/file' cannot be read"),

@@ -1,8 +1,9 @@
 """crhelper's timeout timer (its own thread) and the hand-off never both happen: the stack
-is never answered FAILED while a next leg goes on waiting. Real time, about 4 s.
+is never answered FAILED while a next leg goes on waiting.
 
-Found by review: slow CloudFront calls near the end of an invocation used to let the timer
-send FAILED while the continuation was being invoked."""
+Each test forces one order of the race by firing the timer's callback at a chosen moment
+of a real request (no sleeps): inside the hand-off's Invoke call, or before the hand-off
+starts. Whatever the order, exactly one of the two reaches the outside world."""
 
 from __future__ import annotations
 
@@ -11,50 +12,89 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from cloudfront_purge.resource import handler
 
 URL = "https://cfn-responses.example/r?X-Amz-Signature=sig"
 
 
 class Ctx:
-    def __init__(self, timeout):
+    """A Lambda context whose time is nearly up, so the first wait hands off."""
+
+    def __init__(self, timeout: float) -> None:
         self.deadline = time.monotonic() + timeout
         self.aws_request_id = str(uuid.uuid4())
         self.function_name = "provider"
         self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:provider"
 
-    def get_remaining_time_in_millis(self):
+    def get_remaining_time_in_millis(self) -> int:
         return int((self.deadline - time.monotonic()) * 1000)
 
 
-class SlowCloudFront:
-    """Accepts at once; GetInvalidation is slow (1.2 s), well under the 15 s read timeout."""
+class CloudFront:
+    """Accepts at once; the invalidation stays InProgress. ``on_create`` runs once the
+    invalidation is accepted, before the handler decides to wait or hand off."""
+
+    def __init__(self, on_create=None) -> None:
+        self.on_create = on_create
+
     def create_invalidation(self, *, DistributionId, InvalidationBatch):
+        if self.on_create is not None:
+            self.on_create()
         return {"Invalidation": {"Id": "I" + DistributionId, "Status": "InProgress",
                                  "CreateTime": datetime.now(UTC), "InvalidationBatch": InvalidationBatch}}
 
     def get_invalidation(self, *, DistributionId, Id):
-        time.sleep(1.2)
         return {"Invalidation": {"Id": Id, "Status": "InProgress", "CreateTime": datetime.now(UTC)}}
 
 
-def test_timer_failed_and_handoff_are_mutually_exclusive(monkeypatch):
-    answers, invoked = [], []
-    monkeypatch.setattr(handler, "deliver", lambda url, body, _s=None: answers.append((time.monotonic(), body)) or True)
-    monkeypatch.setattr(handler, "cloudfront", SlowCloudFront())
+def event() -> dict:
+    return {"RequestType": "Create", "ResponseURL": URL,
+            "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/x",
+            "RequestId": str(uuid.uuid4()), "ResourceType": "Custom::CloudFrontInvalidation",
+            "LogicalResourceId": "Purge",
+            "ResourceProperties": {"ServiceToken": "x", "DistributionIds": ["EA"], "SourceHash": "abc"}}
 
+
+@pytest.fixture
+def world(monkeypatch):
+    answers: list[dict] = []
+    invoked: list[dict] = []
+    monkeypatch.setattr(handler, "deliver", lambda url, body, _s=None: answers.append(body) or True)
+    return answers, invoked, monkeypatch
+
+
+def lambda_client(invoked, during_invoke=None):
     class Lambda:
         def invoke(self, **kw):
-            time.sleep(0.8)  # an async Invoke round trip on a slow day (client allows 20 s)
-            invoked.append((time.monotonic(), json.loads(kw["Payload"])))
+            if during_invoke is not None:
+                during_invoke()
+            invoked.append(json.loads(kw["Payload"]))
             return {"StatusCode": 202}
+    return Lambda()
 
-    monkeypatch.setattr(handler.boto3, "client", lambda *_a, **_k: Lambda())
-    ev = {"RequestType": "Create", "ResponseURL": URL, "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/x",
-          "RequestId": str(uuid.uuid4()), "ResourceType": "Custom::CloudFrontInvalidation", "LogicalResourceId": "Purge",
-          "ResourceProperties": {"ServiceToken": "x", "DistributionIds": ["EA", "EB"], "SourceHash": "abc"}}
-    handler.handler(ev, Ctx(timeout=4.0))
-    time.sleep(0.2)
-    assert not (answers and invoked), "CloudFormation got FAILED while a continuation leg goes on waiting"
-    # Exactly one of the two happened: an answer, or a hand-off to a next leg.
-    assert len(answers) + len(invoked) == 1
+
+def timer_fires() -> None:
+    """What crhelper's timer thread calls 0.5 s before Lambda ends the invocation."""
+    handler.helper._timeout()
+
+
+def test_the_timer_firing_during_the_hand_off_sends_nothing(world) -> None:
+    answers, invoked, monkeypatch = world
+    monkeypatch.setattr(handler, "cloudfront", CloudFront())
+    monkeypatch.setattr(handler.boto3, "client",
+                        lambda *_a, **_k: lambda_client(invoked, during_invoke=timer_fires))
+    handler.handler(event(), Ctx(timeout=3.0))
+    assert len(invoked) == 1, "the next leg was invoked"
+    assert answers == [], "CloudFormation got an answer while the next leg goes on waiting"
+
+
+def test_the_timer_firing_before_the_hand_off_answers_failed_and_invokes_no_leg(world) -> None:
+    answers, invoked, monkeypatch = world
+    monkeypatch.setattr(handler, "cloudfront", CloudFront(on_create=timer_fires))
+    monkeypatch.setattr(handler.boto3, "client", lambda *_a, **_k: lambda_client(invoked))
+    handler.handler(event(), Ctx(timeout=3.0))
+    assert invoked == [], "a next leg was invoked after FAILED went out"
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert "ran out of time before it could hand the wait" in answers[0]["Reason"]

@@ -123,7 +123,9 @@ def test_a_missing_object_is_403_without_list_bucket_and_404_with_it(
         # Not an object read or a listing: refused for a role rather than guessed.
         ("GET", "/b/k", "tagging", None),
         ("GET", "/b", "location", None),
-        ("POST", "/b", "delete", None),
+        # DeleteObjects: s3:DeleteObject on each key of its body (checked in guard_s3).
+        ("POST", "/b", "delete", ("DeleteObjects", "arn:aws:s3:::b")),
+        ("POST", "/b", "uploads", None),
     ],
 )
 def test_s3_requests_map_to_the_action_iam_evaluates(

@@ -81,9 +81,19 @@ def test_a_rollback_purges_the_reverse_diff(s3: FakeS3) -> None:
 
 
 def test_the_same_manifest_purges_nothing(s3: FakeS3) -> None:
+    # A new SourceHash over the same files (a hash of more than the site, say): the
+    # manifests are compared and nothing changed. A change of TimeoutSeconds alone is not
+    # even compared (test_a_settings_only_update_reads_no_manifest).
+    result = plan(update(props("v1.cfpurge-manifest", SourceHash="b"),
+                         props("v1.cfpurge-manifest", SourceHash="a")), s3)
+    assert result.paths == () and result.changed_files == 0
+
+
+def test_a_settings_only_update_reads_no_manifest(s3: FakeS3) -> None:
     result = plan(update(props("v1.cfpurge-manifest"), props("v1.cfpurge-manifest",
                                                             TimeoutSeconds="60")), s3)
-    assert result.paths == () and result.changed_files == 0
+    assert (result.scope, result.paths, s3.reads) == (scope.SCOPE_NONE, (), [])
+    assert result.reason.startswith("only settings changed (TimeoutSeconds)")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +138,8 @@ def test_a_changed_url_prefix_means_a_full_purge(s3: FakeS3) -> None:
 def test_create_and_only_changed_false_purge_paths_without_reading_s3(s3: FakeS3) -> None:
     create = {"RequestType": "Create", "ResourceProperties": props("v1.cfpurge-manifest")}
     assert plan(create, s3).reason == scope.REASON_CREATE
-    off = update({rules.PROP_ONLY_CHANGED: "false"}, {})
+    off = update({rules.PROP_ONLY_CHANGED: "false", rules.PROP_SOURCE_HASH: "b"},
+                 {rules.PROP_SOURCE_HASH: "a"})
     result = plan(off, s3)
     assert result.scope == scope.SCOPE_FULL and result.reason == changed_scope.REASON_PATHS
     assert s3.reads == []

@@ -96,6 +96,7 @@ def test_properties_follow_the_documented_schema(synthesized: dict[str, Any]) ->
         rules.KNOWN_PROPS
         - {rules.PROP_DISTRIBUTION_ID, rules.PROP_DISTRIBUTION_TENANT_IDS}
         - rules.CHANGED_ONLY_PROPS
+        - rules.PRUNE_PROPS
     )
     assert props["Paths"] == ["/index.html", "/img/*"]
     assert props["WaitForCompletion"] == "false" and props["InvalidateOnCreate"] == "false"

@@ -136,7 +136,7 @@ def test_the_lambda_asset_holds_every_runtime_folder_but_not_the_cli() -> None:
     staged = Path(handler_asset_dir()) / "cloudfront_purge"
     package = Path(cloudfront_purge.__file__).parent
     folders = {p.name for p in staged.iterdir() if p.is_dir() and p.name != "__pycache__"}
-    assert folders == {"model", "changed", "engine", "function", "resource"}
+    assert folders == {"model", "changed", "engine", "function", "resource", "prune"}
     assert not (staged / "cli").exists()
     # A module added to a runtime folder ships with no list to update.
     assert {p.relative_to(staged) for p in staged.rglob("*.py")} == set(runtime_files(package))

@@ -13,6 +13,7 @@ import pytest
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cloudfront_purge.function.responder import response_data
 from cloudfront_purge.model import rules
+from cloudfront_purge.prune import run as prune
 
 ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "README.md"
@@ -23,6 +24,7 @@ SOURCES = {
         ROOT / "examples" / "shared_provider_app.py",
         ROOT / "examples" / "tags_and_tenants_app.py",
         ROOT / "examples" / "changed_only_app.py",
+        ROOT / "examples" / "safe_site_app.py",
     ],
     "yaml": [ROOT / "examples" / "raw-cloudformation.yaml"],
 }
@@ -55,9 +57,9 @@ def table_names(heading: str) -> set[str]:
     return set(re.findall(r"^\| `([A-Za-z_]+)(?:\([^)]*\))?` \|", section, re.MULTILINE))
 
 
-#: The three uses (the third is YAML), then changed-only purges, the cache-tag recipe and the
+#: The safe set-up (a whole app), the three uses (the third is YAML), then changed-only purges, the cache-tag recipe and the
 #: tenant example.
-BLOCK_ORDER = ["python"] * 4 + ["yaml"] + ["python"] * 3
+BLOCK_ORDER = ["python"] * 5 + ["yaml"] + ["python"] * 3
 
 
 def test_there_are_examples_for_all_three_uses() -> None:
@@ -85,7 +87,10 @@ def test_attribute_table_names_every_attribute() -> None:
         distribution_ids=["E1"], path_count=1,
     )  # fmt: skip
     assert truncated["InvalidationIdsTruncated"] == "true"
-    assert table_names("Resource attributes") == set(truncated)
+    # Pruning resources (PruneBucket) and OnTimeout add theirs (docs/retention.md).
+    assert table_names("Resource attributes") == set(truncated) | set(prune.ATTRIBUTES) | {
+        prune.ATTR_WARNING
+    }
 
 
 def test_construct_table_names_every_prop() -> None:
@@ -115,3 +120,12 @@ def test_callerreference_is_as_described() -> None:
     example = re.search(r"For example\s+`([^`]+)`", text())
     assert example is not None
     assert re.fullmatch(r"[A-Za-z0-9]{12}-[0-9a-f]{24}", example.group(1))
+
+
+def test_the_quick_start_says_how_to_import_the_construct() -> None:
+    quick = text().split("## Quick start in your CDK app\n", 1)[1].split("\n## ", 1)[0]
+    line = "from cdk_cloudfront_invalidation import SafeSiteDeployment"
+    assert f"`{line}`" in quick
+    exec(line, {})  # the line a user copies works
+    assert "SITE_DIR" in quick and "distribution" in quick
+    assert "one provider function" not in text()

@@ -237,7 +237,12 @@ from cdk_cloudfront_invalidation.provider import handler_asset_dir
 app = cdk.App(outdir=sys.argv[1])
 CloudFrontInvalidationProvider.of_stack(cdk.Stack(app, "S"))
 app.synth()
-print(json.dumps({"staged": handler_asset_dir()}))
+# The staging folder is removed when this process exits: report its modes now.
+staged = handler_asset_dir()
+modes = {os.path.relpath(os.path.join(folder, name), staged): os.stat(os.path.join(folder, name)).st_mode & 0o777
+         for folder, dirs, files in os.walk(staged) for name in dirs + files}
+modes["."] = os.stat(staged).st_mode & 0o777
+print(json.dumps({"staged": staged, "modes": modes}))
 """
 
 
@@ -251,9 +256,15 @@ def test_asset_files_are_world_readable_whatever_the_umask(tmp_path: Path) -> No
         timeout=300,
         env={**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"},
     )
-    staged = Path(json.loads(done.stdout.strip().splitlines()[-1])["staged"])
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    staged = Path(report["staged"])
     (asset,) = [p for p in out.iterdir() if p.name.startswith("asset.") and p.is_dir()]
-    assert modes_not(staged, file_mode=0o644, dir_mode=0o755) == {}
+    wrong = {
+        name: oct(mode) for name, mode in report["modes"].items()
+        if mode != (0o644 if name.endswith(".py") else 0o755)
+    }
+    assert wrong == {}
+    assert not staged.exists()  # removed at exit, once CDK had copied it into cdk.out
     # CDK copies file modes into cdk.out; its folders there are made by CDK's own copy
     # under the host's umask and reach the upload zip as file paths only, not entries.
     assert modes_not(asset, file_mode=0o644, dir_mode=None) == {}
@@ -308,13 +319,22 @@ def test_shared_provider_app_exports_and_imports_the_service_token(tmp_path: Pat
     assert stack_dependencies == ["CloudFrontInvalidationProvider"]
     resources = release.template["Resources"]
     assert {r["Type"] for r in resources.values()} == {"Custom::CloudFrontInvalidation"}
-    props = dict(resources["Purge"]["Properties"])
+    (purge,) = resources.values()
+    props = dict(purge["Properties"])
     assert props.pop("ServiceToken") == {"Fn::ImportValue": export}
     service_timeout = float(props.pop("ServiceTimeout"))
     spec = rules.parse_properties(props)  # what the handler will make of it
     assert spec.distribution_ids == ("E2QWRUHAPOMQZL", "E1EXAMPLE2345")
     assert spec.source_hash == cdk.FileSystem.fingerprint(str(ROOT / "site"))
     assert service_timeout == spec.timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
+    # The consuming stack's rollbacks are detected: DescribeStacks on it, by name.
+    describe = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudformation:DescribeStacks"
+    ]
+    assert any("stack/SiteRelease/*" in json.dumps(s["Resource"]) for s in describe)
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ full scope (the resource's ``paths``, ``/*`` by default) with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cloudfront_purge.changed.changes import UrlMapping, diff_manifests, site_urls
 from cloudfront_purge.changed.cover import DEFAULT_MAX_PATHS, choose_paths
 from cloudfront_purge.changed.manifest import Manifest, ManifestError, ManifestVersionError
+from cloudfront_purge.model import rules
 
 SCOPE_CHANGED = "changed"
 SCOPE_FULL = "full"
@@ -20,6 +21,39 @@ SCOPE_FULL = "full"
 REASON_CREATE = "Create: there is no earlier deploy to compare with"
 REASON_NO_OLD_MANIFEST = "the previous deploy recorded no manifest"
 REASON_UNCHANGED = "no file changed"
+
+
+#: The scope of an Update that purges nothing because nothing it purges for changed.
+SCOPE_NONE = "none"
+#: Properties that say how to purge, not what or for which content: an Update that
+#: changes only these (a new timeout, say) purges nothing. Any other property, known or
+#: not, counts as a change of what to purge (README "Updates that purge nothing").
+HOW_PROPS = frozenset(
+    {
+        rules.PROP_TIMEOUT_SECONDS,
+        rules.PROP_WAIT_FOR_COMPLETION,
+        rules.PROP_INVALIDATE_ON_CREATE,
+        rules.PROP_ONLY_CHANGED,
+        rules.PROP_MAX_PATHS,
+        *rules.CLOUDFORMATION_PROPS,
+    }
+)
+REASON_SETTINGS_ONLY = (
+    "only settings changed ({changed}): not the content identity, the paths or the targets, "
+    "so nothing is purged"
+)
+
+
+def settings_only_change(new: Mapping[str, object], old: Mapping[str, object]) -> str | None:
+    """The changed properties when an Update changes only ``HOW_PROPS``; None when it
+    changes what to purge (or nothing at all: a re-sent Update purges as before).
+
+    A rollback is an Update with old and new swapped, so it answers the same."""
+    keys = set(new) | set(old)
+    changed = sorted(k for k in keys if new.get(k) != old.get(k))
+    if not changed or any(k not in HOW_PROPS for k in changed):
+        return None
+    return REASON_SETTINGS_ONLY.format(changed=", ".join(changed))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 #: The hand-off's continuation key for the plan: the next leg must submit the same paths
 #: (same CallerReferences) without reading the manifests again.
 CONTINUATION_KEY = "Plan"
-SCOPE_NONE = "none"
+SCOPE_NONE = scope.SCOPE_NONE
 REASON_PATHS = f"{rules.PROP_ONLY_CHANGED} is false: the resource purges {rules.PROP_PATHS}"
 REASON_SKIPPED = f"{rules.PROP_INVALIDATE_ON_CREATE} is false: nothing purged on Create"
 #: ScopeReason is a GetAtt value; the log line has the whole text.
@@ -119,7 +119,16 @@ def plan_for(
         RuleError: a changed-only property of this request that breaks its rule.
     """
     options = parse_changed_only(event.get("ResourceProperties", {}))
-    if not options.only_changed:
+    settings_only = (
+        scope.settings_only_change(
+            event.get("ResourceProperties", {}), event.get("OldResourceProperties", {})
+        )
+        if event["RequestType"] == "Update"
+        else None
+    )
+    if settings_only is not None:
+        plan = scope.PurgePlan(scope.SCOPE_NONE, settings_only, (), None, None, None)
+    elif not options.only_changed:
         plan = scope.full_plan(REASON_PATHS, full_paths)
     elif event["RequestType"] == "Create":
         plan = scope.full_plan(scope.REASON_CREATE, full_paths)

@@ -76,9 +76,18 @@ PROP_URL_PREFIX = "UrlPrefix"
 #: The index document's file name; an empty string means none (no directory forms).
 PROP_INDEX_DOCUMENT = "IndexDocument"
 PROP_MAX_PATHS = "MaxPaths"
+# Prune after the purge and the timeout answer (docs/retention.md); parsed by prune.py.
+PROP_PRUNE_BUCKET = "PruneBucket"
+PROP_PRUNE_KEY_PREFIX = "PruneKeyPrefix"
+PROP_KEEP_REPLACED_SECONDS = "KeepReplacedSeconds"
+PROP_ON_TIMEOUT = "OnTimeout"
 #: Only a changed-only purge sends these (the construct leaves them out otherwise).
 CHANGED_ONLY_PROPS = frozenset(
     {PROP_ONLY_CHANGED, PROP_MANIFEST, PROP_URL_PREFIX, PROP_INDEX_DOCUMENT, PROP_MAX_PATHS}
+)
+#: Only a pruning resource (or one with a non-default OnTimeout) sends these.
+PRUNE_PROPS = frozenset(
+    {PROP_PRUNE_BUCKET, PROP_PRUNE_KEY_PREFIX, PROP_KEEP_REPLACED_SECONDS, PROP_ON_TIMEOUT}
 )
 #: Set by CloudFormation itself, never by the template author.
 CLOUDFORMATION_PROPS = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -97,6 +106,10 @@ KNOWN_PROPS = frozenset(
         PROP_URL_PREFIX,
         PROP_INDEX_DOCUMENT,
         PROP_MAX_PATHS,
+        PROP_PRUNE_BUCKET,
+        PROP_PRUNE_KEY_PREFIX,
+        PROP_KEEP_REPLACED_SECONDS,
+        PROP_ON_TIMEOUT,
     }
 )
 

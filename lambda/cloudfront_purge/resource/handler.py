@@ -7,7 +7,9 @@ Lifecycle:
 - Create / Update: purge (rules + engine), wait for Completed, answer SUCCESS with the ids.
   What is purged is planned first (``changed_scope``): ``Paths``, or with OnlyChanged only
   the URLs of the files that changed between the old and the new manifest; nothing at all
-  when no file changed (SUCCESS at once). The plan rides along a hand-off.
+  when no file changed, or when an Update changes only settings such as TimeoutSeconds
+  (SUCCESS at once, Status Skipped; ``changed.plan.settings_only_change``). The plan rides
+  along a hand-off.
   A wait that outlasts this invocation hands off: the function invokes itself
   asynchronously with the same event plus a continuation (deadline, invalidation ids) and
   returns without answering; the last leg answers. See README "Waiting past 15 minutes".
@@ -17,6 +19,10 @@ Lifecycle:
   repair, by skipping this resource and so its purge anyway: a stale cache is the lesser
   harm. The problem goes to the log (``rollback_purge_unconfirmed``) and to the
   PurgeConfirmed / PurgeProblem attributes. README "Troubleshooting".
+- With PruneBucket (docs/retention.md): once every invalidation is Completed, delete what
+  earlier deploys replaced and retention let go (``prune.step``); a failed prune is SUCCESS
+  with PruneStatus / PruneLeftBehind. With OnTimeout "succeed", a purge that times out is
+  SUCCESS with a Warning, and nothing is pruned.
 - Delete: SUCCESS at once. Nothing to undo: an invalidation cannot be cancelled, and a
   purge on delete only fails stacks (aws-cdk issue 4223).
 
@@ -51,7 +57,8 @@ from cloudfront_purge.function.responder import (
     unconfirmed_reason,
 )
 from cloudfront_purge.model import rules
-from cloudfront_purge.model.errors import AwsError, PurgeError
+from cloudfront_purge.model.errors import AwsError, PurgeError, PurgeTimeout
+from cloudfront_purge.prune import step as prune_step
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -333,14 +340,17 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
         if _is_rollback(event, continuation):
             helper.rollback = Rollback(None, [])
     try:
-        return _purge_as_asked(event, context, started, continuation)
+        physical_id = _purge_as_asked(event, context, started, continuation)
     except Exception as exc:
         rollback = helper.rollback
         if rollback is None:
             raise
         # Whatever went wrong, during a rollback the answer is SUCCESS (module docstring).
         rollback.settle(_problem(exc))
-        return str(helper.PhysicalResourceId)
+        physical_id = str(helper.PhysicalResourceId)
+    # A pruning resource's every SUCCESS carries the prune attributes (docs/retention.md).
+    prune_step.complete(helper.Data, event.get("ResourceProperties", {}))
+    return physical_id
 
 
 def _purge_as_asked(
@@ -348,6 +358,7 @@ def _purge_as_asked(
 ) -> str:
     request_type = event["RequestType"]
     spec = rules.parse_properties(event.get("ResourceProperties", {}))
+    pruning = prune_step.parse(event.get("ResourceProperties", {}))
     physical_id = rules.physical_resource_id(
         stack_id=event["StackId"],
         logical_id=event["LogicalResourceId"],
@@ -370,6 +381,8 @@ def _purge_as_asked(
     if not plan.paths:
         helper.Data.update(_skipped(spec, 0, changed_scope.attributes(plan)))
         logger.info("nothing_to_purge", extra={"reason": plan.reason})
+        # No invalidation to wait for: retention still runs its course.
+        helper.Data.update(_prune(event, context, pruning, started))
         return physical_id
     if not plan.is_full:
         spec = replace(spec, paths=tuple(rules.normalize_paths(plan.paths)))
@@ -407,18 +420,23 @@ def _purge_as_asked(
             "deadline_in_s": round(deadline - started, 1),
         },
     )
-    result = engine.purge(
-        cloudfront,
-        jobs,
-        deadline=deadline,
-        timeout_seconds=spec.timeout_seconds,
-        wait=spec.wait_for_completion,
-        stop_at=started + remaining - margin,
-        known=continuation.get("Known"),
-        timing=waits,
-        report=_log_progress(started, waits),
-        first_calls=continuation.get("FirstCalls"),
-    )
+    try:
+        result = engine.purge(
+            cloudfront,
+            jobs,
+            deadline=deadline,
+            timeout_seconds=spec.timeout_seconds,
+            wait=spec.wait_for_completion,
+            stop_at=started + remaining - margin,
+            known=continuation.get("Known"),
+            timing=waits,
+            report=_log_progress(started, waits),
+            first_calls=continuation.get("FirstCalls"),
+        )
+    except PurgeTimeout as exc:
+        if not pruning.succeed_on_timeout or helper.rollback is not None:
+            raise
+        return _succeed_timed_out(spec, jobs, plan, pruning, exc, physical_id)
     if not result.finished:
         _hand_off(event, context, deadline=deadline, result=result, leg=leg)
         return physical_id
@@ -433,6 +451,10 @@ def _purge_as_asked(
             scope=changed_scope.attributes(plan),
         )
     )
+    if result.status == engine.COMPLETED:
+        helper.Data.update(_prune(event, context, pruning, started))
+    else:
+        helper.Data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
     logger.info(
         "done",
         extra={
@@ -440,6 +462,57 @@ def _purge_as_asked(
             "invalidations": result.invalidation_ids,
             "seconds": round(time.time() - started, 3),
         },
+    )
+    return physical_id
+
+
+def _prune(
+    event: Mapping[str, Any],
+    context: LambdaContext,
+    pruning: prune_step.Options,
+    started: float,
+) -> dict[str, str]:
+    """Prune after a Completed purge (docs/retention.md), within this invocation's time."""
+    if pruning.prune is None:
+        return {}
+    remaining = context.get_remaining_time_in_millis() / 1000.0
+    return prune_step.after_purge(
+        event,
+        pruning,
+        s3_client,
+        rollback=helper.rollback is not None,
+        stop_at=time.time() + remaining - handoff_margin(remaining),
+    )
+
+
+def _succeed_timed_out(
+    spec: rules.PurgeSpec,
+    jobs: list[engine.Job],
+    plan: scope.PurgePlan,
+    pruning: prune_step.Options,
+    exc: PurgeTimeout,
+    physical_id: str,
+) -> str:
+    """SUCCESS for a purge that timed out, under OnTimeout: succeed: the invalidation ids,
+    PurgeConfirmed false and a Warning; nothing pruned."""
+    problem = str(exc)
+    helper.Data.update(
+        response_data(
+            invalidation_ids=[j.invalidation_id for j in jobs if j.invalidation_id],
+            caller_references=[j.caller_reference for j in jobs],
+            status=engine.IN_PROGRESS,
+            distribution_ids=spec.distribution_ids,
+            distribution_tenant_ids=spec.distribution_tenant_ids,
+            path_count=len(spec.paths),
+            problem=problem,
+            scope=changed_scope.attributes(plan),
+        )
+    )
+    helper.Data.update(prune_step.timed_out(problem))
+    helper.Data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
+    logger.warning(
+        "timed_out_answered_success",
+        extra={"problem": problem, "invalidations": helper.Data[rules.ATTR_INVALIDATION_IDS]},
     )
     return physical_id
 

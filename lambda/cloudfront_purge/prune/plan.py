@@ -1,0 +1,195 @@
+"""What a prune deletes, and what it keeps for later: pure, no AWS (docs/retention.md).
+
+A deploy knows three things: the keys the previous deploy served (its manifest, ``old``),
+the keys this deploy serves (``new``), and the prune state (``PruneState``): every key a
+deploy of this resource replaced and has not deleted yet, with the time it was replaced.
+From them, after every invalidation of the deploy is Completed:
+
+1. A key of ``new`` is live: it leaves the state (a revert or a rollback that brings a file
+   back cancels its deletion) and is never deleted.
+2. A key of ``old`` that ``new`` lacks was replaced *now*: it enters the state with this
+   deploy's time (an older stamp is overwritten, so retention always counts from the moment
+   the last page that needed the file stopped being served).
+3. A key of the state replaced at least ``keep_seconds`` ago, and in neither ``old`` nor
+   ``new``, is deleted. Nothing is deleted when ``old`` is unknown (a Create, or an old
+   manifest that cannot be read): a key the previous version served might be among them.
+4. Nothing is deleted either when the state missed a deploy: it records the key set of the
+   last deploy it saw (``seen``), and ``old`` must be that set. Otherwise a version the
+   state never saw may have served (and replaced again) a key whose stamp is older than
+   its last use: the prune was off for a while, a state write failed, a purge timed out.
+   The state is brought up to date, and the next deploy deletes.
+
+Every key here is a manifest key (relative to the prune prefix); only keys a manifest of
+this resource named ever enter the state, so objects someone else wrote are never listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cloudfront_purge.model.base import CloudFrontPurgeError
+
+STATE_FORMAT = "cloudfront-purge-prune-state"
+STATE_VERSION = 1
+#: The folder, under the prune prefix, that holds the prune state objects: never deleted,
+#: and a manifest key inside it is never pruned.
+STATE_FOLDER = ".cloudfront-purge/"
+
+
+class PruneStateError(CloudFrontPurgeError, ValueError):
+    """A prune state object that is not one this code can read."""
+
+
+@dataclass(frozen=True)
+class PruneState:
+    """Keys replaced by a deploy of this resource and not deleted yet -> epoch seconds of
+    the deploy that replaced them."""
+
+    replaced: Mapping[str, float] = field(default_factory=dict)
+    #: :func:`key_set_digest` of the last deploy's keys that wrote this state ("" if none).
+    seen: str = ""
+
+    def __len__(self) -> int:
+        return len(self.replaced)
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    """What to delete now, and the state to write once the deletions are done."""
+
+    #: Manifest keys to delete, sorted (deterministic batches).
+    delete: tuple[str, ...]
+    #: The state after this deploy, assuming every deletion succeeds.
+    state: PruneState
+    #: Keys kept for their retention (replaced less than ``keep_seconds`` ago, or needed by
+    #: the previous version).
+    kept: int
+    #: Why nothing may be deleted this time, if so.
+    hold_reason: str = ""
+
+
+def plan_prune(
+    state: PruneState,
+    *,
+    old: Collection[str] | None,
+    new: Collection[str],
+    now: float,
+    keep_seconds: float,
+    may_delete: bool = True,
+    hold_reason: str = "",
+) -> PrunePlan:
+    """The prune of one deploy (module docstring for the rules).
+
+    Args:
+        state: the state the previous prune wrote (empty if none).
+        old: the previous deploy's manifest keys; None when not known.
+        new: this deploy's manifest keys.
+        now: epoch seconds of this deploy's prune.
+        keep_seconds: how long a replaced key is kept.
+        may_delete: False to only update the state (a rollback deletes nothing).
+        hold_reason: why ``may_delete`` is False, for the attributes and the log.
+    """
+    live = set(new)
+    if old is not None and may_delete and state.seen and state.seen != key_set_digest(old):
+        may_delete = False
+        hold_reason = (
+            "the prune state missed a deploy (it last saw another version than the previous "
+            "deploy's): this deploy only reschedules, the next one deletes"
+        )
+    pending = {k: t for k, t in state.replaced.items() if k not in live}
+    for key in old or ():
+        if key not in live:
+            pending[key] = now
+    needed = live | set(old or ())
+    if old is None and may_delete:
+        may_delete, hold_reason = False, "the previous deploy's manifest is not known"
+    delete: list[str] = []
+    if may_delete:
+        delete = sorted(
+            key
+            for key, replaced_at in pending.items()
+            if replaced_at + keep_seconds <= now
+            and key not in needed
+            and not key.startswith(STATE_FOLDER)
+        )
+    for key in delete:
+        del pending[key]
+    return PrunePlan(
+        delete=tuple(delete),
+        state=PruneState(dict(sorted(pending.items())), seen=key_set_digest(live)),
+        kept=len(pending),
+        hold_reason="" if may_delete else hold_reason,
+    )
+
+
+def with_left_behind(state: PruneState, left: Mapping[str, float]) -> PruneState:
+    """The state with keys whose deletion failed put back (with their own stamps), so the
+    next deploy tries them again."""
+    return PruneState(dict(sorted({**state.replaced, **left}.items())), seen=state.seen)
+
+
+def key_set_digest(keys: Collection[str]) -> str:
+    """sha256 of the sorted keys: which version a deploy served, whatever their order."""
+    digest = hashlib.sha256()
+    for key in sorted(set(keys)):
+        digest.update(key.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def batches(keys: Iterable[str], size: int) -> Iterable[list[str]]:
+    """``keys`` in lists of at most ``size`` (S3 DeleteObjects takes at most 1,000)."""
+    batch: list[str] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def dumps(state: PruneState) -> str:
+    """The state object's JSON text (keys sorted: the same state gives the same bytes)."""
+    return json.dumps(
+        {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "replaced": dict(sorted(state.replaced.items())),
+            "seen": state.seen,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def loads(text: str | bytes, *, source: str = "prune state") -> PruneState:
+    """Parse a state object.
+
+    Raises:
+        PruneStateError: not JSON, not this format or version, or a malformed entry.
+    """
+    try:
+        document = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PruneStateError(f"{source} is not JSON: {exc}") from exc
+    if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
+        raise PruneStateError(f'{source} is not a prune state (no "format": {STATE_FORMAT!r})')
+    if document.get("version") != STATE_VERSION:
+        raise PruneStateError(
+            f"{source} has version {document.get('version')!r}; this code reads {STATE_VERSION}"
+        )
+    replaced = document.get("replaced")
+    if not isinstance(replaced, dict):
+        raise PruneStateError(f'{source}: "replaced" must be an object of key -> epoch seconds')
+    for key, stamp in replaced.items():
+        if not key or isinstance(stamp, bool) or not isinstance(stamp, int | float):
+            raise PruneStateError(f"{source}: entry {key!r} must map to epoch seconds")
+    seen = document.get("seen", "")
+    if not isinstance(seen, str):
+        raise PruneStateError(f'{source}: "seen" must be a string')
+    return PruneState({str(k): float(v) for k, v in replaced.items()}, seen=seen)

@@ -1,0 +1,400 @@
+"""The prune after the purge: remove what no served version needs, after its retention.
+
+Shared by the handler (``Custom::CloudFrontInvalidation`` with ``PruneBucket``) and the
+command-line tool (``purge --changed OLD NEW --prune-bucket``). It runs only once every
+invalidation of the deploy is Completed; the callers decide that. What it deletes is
+planned by :mod:`cloudfront_purge.prune.plan` (docs/retention.md); this module reads and
+writes the state object, deletes in batches of 1,000 keys, and never raises for an S3
+failure: it reports what it left behind, which the next deploy picks up.
+
+The state object is ``<prefix>.cloudfront-purge/prune-state-<id>.json`` in the prune
+bucket: one per resource (``id`` digests the stack id and logical id) or per CLI state name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cloudfront_purge.model import rules
+from cloudfront_purge.model.base import CloudFrontPurgeError
+from cloudfront_purge.model.errors import AwsError
+from cloudfront_purge.prune import plan as prune_plan
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+else:
+    S3Client = Any
+
+logger = logging.getLogger(__name__)
+
+# --- properties (the construct's defaults come from these constants) ----------------------
+PROP_PRUNE_BUCKET = rules.PROP_PRUNE_BUCKET
+PROP_PRUNE_KEY_PREFIX = rules.PROP_PRUNE_KEY_PREFIX
+PROP_KEEP_REPLACED_SECONDS = rules.PROP_KEEP_REPLACED_SECONDS
+PROP_ON_TIMEOUT = rules.PROP_ON_TIMEOUT
+PROPS = frozenset(
+    {PROP_PRUNE_BUCKET, PROP_PRUNE_KEY_PREFIX, PROP_KEEP_REPLACED_SECONDS, PROP_ON_TIMEOUT}
+)
+#: Seven days: docs/retention.md ("Why seven days").
+DEFAULT_KEEP_REPLACED_SECONDS = 7 * 24 * 3600
+#: Ten years: a longer retention is "never delete", which is ``prune_bucket`` left out.
+MAX_KEEP_REPLACED_SECONDS = 10 * 365 * 24 * 3600
+ON_TIMEOUT_FAIL = "fail"
+ON_TIMEOUT_SUCCEED = "succeed"
+DEFAULT_ON_TIMEOUT = ON_TIMEOUT_FAIL
+
+# --- attributes (GetAtt names); every SUCCESS of a pruning resource carries all of them -----
+ATTR_PRUNE_STATUS = "PruneStatus"
+ATTR_PRUNED_COUNT = "PrunedCount"
+ATTR_PRUNE_LEFT_BEHIND = "PruneLeftBehind"
+ATTR_PRUNE_SCHEDULED = "PruneScheduled"
+ATTR_PRUNE_PROBLEM = "PruneProblem"
+#: Set (non-empty) when the answer is SUCCESS although something the user should know went
+#: wrong: a purge that timed out under ``OnTimeout: succeed``.
+ATTR_WARNING = "Warning"
+ATTRIBUTES = (
+    ATTR_PRUNE_STATUS,
+    ATTR_PRUNED_COUNT,
+    ATTR_PRUNE_LEFT_BEHIND,
+    ATTR_PRUNE_SCHEDULED,
+    ATTR_PRUNE_PROBLEM,
+)
+#: Everything planned was deleted and the state written.
+STATUS_PRUNED = "Pruned"
+#: Something was left behind (a failed batch, no time left, a state not written).
+STATUS_PARTIAL = "Partial"
+#: Nothing could be done (the state could not be read): nothing deleted.
+STATUS_FAILED = "Failed"
+#: The prune did not run (the purge did not reach Completed, a skipped Create).
+STATUS_SKIPPED = "Skipped"
+#: The state was updated but nothing was deleted on purpose (a rollback, an unknown
+#: previous manifest).
+STATUS_HELD = "Held"
+
+#: S3 DeleteObjects takes at most 1,000 keys (Amazon S3 API Reference, DeleteObjects).
+DELETE_BATCH = 1000
+MAX_PROBLEM_CHARS = 200
+STATE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class PruneSpec:
+    """The prune properties, parsed. ``key_prefix`` is "" or ends with "/"."""
+
+    bucket: str
+    key_prefix: str
+    keep_seconds: int
+
+    def object_key(self, manifest_key: str) -> str:
+        return f"{self.key_prefix}{manifest_key}"
+
+    def state_key(self, identity: str) -> str:
+        """The state object's key for a resource (or CLI state name) ``identity``."""
+        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:20]
+        return f"{self.key_prefix}{prune_plan.STATE_FOLDER}prune-state-{digest}.json"
+
+
+@dataclass
+class PruneOutcome:
+    """What one prune did; :meth:`attributes` turns it into the resource's attributes."""
+
+    status: str
+    pruned: int = 0
+    left_behind: int = 0
+    scheduled: int = 0
+    problem: str = ""
+
+    def attributes(self) -> dict[str, str]:
+        return {
+            ATTR_PRUNE_STATUS: self.status,
+            ATTR_PRUNED_COUNT: str(self.pruned),
+            ATTR_PRUNE_LEFT_BEHIND: str(self.left_behind),
+            ATTR_PRUNE_SCHEDULED: str(self.scheduled),
+            ATTR_PRUNE_PROBLEM: rules.shorten(self.problem, MAX_PROBLEM_CHARS),
+        }
+
+
+def normalize_prefix(prefix: str, *, field: str = PROP_PRUNE_KEY_PREFIX) -> str:
+    """"" or a key prefix ending in "/" (``site`` and ``site/`` are the same folder, as for
+    BucketDeployment's ``destination_key_prefix``).
+
+    Raises:
+        RuleError: a prefix that starts with "/" or holds an empty, "." or ".." part.
+    """
+    if not isinstance(prefix, str):
+        raise rules.RuleError(f"{field} must be a string such as 'site/', got {prefix!r}")
+    if prefix == "":
+        return ""
+    if prefix.startswith("/"):
+        raise rules.RuleError(
+            f"{field} {prefix!r} must not start with '/': S3 keys have no leading slash "
+            "(give the BucketDeployment's destination_key_prefix)"
+        )
+    parts = prefix.removesuffix("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise rules.RuleError(f"{field} {prefix!r} must not hold empty, '.' or '..' parts")
+    return prefix.removesuffix("/") + "/"
+
+
+def validate_keep_seconds(value: object, *, field: str = PROP_KEEP_REPLACED_SECONDS) -> int:
+    """Whole seconds from 0 to ten years (a string, as CloudFormation sends it, or a number).
+
+    Raises:
+        RuleError: naming the field and the range.
+    """
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = float(value) if isinstance(value, int | float | str) else float("nan")
+    except ValueError:
+        seconds = float("nan")
+    if not (0 <= seconds <= MAX_KEEP_REPLACED_SECONDS) or seconds != int(seconds):
+        raise rules.RuleError(
+            f"{field} must be whole seconds from 0 to {MAX_KEEP_REPLACED_SECONDS} "
+            f"(ten years), got {value!r}"
+        )
+    return int(seconds)
+
+
+def parse_on_timeout(props: Mapping[str, object]) -> str:
+    """``OnTimeout``: "fail" (default) or "succeed".
+
+    Raises:
+        RuleError: any other value.
+    """
+    value = props.get(PROP_ON_TIMEOUT, DEFAULT_ON_TIMEOUT)
+    if value not in (ON_TIMEOUT_FAIL, ON_TIMEOUT_SUCCEED):
+        raise rules.RuleError(
+            f"{PROP_ON_TIMEOUT} must be {ON_TIMEOUT_FAIL!r} or {ON_TIMEOUT_SUCCEED!r}, "
+            f"got {value!r}"
+        )
+    return str(value)
+
+
+def parse_prune(props: Mapping[str, object]) -> PruneSpec | None:
+    """PruneBucket, PruneKeyPrefix, KeepReplacedSeconds; None when PruneBucket is absent.
+
+    Raises:
+        RuleError: naming the property: a bad value, a prune without ``OnlyChanged`` (the
+            manifests say what each deploy put there), or without waiting for Completed.
+    """
+    bucket = props.get(PROP_PRUNE_BUCKET)
+    if bucket in (None, ""):
+        # A raw template may always send the prune properties, with an empty bucket: off.
+        return None
+    if not isinstance(bucket, str) or not _BUCKET_NAME.match(bucket):
+        raise rules.RuleError(
+            f"{PROP_PRUNE_BUCKET} must be an S3 bucket name (3 to 63 lower-case letters, "
+            f"digits, dots and hyphens), got {bucket!r}"
+        )
+    only_changed = rules.parse_bool(
+        props.get(rules.PROP_ONLY_CHANGED, False), field=rules.PROP_ONLY_CHANGED
+    )
+    if not only_changed:
+        raise rules.RuleError(
+            f"{PROP_PRUNE_BUCKET} needs {rules.PROP_ONLY_CHANGED}: true and a "
+            f"{rules.PROP_MANIFEST}: the manifests say which files each deploy put there, "
+            "and only those are ever pruned"
+        )
+    waits = rules.parse_bool(
+        props.get(rules.PROP_WAIT_FOR_COMPLETION, True), field=rules.PROP_WAIT_FOR_COMPLETION
+    )
+    if not waits:
+        raise rules.RuleError(
+            f"{PROP_PRUNE_BUCKET} needs {rules.PROP_WAIT_FOR_COMPLETION}: true: nothing is "
+            "pruned before every invalidation is Completed"
+        )
+    return PruneSpec(
+        bucket=bucket,
+        key_prefix=normalize_prefix(props.get(PROP_PRUNE_KEY_PREFIX, "")),  # type: ignore[arg-type]
+        keep_seconds=validate_keep_seconds(
+            props.get(PROP_KEEP_REPLACED_SECONDS, DEFAULT_KEEP_REPLACED_SECONDS)
+        ),
+    )
+
+
+def skipped(reason: str) -> PruneOutcome:
+    return PruneOutcome(status=STATUS_SKIPPED, problem=reason)
+
+
+def run(
+    s3: S3Client,
+    spec: PruneSpec,
+    *,
+    state_key: str,
+    old: Collection[str] | None,
+    new: Collection[str],
+    now: float | None = None,
+    stop_at: float | None = None,
+    may_delete: bool = True,
+    hold_reason: str = "",
+    clock: Callable[[], float] = time.time,
+) -> PruneOutcome:
+    """Read the state, delete what expired, write the state back; never raises for S3.
+
+    Args:
+        s3: a boto3 S3 client.
+        spec: the bucket, prefix and retention.
+        state_key: from :meth:`PruneSpec.state_key`.
+        old: the previous deploy's manifest keys (None: not known, nothing is deleted).
+        new: this deploy's manifest keys.
+        now: the deploy's time (default: the clock).
+        stop_at: epoch seconds after which no further batch is started (the rest is left
+            for the next deploy).
+        may_delete: False to only update the state (a rollback).
+        hold_reason: why ``may_delete`` is False.
+    """
+    now = clock() if now is None else now
+    problems: list[str] = []
+    try:
+        state = _read_state(s3, spec.bucket, state_key)
+    except _S3Failure as exc:
+        # Not known what earlier deploys scheduled, and writing would forget it: stop.
+        outcome = PruneOutcome(status=STATUS_FAILED, problem=f"prune state: {exc}")
+        _log(outcome, spec, state_key)
+        return outcome
+    except prune_plan.PruneStateError as exc:
+        # A state this code cannot read (damaged, or from a newer version) is replaced by a
+        # fresh one: the files it listed stay in the bucket (left behind, never deleted
+        # wrongly), and pruning works again from this deploy on.
+        state = prune_plan.PruneState()
+        problems.append(f"prune state unreadable, started afresh ({exc}); files it listed stay")
+    plan = prune_plan.plan_prune(
+        state, old=old, new=new, now=now, keep_seconds=spec.keep_seconds,
+        may_delete=may_delete, hold_reason=hold_reason,
+    )
+    left: dict[str, float] = {}
+    pruned = 0
+    for batch in prune_plan.batches(plan.delete, DELETE_BATCH):
+        if problems and any("AccessDenied" in p for p in problems):
+            left.update({k: state.replaced.get(k, now) for k in batch})
+            continue
+        if stop_at is not None and clock() >= stop_at:
+            left.update({k: state.replaced.get(k, now) for k in batch})
+            if not any("no time left" in p for p in problems):
+                problems.append("no time left in this invocation")
+            continue
+        done, failed, problem = _delete_batch(s3, spec, batch)
+        pruned += done
+        left.update({k: state.replaced.get(k, now) for k in failed})
+        if problem:
+            problems.append(problem)
+    final = prune_plan.with_left_behind(plan.state, left)
+    try:
+        _write_state(s3, spec.bucket, state_key, final)
+    except _S3Failure as exc:
+        problems.append(f"prune state not written: {exc}")
+    if problems:
+        status = STATUS_PARTIAL
+    elif plan.hold_reason:
+        status = STATUS_HELD
+    else:
+        status = STATUS_PRUNED
+    outcome = PruneOutcome(
+        status=status,
+        pruned=pruned,
+        left_behind=len(left),
+        scheduled=len(final) - len(left),
+        problem="; ".join(problems) or plan.hold_reason,
+    )
+    _log(outcome, spec, state_key)
+    return outcome
+
+
+class _S3Failure(CloudFrontPurgeError):
+    """An S3 call of the prune failed (caught inside this module; never escapes)."""
+
+
+def _problem(exc: BaseException) -> str:
+    error = AwsError.of(exc)
+    if error is not None:
+        return f"{error.operation} failed with {error.code}: {error.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _read_state(s3: S3Client, bucket: str, key: str) -> prune_plan.PruneState:
+    """The state, or an empty one when there is none yet.
+
+    Whether it exists is asked with ListObjectsV2 (prefix = the state's key), which the
+    provider may call only with that prefix (``s3:ListBucket`` conditioned on ``s3:prefix``):
+    a GetObject of a missing key would answer AccessDenied, not NoSuchKey, to a caller whose
+    ListBucket grant carries a condition the GetObject request cannot meet (Amazon S3 API
+    Reference, GetObject, "Permissions").
+    """
+    try:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        if not any(item.get("Key") == key for item in listed.get("Contents", [])):
+            return prune_plan.PruneState()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as exc:  # every failure is reported, never raised to the deploy
+        error = AwsError.of(exc)
+        if error is not None and error.code in ("NoSuchKey", "404"):
+            return prune_plan.PruneState()  # deleted between the listing and the read
+        raise _S3Failure(f"s3://{bucket}/{key} cannot be read ({_problem(exc)})") from exc
+    return prune_plan.loads(body, source=f"s3://{bucket}/{key}")
+
+
+def _write_state(s3: S3Client, bucket: str, key: str, state: prune_plan.PruneState) -> None:
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=prune_plan.dumps(state).encode("utf-8"),
+            ContentType="application/json",
+        )
+    except Exception as exc:  # reported in the attributes; the next deploy tries again
+        raise _S3Failure(f"s3://{bucket}/{key}: {_problem(exc)}") from exc
+
+
+def _delete_batch(s3: S3Client, spec: PruneSpec, batch: list[str]) -> tuple[int, list[str], str]:
+    """(deleted, keys that failed, problem). A key that no longer exists counts as deleted:
+    S3 answers DeleteObjects for it as Deleted."""
+    by_object = {spec.object_key(k): k for k in batch}
+    try:
+        answer = s3.delete_objects(
+            Bucket=spec.bucket,
+            Delete={"Objects": [{"Key": k} for k in by_object], "Quiet": True},
+        )
+    except Exception as exc:  # the whole batch stays for the next deploy
+        return 0, batch, _problem(exc)
+    errors = answer.get("Errors") or []
+    failed = [by_object[e["Key"]] for e in errors if e.get("Key") in by_object]
+    problem = ""
+    if errors:
+        first = errors[0]
+        problem = (
+            f"DeleteObjects left {len(errors)} key(s), first {first.get('Key')!r}: "
+            f"{first.get('Code')}: {first.get('Message')}"
+        )
+    return len(batch) - len(failed), failed, problem
+
+
+def _log(outcome: PruneOutcome, spec: PruneSpec, state_key: str) -> None:
+    level = logging.WARNING if outcome.status in (STATUS_PARTIAL, STATUS_FAILED) else logging.INFO
+    logger.log(
+        level,
+        "prune",
+        extra={
+            "prune_status": outcome.status,
+            "pruned": outcome.pruned,
+            "left_behind": outcome.left_behind,
+            "scheduled": outcome.scheduled,
+            "problem": outcome.problem,
+            "bucket": spec.bucket,
+            "key_prefix": spec.key_prefix,
+            "state": state_key,
+            "keep_seconds": spec.keep_seconds,
+            **(
+                {"advice": "the next deploy deletes what was left behind"}
+                if outcome.left_behind or outcome.status == STATUS_FAILED
+                else {}
+            ),
+        },
+    )

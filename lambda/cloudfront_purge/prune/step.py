@@ -1,0 +1,168 @@
+"""The handler's glue around :mod:`cloudfront_purge.prune` (docs/retention.md).
+
+- :func:`parse`: the prune and OnTimeout properties of a request, checked before any purge.
+- :func:`after_purge`: called once every invalidation of the deploy is Completed (or when
+  no file changed, so nothing was purged): reads this deploy's and the previous deploy's
+  manifests and prunes. A rollback's Update only updates the state (it deletes nothing).
+- :func:`timed_out`: the attributes of a SUCCESS under ``OnTimeout: succeed``.
+- :func:`complete`: every SUCCESS of a pruning resource carries every prune attribute.
+
+Nothing here raises for an S3 failure: a prune never fails the deploy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cloudfront_purge.changed import manifest
+from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.model import rules
+from cloudfront_purge.prune import run as prune
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
+
+REASON_NOT_COMPLETED = "the purge did not reach Completed: nothing is pruned"
+REASON_NOT_RUN = "no prune on this request (a Create that purged nothing, or a purge that " \
+    "did not reach Completed)"
+REASON_ROLLBACK = "a rollback deletes nothing; it only reschedules"
+REASON_SKIPPED_CREATE = "nothing purged on this Create, so nothing pruned"
+
+
+@dataclass(frozen=True)
+class Options:
+    """A request's prune (None: off) and what a timeout means."""
+
+    prune: prune.PruneSpec | None
+    on_timeout: str
+
+    @property
+    def succeed_on_timeout(self) -> bool:
+        return self.on_timeout == prune.ON_TIMEOUT_SUCCEED
+
+
+def parse(props: Mapping[str, object]) -> Options:
+    """Raises RuleError naming the property (see :func:`prune.parse_prune`)."""
+    return Options(prune=prune.parse_prune(props), on_timeout=prune.parse_on_timeout(props))
+
+
+def state_identity(event: Mapping[str, Any]) -> str:
+    """One state per resource: the stack and the logical id (a replacement of the resource
+    keeps its state; another resource never shares it)."""
+    return f"{event['StackId']}|{event['LogicalResourceId']}"
+
+
+def after_purge(
+    event: Mapping[str, Any],
+    options: Options,
+    s3: Callable[[], S3Client],
+    *,
+    rollback: bool,
+    stop_at: float | None,
+) -> dict[str, str]:
+    """Prune after a Completed purge; the prune attributes (empty when prune is off)."""
+    if options.prune is None:
+        return {}
+    try:
+        return _after_purge(event, options.prune, s3, rollback=rollback, stop_at=stop_at)
+    except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
+        outcome = prune.PruneOutcome(
+            status=prune.STATUS_FAILED, problem=f"{type(exc).__name__}: {exc}"
+        )
+        logger.warning("prune", extra={"prune_status": outcome.status, "pruned": 0,
+                                       "left_behind": 0, "problem": outcome.problem})
+        return outcome.attributes()
+
+
+def _after_purge(
+    event: Mapping[str, Any],
+    spec: prune.PruneSpec,
+    s3: Callable[[], S3Client],
+    *,
+    rollback: bool,
+    stop_at: float | None,
+) -> dict[str, str]:
+    props = event.get("ResourceProperties", {})
+    state_key = spec.state_key(state_identity(event))
+    new_location = changed_scope.parse_changed_only(props).manifest
+    assert new_location is not None  # parse_prune requires OnlyChanged, which requires it
+    try:
+        new = changed_scope.read_manifest(s3, new_location)
+    except manifest.ManifestError as exc:
+        return prune.PruneOutcome(
+            status=prune.STATUS_FAILED,
+            problem=f"this deploy's manifest cannot be read, so nothing is pruned: {exc}",
+        ).attributes()
+    old, hold = _old_keys(event, spec, s3)
+    outcome = prune.run(
+        s3(),
+        spec,
+        state_key=state_key,
+        old=old,
+        new=new.files.keys(),
+        stop_at=stop_at,
+        may_delete=not rollback,
+        hold_reason=REASON_ROLLBACK if rollback else hold,
+    )
+    return outcome.attributes()
+
+
+def _old_keys(
+    event: Mapping[str, Any], spec: prune.PruneSpec, s3: Callable[[], S3Client]
+) -> tuple[list[str] | None, str]:
+    """The previous deploy's keys, or None and why they are not known."""
+    if event.get("RequestType") != "Update":
+        return None, "a Create: the previous deploy's files are not known"
+    old_props = event.get("OldResourceProperties") or {}
+    try:
+        previous = changed_scope.parse_changed_only(old_props)
+        previous_prune = prune.parse_prune(old_props)
+    except rules.RuleError as exc:
+        return None, f"the previous deploy's properties cannot be used: {exc}"
+    if previous_prune is not None and (
+        previous_prune.bucket != spec.bucket or previous_prune.key_prefix != spec.key_prefix
+    ):
+        return None, "the prune bucket or prefix changed: the old files are elsewhere"
+    if previous.manifest is None:
+        return None, "the previous deploy had no manifest"
+    try:
+        return list(changed_scope.read_manifest(s3, previous.manifest).files), ""
+    except manifest.ManifestError as exc:
+        return None, f"the previous deploy's manifest cannot be read: {exc}"
+
+
+def not_run(options: Options, reason: str) -> dict[str, str]:
+    """The prune attributes of an answer whose prune did not run."""
+    if options.prune is None:
+        return {}
+    return prune.skipped(reason).attributes()
+
+
+def timed_out(problem: str) -> dict[str, str]:
+    """The Warning of a SUCCESS answered for a purge that timed out (``OnTimeout``).
+
+    Short and fixed: ``PurgeProblem`` already carries the timeout's message, and the whole
+    answer must fit CloudFormation's 4,096 bytes.
+    """
+    del problem  # in PurgeProblem
+    return {
+        prune.ATTR_WARNING: "purge timed out, answered SUCCESS (OnTimeout: succeed): the "
+        "invalidations go on; nothing pruned; see PurgeProblem"
+    }
+
+
+def complete(data: MutableMapping[str, str], props: Mapping[str, object]) -> None:
+    """Every attribute a GetAtt of this resource may ask for, present (empty if unset).
+
+    Tolerant of bad properties: the answer is being built already.
+    """
+    if props.get(rules.PROP_PRUNE_BUCKET) not in (None, ""):
+        if prune.ATTR_PRUNE_STATUS not in data:
+            data.update(prune.skipped(REASON_NOT_RUN).attributes())
+    if props.get(rules.PROP_ON_TIMEOUT) not in (None, ""):
+        data.setdefault(prune.ATTR_WARNING, "")

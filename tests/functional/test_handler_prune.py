@@ -1,0 +1,199 @@
+"""The handler's prune against the local cloud: CloudFront and moto's S3 on one server.
+
+The site bucket holds what a BucketDeployment (prune=False) would have uploaded; the
+handler reads the manifests from the asset bucket, purges, waits, then prunes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from cloudfront_purge.changed import manifest
+from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.prune import plan as prune_plan
+from cloudfront_purge.resource import handler
+from localcloud.cloudfront import LocalCloudFront
+from tests.functional.test_handler import Context, Responses, StackStatus, event, props
+
+SITE = "site-bucket"
+ASSETS = "asset-bucket"
+H = "a" * 64
+V1 = Manifest({"index.html": H, "a.1111.js": H, "logo.png": H})
+V2 = Manifest({"index.html": "b" * 64, "a.2222.js": H, "logo.png": H})
+
+
+class Recording:
+    """The handler's S3 client, recording when each DeleteObjects was sent; ``deny``
+    makes DeleteObjects answer AccessDenied, as S3 does without the grant."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.deletes: list[tuple[float, list[str]]] = []
+        self.deny = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def delete_objects(self, **kwargs: Any) -> Any:
+        self.deletes.append((time.time(), [o["Key"] for o in kwargs["Delete"]["Objects"]]))
+        if self.deny:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
+                              "DeleteObjects")
+        return self.client.delete_objects(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloudFront]:
+    with LocalCloudFront(invalidation_seconds=0.5) as local:
+        yield local
+
+
+@pytest.fixture
+def s3(cloud: LocalCloudFront, monkeypatch: pytest.MonkeyPatch) -> Recording:
+    client = boto3.client("s3", endpoint_url=cloud.endpoint_url, region_name=cloud.region,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    for bucket in (SITE, ASSETS):
+        try:
+            client.create_bucket(Bucket=bucket)
+        except ClientError:
+            pass
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+    for name, site in (("v1", V1), ("v2", V2)):
+        client.put_object(Bucket=ASSETS, Key=f"{name}.cfpurge-manifest",
+                          Body=manifest.dumps(site).encode())
+    for key in {*V1.files, *V2.files}:
+        client.put_object(Bucket=SITE, Key=f"www/{key}", Body=b"x")
+    client.put_object(Bucket=SITE, Key="www/foreign.txt", Body=b"someone else's")
+    client.put_object(Bucket=SITE, Key="a.1111.js", Body=b"outside the prefix")
+    recording = Recording(client)
+    monkeypatch.setattr(handler, "s3", recording)
+    return recording
+
+
+@pytest.fixture
+def dist(cloud: LocalCloudFront) -> str:
+    return cloud.create_distribution()
+
+
+@pytest.fixture
+def responses(cloud: LocalCloudFront, monkeypatch: pytest.MonkeyPatch) -> Responses:
+    recorder = Responses()
+    monkeypatch.setattr(handler, "deliver", recorder)
+    monkeypatch.setattr(handler, "cloudfront", cloud.client())
+    monkeypatch.setattr(handler, "cloudformation", StackStatus())
+    return recorder
+
+
+def pruning(dist: str, version: str, keep: str = "0", **extra: Any) -> dict[str, Any]:
+    return props(dist, f"hash-{version}", OnlyChanged="true",
+                 Manifest=f"s3://{ASSETS}/{version}.cfpurge-manifest", PruneBucket=SITE,
+                 PruneKeyPrefix="www/", KeepReplacedSeconds=keep, **extra)
+
+
+def keys(s3: Recording) -> set[str]:
+    listed = s3.client.list_objects_v2(Bucket=SITE)
+    return {o["Key"] for o in listed.get("Contents", [])
+            if not o["Key"].startswith(f"www/{prune_plan.STATE_FOLDER}")}
+
+
+def run(responses: Responses, request: str, new: dict[str, Any],
+        old: dict[str, Any] | None = None) -> dict[str, Any]:
+    handler.handler(event(request, new, old=old, physical_id=None if old is None else "Purge-1"),
+                    Context())
+    body = responses.last
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    return dict(body["Data"])
+
+
+def test_replaced_files_go_only_after_completed_at_a_later_deploy(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses
+) -> None:
+    before = keys(s3)
+    create = run(responses, "Create", pruning(dist, "v1"))
+    assert create["PruneStatus"] == "Held" and create["PrunedCount"] == "0"
+    v2 = run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v1"))
+    # a.1111.js served the old pages: it stays this deploy, scheduled.
+    assert v2["PruneStatus"] == "Pruned" and v2["PrunedCount"] == "0"
+    assert v2["PruneScheduled"] == "1" and keys(s3) == before
+    again = run(responses, "Update", pruning(dist, "v2", TimeoutSeconds="600"), pruning(dist, "v2"))
+    assert again["PrunedCount"] == "1" and again["PruneScheduled"] == "0"
+    assert keys(s3) == before - {"www/a.1111.js"}
+    # Live files, an object someone else wrote, and a key outside the prefix all stay.
+    assert {"www/foreign.txt", "a.1111.js", "www/index.html", "www/a.2222.js"} <= keys(s3)
+    # No DeleteObjects before every invalidation of that deploy was Completed.
+    completed = max(r.completes_at for r in cloud.invalidations(dist))
+    assert s3.deletes and all(sent >= completed for sent, _ in s3.deletes)
+
+
+def test_a_revert_never_deletes_a_live_file(
+    dist: str, s3: Recording, responses: Responses
+) -> None:
+    run(responses, "Create", pruning(dist, "v1"))
+    run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v1"))
+    back = run(responses, "Update", pruning(dist, "v1"), pruning(dist, "v2"))
+    again = run(responses, "Update", pruning(dist, "v1", TimeoutSeconds="600"), pruning(dist, "v1"))
+    assert back["PrunedCount"] == "0" and again["PrunedCount"] == "1"
+    assert {f"www/{k}" for k in V1.files} <= keys(s3)
+    assert "www/a.2222.js" not in keys(s3)
+
+
+def test_a_prune_denied_is_success_with_leftovers_that_the_next_deploy_takes(
+    dist: str, s3: Recording, responses: Responses
+) -> None:
+    run(responses, "Create", pruning(dist, "v1"))
+    run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v1"))
+    s3.deny = True
+    denied = run(responses, "Update", pruning(dist, "v2", TimeoutSeconds="600"), pruning(dist, "v2"))
+    assert denied["PruneStatus"] == "Partial" and denied["PruneLeftBehind"] == "1"
+    assert "AccessDenied" in denied["PruneProblem"] and "www/a.1111.js" in keys(s3)
+    s3.deny = False
+    later = run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v2", TimeoutSeconds="600"))
+    assert later["PrunedCount"] == "1" and "www/a.1111.js" not in keys(s3)
+
+
+def test_on_timeout_succeed_answers_success_with_a_warning_and_prunes_nothing(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses
+) -> None:
+    run(responses, "Create", pruning(dist, "v1"))
+    run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v1"))
+    cloud.set_invalidation_seconds(30)
+    try:
+        # A full purge (TimeoutSeconds changed and the manifests say nothing changed would
+        # purge nothing): UrlPrefix changes force one.
+        slow = run(responses, "Update",
+                   pruning(dist, "v2", TimeoutSeconds="1", OnTimeout="succeed", UrlPrefix="/x/"),
+                   pruning(dist, "v2"))
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    assert slow["Status"] == "InProgress" and slow["PurgeConfirmed"] == "false"
+    assert slow["InvalidationId"] and "timed out" in slow["Warning"]
+    assert slow["PruneStatus"] == "Skipped" and "www/a.1111.js" in keys(s3)
+    assert s3.deletes == []
+
+
+def test_on_timeout_fail_is_todays_failure(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses
+) -> None:
+    cloud.set_invalidation_seconds(30)
+    try:
+        handler.handler(event("Create", pruning(dist, "v1", TimeoutSeconds="1")), Context())
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    assert responses.last["Status"] == "FAILED" and "timed out" in responses.last["Reason"]
+    assert s3.deletes == []
+
+
+def test_delete_removes_nothing(dist: str, s3: Recording, responses: Responses) -> None:
+    run(responses, "Create", pruning(dist, "v1"))
+    before = keys(s3)
+    handler.handler(event("Delete", pruning(dist, "v1"), physical_id="Purge-1"), Context())
+    assert responses.last["Status"] == "SUCCESS"
+    assert keys(s3) == before and s3.deletes == []

@@ -1,0 +1,157 @@
+"""What a prune deletes and keeps, given the manifests, the state, the time and retention."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudfront_purge.model import rules
+from cloudfront_purge.prune import plan as prune_plan
+from cloudfront_purge.prune import run as prune
+from cloudfront_purge.prune.plan import PruneState, plan_prune
+
+DAY = 86400.0
+V1 = {"index.html", "a.1111.js", "style.1111.css", "logo.png"}
+V2 = {"index.html", "a.2222.js", "style.1111.css", "logo.png"}
+V3 = {"index.html", "a.3333.js", "style.3333.css", "logo.png"}
+
+
+def deploy(state: PruneState, old: set[str] | None, new: set[str], now: float,
+           keep: float = DAY, **kw: object) -> prune_plan.PrunePlan:
+    return plan_prune(state, old=old, new=new, now=now, keep_seconds=keep, **kw)  # type: ignore[arg-type]
+
+
+def test_a_replaced_file_is_kept_for_its_retention_then_deleted_at_a_later_deploy() -> None:
+    first = deploy(PruneState(), V1, V2, now=1000.0)
+    assert first.delete == () and first.state.replaced == {"a.1111.js": 1000.0}
+    # A deploy before the retention ends keeps it (and schedules what it replaces).
+    early = deploy(first.state, V2, V3, now=1000.0 + DAY - 1)
+    assert early.delete == ()
+    assert set(early.state.replaced) == {"a.1111.js", "a.2222.js", "style.1111.css"}
+    # Once it ended, the next deploy deletes it; the ones just replaced stay.
+    late = deploy(early.state, V3, V3, now=1000.0 + DAY)
+    assert late.delete == ("a.1111.js",)
+    assert set(late.state.replaced) == {"a.2222.js", "style.1111.css"}
+
+
+def test_a_file_of_the_current_version_is_never_deleted_whatever_the_state_says() -> None:
+    stale = PruneState({"index.html": 0.0, "logo.png": 0.0, "gone.js": 0.0})
+    plan = deploy(stale, V1, V1, now=10 * DAY)
+    assert plan.delete == ("gone.js",)
+    assert "index.html" not in plan.state.replaced and "logo.png" not in plan.state.replaced
+
+
+def test_a_file_the_previous_version_served_is_never_deleted_by_this_deploy() -> None:
+    # Even with no retention at all, old pages still cached need their files until the
+    # next deploy: the previous version's keys wait one deploy at least.
+    stale = PruneState({"a.1111.js": 0.0})
+    plan = deploy(stale, V1, V2, now=10 * DAY, keep=0)
+    assert plan.delete == ()
+    assert plan.state.replaced == {"a.1111.js": 10 * DAY}
+    assert deploy(plan.state, V2, V2, now=10 * DAY, keep=0).delete == ("a.1111.js",)
+
+
+def test_a_revert_cancels_the_deletion_of_every_file_it_brings_back() -> None:
+    v2 = deploy(PruneState(), V1, V2, now=0.0)  # a.1111.js scheduled
+    back = deploy(v2.state, V2, V1, now=DAY / 2)  # v1 again: a.1111.js is live
+    assert "a.1111.js" not in back.state.replaced
+    assert back.state.replaced == {"a.2222.js": DAY / 2}
+    # Long after, with v1 still live, nothing of v1 is ever deleted.
+    later = deploy(back.state, V1, V1, now=30 * DAY)
+    assert later.delete == ("a.2222.js",) and not set(later.delete) & V1
+
+
+def test_a_stale_stamp_never_shortens_the_retention_of_a_file_replaced_again() -> None:
+    # a.1111.js was scheduled long ago, came back live (the state write failed), and is
+    # replaced again now: its retention counts from now.
+    stale = PruneState({"a.1111.js": 0.0})
+    plan = deploy(stale, V1, V2, now=100 * DAY)
+    assert plan.state.replaced["a.1111.js"] == 100 * DAY and plan.delete == ()
+
+
+def test_a_rollback_deletes_nothing_and_reschedules() -> None:
+    v2 = deploy(PruneState({"old.js": 0.0}), V1, V2, now=10 * DAY)
+    assert v2.delete == ("old.js",)
+    # The update to v2 failed later: CloudFormation sends v2 -> v1.
+    rollback = deploy(v2.state, V2, V1, now=10 * DAY + 60, may_delete=False,
+                      hold_reason="rollback")
+    assert rollback.delete == () and rollback.hold_reason == "rollback"
+    assert rollback.state.replaced == {"a.2222.js": 10 * DAY + 60}
+
+
+def test_nothing_is_deleted_when_the_previous_manifest_is_unknown() -> None:
+    plan = deploy(PruneState({"old.js": 0.0}), None, V1, now=10 * DAY)
+    assert plan.delete == () and "not known" in plan.hold_reason
+    assert plan.state.replaced == {"old.js": 0.0}
+
+
+def test_only_keys_a_manifest_named_are_ever_planned_and_never_the_state_folder() -> None:
+    state = PruneState({f"{prune_plan.STATE_FOLDER}x.json": 0.0, "old.js": 0.0})
+    plan = deploy(state, V1, V1, now=10 * DAY)
+    assert plan.delete == ("old.js",)
+
+
+def test_a_site_of_100000_files_is_planned_in_batches_of_1000() -> None:
+    old = {f"assets/{n}.v1.js" for n in range(100_000)}
+    new = {f"assets/{n}.v2.js" for n in range(100_000)}
+    first = deploy(PruneState(), old, new, now=0.0)
+    second = deploy(first.state, new, new, now=DAY)
+    assert len(second.delete) == 100_000 and second.state.replaced == {}
+    sizes = [len(b) for b in prune_plan.batches(second.delete, prune.DELETE_BATCH)]
+    assert sizes == [1000] * 100
+
+
+def test_the_state_round_trips_and_a_bad_one_is_refused() -> None:
+    state = PruneState({"b.js": 2.0, "a.js": 1.5})
+    assert prune_plan.loads(prune_plan.dumps(state)) == state
+    assert prune_plan.dumps(state) == prune_plan.dumps(prune_plan.loads(prune_plan.dumps(state)))
+    for bad in (b"nope", b"{}", b'{"format":"cloudfront-purge-prune-state","version":9}',
+                b'{"format":"cloudfront-purge-prune-state","version":1,"replaced":{"a":"x"}}'):
+        with pytest.raises(prune_plan.PruneStateError):
+            prune_plan.loads(bad)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"PruneBucket": "site"}, "PruneBucket needs OnlyChanged"),
+        ({"PruneBucket": "site", "OnlyChanged": "true", "WaitForCompletion": "false"},
+         "PruneBucket needs WaitForCompletion"),
+        ({"PruneBucket": "Not_A_Bucket", "OnlyChanged": "true"}, "PruneBucket must be an S3"),
+        ({"PruneBucket": "site", "OnlyChanged": "true", "PruneKeyPrefix": "/site"},
+         "must not start with '/'"),
+        ({"PruneBucket": "site", "OnlyChanged": "true", "KeepReplacedSeconds": "1.5"},
+         "KeepReplacedSeconds must be whole seconds"),
+    ],
+)
+def test_prune_properties_are_checked_and_named(props: dict[str, str], message: str) -> None:
+    with pytest.raises(rules.RuleError, match=message):
+        prune.parse_prune(props)
+
+
+def test_prune_properties_defaults_and_prefix_forms() -> None:
+    spec = prune.parse_prune({"PruneBucket": "site", "OnlyChanged": "true"})
+    assert spec == prune.PruneSpec("site", "", prune.DEFAULT_KEEP_REPLACED_SECONDS)
+    assert prune.normalize_prefix("site") == prune.normalize_prefix("site/") == "site/"
+    assert spec.state_key("stack|Purge").startswith(".cloudfront-purge/prune-state-")
+    assert prune.parse_on_timeout({}) == "fail"
+    assert prune.parse_prune({"PruneBucket": "", "PruneKeyPrefix": "x/"}) is None
+    with pytest.raises(rules.RuleError, match="OnTimeout must be 'fail' or 'succeed'"):
+        prune.parse_on_timeout({"OnTimeout": "ignore"})
+
+
+def test_a_state_that_missed_a_deploy_deletes_nothing_until_it_has_caught_up() -> None:
+    # v1 -> v2 scheduled a.1111.js; v2 -> v3 ran without updating the state (the prune was
+    # off, or its write failed). The state cannot know what served what in between: it
+    # holds and reschedules, and the deploy after it deletes.
+    first = deploy(PruneState(), V1, V2, now=0.0)
+    missed = deploy(first.state, V3, V3, now=30 * DAY)
+    assert missed.delete == () and "missed a deploy" in missed.hold_reason
+    caught_up = deploy(missed.state, V3, V3, now=30 * DAY + 1)
+    assert caught_up.delete == ("a.1111.js",)
+
+
+def test_the_state_records_which_version_it_last_saw() -> None:
+    plan = deploy(PruneState(), V1, V2, now=0.0)
+    assert plan.state.seen == prune_plan.key_set_digest(V2)
+    assert prune_plan.loads(prune_plan.dumps(plan.state)).seen == plan.state.seen
+    assert prune_plan.key_set_digest(["b", "a", "a"]) == prune_plan.key_set_digest(["a", "b"])

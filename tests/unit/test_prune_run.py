@@ -1,0 +1,119 @@
+"""prune.run against an in-memory S3: batches of 1,000, time limits, per-key errors, and what
+is left for the next deploy (with the stamps it had)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from cloudfront_purge.prune import plan as prune_plan
+from cloudfront_purge.prune import run as prune
+
+DAY = 86400.0
+SPEC = prune.PruneSpec(bucket="site", key_prefix="www/", keep_seconds=int(DAY))
+STATE_KEY = SPEC.state_key("stack|Purge")
+
+
+class MemoryS3:
+    """The five calls the prune makes, on a dict; ``fail_keys`` answer per-key errors,
+    ``deny`` makes DeleteObjects raise AccessDenied."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = dict(objects)
+        self.batches: list[int] = []
+        self.fail_keys: set[str] = set()
+        self.deny = False
+
+    def list_objects_v2(self, *, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]:
+        keys = sorted(k for k in self.objects if k.startswith(Prefix))[:MaxKeys]
+        return {"Contents": [{"Key": k} for k in keys]}
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:
+        self.objects[Key] = Body
+
+    def delete_objects(self, *, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:
+        keys = [o["Key"] for o in Delete["Objects"]]
+        assert len(keys) <= 1000 and Delete["Quiet"] is True
+        self.batches.append(len(keys))
+        if self.deny:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}},
+                              "DeleteObjects")
+        errors = [{"Key": k, "Code": "InternalError", "Message": "try again"}
+                  for k in keys if k in self.fail_keys]
+        for key in keys:
+            if key not in self.fail_keys:
+                self.objects.pop(key, None)  # a vanished key counts as deleted, as on S3
+        return {"Errors": errors} if errors else {}
+
+    def state(self) -> prune_plan.PruneState:
+        return prune_plan.loads(self.objects[STATE_KEY])
+
+
+def site(keys: set[str]) -> dict[str, bytes]:
+    return {f"www/{k}": b"x" for k in keys}
+
+
+def run(s3: MemoryS3, old: set[str] | None, new: set[str], now: float,
+        **kwargs: Any) -> prune.PruneOutcome:
+    return prune.run(s3, SPEC, state_key=STATE_KEY, old=old, new=new, now=now,  # type: ignore[arg-type]
+                     **kwargs)
+
+
+def test_100000_replaced_files_go_in_100_calls_of_1000() -> None:
+    old = {f"assets/{n}.v1.js" for n in range(100_000)}
+    new = {f"assets/{n}.v2.js" for n in range(100_000)}
+    s3 = MemoryS3(site(old | new) | {"www/foreign.txt": b"x"})
+    first = run(s3, old, new, now=0.0)
+    assert first.status == prune.STATUS_PRUNED and first.scheduled == 100_000
+    assert s3.batches == []
+    second = run(s3, new, new, now=DAY)
+    assert second.pruned == 100_000 and second.left_behind == 0
+    assert s3.batches == [1000] * 100
+    assert set(s3.objects) == {*(f"www/{k}" for k in new), "www/foreign.txt", STATE_KEY}
+    assert len(s3.state()) == 0
+
+
+def test_no_time_left_leaves_the_rest_with_their_stamps_for_the_next_deploy() -> None:
+    old = {f"{n}.js" for n in range(2500)}
+    s3 = MemoryS3(site(old | {"index.html"}))
+    run(s3, old | {"index.html"}, {"index.html"}, now=0.0)
+    ticks = iter([DAY + 1, DAY + 100, DAY + 100])  # stop_at passes after one batch
+    outcome = run(s3, {"index.html"}, {"index.html"}, now=DAY, stop_at=DAY + 50,
+                  clock=lambda: next(ticks))
+    assert outcome.status == prune.STATUS_PARTIAL and "no time left" in outcome.problem
+    assert outcome.pruned == 1000 and outcome.left_behind == 1500
+    assert set(s3.state().replaced.values()) == {0.0}  # the stamps they had
+    later = run(s3, {"index.html"}, {"index.html"}, now=DAY + 60)
+    assert later.pruned == 1500 and set(s3.objects) == {"www/index.html", STATE_KEY}
+
+
+def test_keys_s3_could_not_delete_stay_scheduled_and_the_rest_goes() -> None:
+    old = {"a.js", "b.js", "c.js"}
+    s3 = MemoryS3(site(old | {"index.html"}))
+    run(s3, old | {"index.html"}, {"index.html"}, now=0.0)
+    s3.fail_keys = {"www/b.js"}
+    outcome = run(s3, {"index.html"}, {"index.html"}, now=DAY)
+    assert (outcome.pruned, outcome.left_behind) == (2, 1)
+    assert "InternalError" in outcome.problem and s3.state().replaced == {"b.js": 0.0}
+
+
+def test_access_denied_stops_after_the_first_batch_and_keeps_everything_scheduled() -> None:
+    old = {f"{n}.js" for n in range(3000)}
+    s3 = MemoryS3(site(old))
+    run(s3, old, set(), now=0.0)
+    s3.deny = True
+    outcome = run(s3, set(), set(), now=DAY)
+    assert s3.batches == [1000] and outcome.left_behind == 3000 and outcome.pruned == 0
+    assert len(s3.state()) == 3000
+
+
+def test_a_damaged_state_is_replaced_and_nothing_it_listed_is_deleted() -> None:
+    s3 = MemoryS3(site({"old.js", "index.html"}) | {STATE_KEY: b"{not json"})
+    outcome = run(s3, {"index.html"}, {"index.html"}, now=DAY)
+    assert outcome.status == prune.STATUS_PARTIAL and "started afresh" in outcome.problem
+    assert "www/old.js" in s3.objects and len(s3.state()) == 0
