@@ -134,9 +134,10 @@ class DemoVisitors:
             note = " (rolled back: content unchanged)" if rolled_back else ""
             # On a terminal the demo's live line has no newline yet: end it first.
             print(
-                ("\n" if self.out.isatty() else "") + f"  visitors [{step}]: content {site.version}{note}; {summary.page_loads} page "
-                f"loads, {summary.broken} broken, {summary.stale_after_success} stale after "
-                f"SUCCESS" + ("" if success is not None else " (no SUCCESS)"),
+                ("\n" if self.out.isatty() else "")
+                + f"  visitors [{step}]: content {site.version}{note}; {summary.page_loads} "
+                f"page loads, {summary.broken} broken, {summary.stale_after_success} stale "
+                "after SUCCESS" + ("" if success is not None else " (no SUCCESS)"),
                 file=self.out,
                 flush=True,
             )
