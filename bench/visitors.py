@@ -567,6 +567,42 @@ def detail_table(results: Sequence[Result], miss_window: float = MISS_WINDOW_SEC
     return lines
 
 
+def summary_table(plan: VisitorPlan, results: Sequence[Result]) -> list[str]:
+    """Per site, timing and set-up, the transitions added up (the longest run and the
+    slowest time to every POP new: their maximum)."""
+    lines = [
+        "| Site | Timing | Set-up | Page loads | Broken | Open-tab broken / loads | "
+        "Longest broken run | Stale after SUCCESS | "
+        f"Misses {plan.miss_window:g} s after SUCCESS | Upload → every POP new, slowest |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for timing in plan.timings:
+        for site in plan.sites:
+            for setup in plan.setups:
+                own = [r for r in results
+                       if (r.setup, r.site, r.timing) == (setup, site, timing.name)]  # fmt: skip
+                if not own:
+                    continue
+                loads = sum(r.summary.page_loads for r in own)
+                broken = sum(r.summary.broken for r in own)
+                tabs = sum(r.summary.open_tab_loads for r in own)
+                tabs_broken = sum(r.summary.open_tab_broken for r in own)
+                new = [r.upload_to_all_new for r in own]
+                slowest = (
+                    "— (a POP never did)" if any(n is None for n in new)
+                    else fmt(max(n for n in new if n is not None), "s")
+                )
+                lines.append(
+                    f"| {site} | {timing.name} | {SETUP_NAMES[setup]} | {loads:,} | "
+                    f"{broken:,} ({broken / loads if loads else 0:.2%}) | "
+                    + (f"{tabs_broken} / {tabs}" if tabs else "—")
+                    + f" | {fmt(max(r.summary.longest_broken_run_seconds for r in own), 's')} | "
+                    f"{sum(r.summary.stale_after_success for r in own):,} | "
+                    f"{sum(r.summary.misses_after_success for r in own):,} | {slowest} |"
+                )
+    return lines
+
+
 def render(plan: VisitorPlan, results: Sequence[Result], wall: float) -> Section:
     timings = "; ".join(
         f"{t.name}: factor {t.factor:g}, think {t.think_seconds[0]:g}-{t.think_seconds[1]:g} s, "
@@ -628,7 +664,12 @@ def render(plan: VisitorPlan, results: Sequence[Result], wall: float) -> Section
         for e in r.broken_examples[:1]
     ]
     extra = [
-        "Every set-up, every transition (seconds are clock seconds, i.e. unscaled):",
+        f"Each set-up over its {len(plan.transitions)} transitions (seconds are clock "
+        "seconds, i.e. unscaled):",
+        "",
+        *summary_table(plan, results),
+        "",
+        "Every set-up, every transition:",
         "",
         *detail_table(results, plan.miss_window),
     ]

@@ -117,3 +117,35 @@ def test_tiny_visitors_run() -> None:
         assert ours["broken"] == 0 and ours["open_tab_broken"] == 0
     table = "\n".join(section.extra)
     assert table.count("| SPA | today | v1 → v2 |") == len(setups)
+
+
+def _result(setup: str, transition: str, broken: int, new: float | None) -> visitors.Result:
+    from localcloud.visitors import TrafficSummary
+
+    summary = TrafficSummary(
+        page_loads=100, broken=broken, broken_share=broken / 100, open_tab_loads=10,
+        open_tab_broken=broken // 2, longest_broken_run_seconds=float(broken),
+        stale_after_success=0, misses_after_success=7, all_pops_new_at=None,
+    )  # fmt: skip
+    return visitors.Result(
+        setup, visitors.SPA, "today", transition, True, 20.0, new, 1, summary, ()
+    )
+
+
+def test_tables_add_up_transitions_and_name_a_pop_that_never_got_there() -> None:
+    plan = visitors.plan_for(parse_args(["--quick", "--sections", "visitors"]))
+    results = [
+        _result(visitors.PEER, "v1 → v2", 4, 12.0),
+        _result(visitors.PEER, "v2 → v1 (revert)", 2, 30.0),
+        _result(visitors.PURGE, "v1 → v2", 0, None),
+    ]
+    plan = visitors.VisitorPlan(**{**plan.__dict__, "setups": (visitors.PEER, visitors.PURGE)})
+    lines = visitors.summary_table(plan, results)
+    peer = next(x for x in lines if visitors.SETUP_NAMES[visitors.PEER] in x)
+    assert "| 200 | 6 (3.00%) | 3 / 20 | 4.00 s | 0 | 14 | 30.0 s |" in peer
+    purge = next(x for x in lines if visitors.SETUP_NAMES[visitors.PURGE] in x)
+    assert "— (a POP never did)" in purge
+    detail = visitors.detail_table(results)
+    assert len(detail) == 2 + len(results) and "12.0 s |" in detail[2]
+    rows = visitors.goal_rows(plan, results)
+    assert [r.baseline for r in rows] == [6.0, 3.0, 0.0] and all(r.ours is None for r in rows)
