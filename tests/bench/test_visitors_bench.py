@@ -16,6 +16,7 @@ from bench import visitors
 from bench.__main__ import _environment, parse_args
 from bench.report import Row, Section, splice_sections
 from bench.stats import Goal
+from bench.visitor_apps import PEER, PURGE, SAFE
 from localcloud.cloudfront import LEGACY
 from localcloud.visitors import version_of
 
@@ -102,7 +103,7 @@ def test_tiny_visitors_run() -> None:
     section, data = visitors.visitors_section(options, said.append)
     results = data["results"]
     setups = {r["setup"] for r in results}
-    assert {visitors.PEER, visitors.PURGE} <= setups
+    assert {PEER, PURGE} <= setups
     by_setup = {r["setup"]: r for r in results}
     for result in results:
         summary = result["summary"]
@@ -111,9 +112,9 @@ def test_tiny_visitors_run() -> None:
         # Every set-up waits for Completed before SUCCESS.
         assert summary["stale_after_success"] == 0, result
     # The peer prunes v1's chunks while v1 tabs are open: their next chunk is gone.
-    assert by_setup[visitors.PEER]["summary"]["open_tab_broken"] > 0
-    if visitors.SAFE in setups:
-        ours = by_setup[visitors.SAFE]["summary"]
+    assert by_setup[PEER]["summary"]["open_tab_broken"] > 0
+    if SAFE in setups:
+        ours = by_setup[SAFE]["summary"]
         assert ours["broken"] == 0 and ours["open_tab_broken"] == 0
     table = "\n".join(section.extra)
     assert table.count("| SPA | today | v1 → v2 |") == len(setups)
@@ -135,15 +136,15 @@ def _result(setup: str, transition: str, broken: int, new: float | None) -> visi
 def test_tables_add_up_transitions_and_name_a_pop_that_never_got_there() -> None:
     plan = visitors.plan_for(parse_args(["--quick", "--sections", "visitors"]))
     results = [
-        _result(visitors.PEER, "v1 → v2", 4, 12.0),
-        _result(visitors.PEER, "v2 → v1 (revert)", 2, 30.0),
-        _result(visitors.PURGE, "v1 → v2", 0, None),
+        _result(PEER, "v1 → v2", 4, 12.0),
+        _result(PEER, "v2 → v1 (revert)", 2, 30.0),
+        _result(PURGE, "v1 → v2", 0, None),
     ]
-    plan = visitors.VisitorPlan(**{**plan.__dict__, "setups": (visitors.PEER, visitors.PURGE)})
+    plan = visitors.VisitorPlan(**{**plan.__dict__, "setups": (PEER, PURGE)})
     lines = visitors.summary_table(plan, results)
-    peer = next(x for x in lines if visitors.SETUP_NAMES[visitors.PEER] in x)
+    peer = next(x for x in lines if visitors.SETUP_NAMES[PEER] in x)
     assert "| 200 | 6 (3.00%) | 3 / 20 | 4.00 s | 0 | 14 | 30.0 s |" in peer
-    purge = next(x for x in lines if visitors.SETUP_NAMES[visitors.PURGE] in x)
+    purge = next(x for x in lines if visitors.SETUP_NAMES[PURGE] in x)
     assert "— (a POP never did)" in purge
     detail = visitors.detail_table(results)
     assert len(detail) == 2 + len(results) and "12.0 s |" in detail[2]
