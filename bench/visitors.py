@@ -643,7 +643,12 @@ def render(plan: VisitorPlan, results: Sequence[Result], wall: float) -> Section
         "are all ok and all the expected version; '—' when some POP never got there "
         "within the run.",
         "A rollback's SUCCESS is the moment the stack's rollback finished (every "
-        "resource back at v1's properties); v1 is then the expected version.",
+        "resource back at v1's properties); v1 is then the expected version. The local "
+        "CloudFormation rolls back dependents first (the reverse of the update): a purge "
+        "that depends on the upload is rolled back, and waits for its invalidation, before "
+        "the BucketDeployment puts v1's files back, so a POP that fetched a page in "
+        "between keeps v2's page (stale after SUCCESS, until its TTL). The peer purges "
+        "inside its own upload and does not have that order problem.",
         "Open tabs and retention: set-up 3 keeps replaced files 7 days (its default); "
         "every open tab here is far younger, so none may break. Sites carry no "
         "Cache-Control (BucketDeployment's default): CloudFront's default TTL, 1 day.",
