@@ -638,7 +638,9 @@ def render(plan: VisitorPlan, results: Sequence[Result], wall: float) -> Section
         f"Stale after SUCCESS: page loads started after CloudFormation had the deploy's "
         "last answer that still got a file of the old version. Misses: page and asset "
         f"answers not from the cache in the {plan.miss_window:g} s after SUCCESS (a `/*` "
-        "purge empties the caches; only-changed leaves unchanged files cached). Upload → "
+        "purge empties the caches; only-changed leaves unchanged files cached, and here little "
+        "is unchanged: v2's theme rewrites every MkDocs page and every hashed file of the "
+        "app has a new name, and the small caches miss often anyway). Upload → "
         "every POP new: from the first BucketDeployment request until every POP's loads "
         "are all ok and all the expected version; '—' when some POP never got there "
         "within the run.",
