@@ -7,10 +7,11 @@ Two stacks on the same hardened bucket and distribution set-up:
   the HTML, then the HTML, purges only what changed and waits, then prunes what earlier
   deploys replaced once its retention has passed (docs/retention.md). Deploys never break a
   page.
-- ``StaticSite``: a BucketDeployment and a ``CloudFrontInvalidation`` that purges ``/*`` on
-  every content change (the subject of the local end-to-end tier and the fault matrix).
+- ``StaticSite``: a BucketDeployment that deletes nothing (``prune=False``) and a
+  ``CloudFrontInvalidation`` that purges ``/*`` on every content change (the subject of the
+  local end-to-end tier, the fault matrix and ``make demo``). Old files stay in the bucket.
 
-    npx cdk deploy          # for real (pinned CLI: see package.json)
+    npx cdk deploy SafeStaticSite   # for real (pinned CLI: see package.json)
     make demo               # locally, against the emulated CloudFront
 """
 
@@ -53,6 +54,10 @@ class StaticSiteStack(cdk.Stack):
             "Deploy",
             sources=[s3_deployment.Source.asset(SITE_DIR)],
             destination_bucket=bucket,
+            # Delete nothing before the purge: edges still serve the old HTML until it is
+            # Completed, and that HTML needs its old assets (SafeStaticSite prunes them
+            # afterwards, after a retention: docs/retention.md).
+            prune=False,
         )
         _acknowledge_bucket_deployment(self, deployment, bucket)
         purge = CloudFrontInvalidation(

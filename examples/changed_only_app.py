@@ -3,7 +3,7 @@
 
 A static site in a private S3 bucket behind CloudFront. On each deploy the purge compares
 a manifest of the site with the previous deploy's and invalidates the URLs of the files
-that changed (README "Purge only what changed").
+that changed (docs/changed-only.md).
 
     npx cdk deploy --app "python3 examples/changed_only_app.py"
     SITE_DIR=path/to/built/site npx cdk deploy --app "python3 examples/changed_only_app.py"

@@ -46,9 +46,10 @@ class InvalidationProviderStack(cdk.Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        # grant_rollback_detection: DescribeStacks on each consuming stack: their rollbacks then never fail because
-        # of the cache (README "Troubleshooting"). Names, not stack ids: the consumers
-        # import this stack's export, so a reference back would be a cycle.
+        # grant_rollback_detection: DescribeStacks on each consuming stack, so their
+        # rollbacks never fail because of the cache (docs/troubleshooting.md). Names, not
+        # stack ids: the consumers import this stack's export, so a reference back would
+        # be a cycle.
         self.provider = CloudFrontInvalidationProvider.of_stack(self)
         self.provider.export_service_token(export_name)
         self.provider.grant_distribution_ids(distribution_ids)

@@ -40,8 +40,8 @@ from localcloud.scenarios import SOURCE_HASH, Story
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ("Create", "Update", "Rollback")
 ROLLBACK_STEP = "(rollback)"
-#: The provider's environment settings for its eventual-consistency windows (README
-#: "Troubleshooting"); cells that must outlast a window set it short.
+#: The provider's environment settings for its eventual-consistency windows
+#: (docs/troubleshooting.md); cells that must outlast a window set it short.
 IAM_WAIT = "CLOUDFRONT_PURGE_IAM_WAIT_SECONDS"
 NOT_FOUND_WAIT = "CLOUDFRONT_PURGE_NOT_FOUND_WAIT_SECONDS"
 #: The attribute a rollback's SUCCESS sets to "false" when its purge is unconfirmed.
@@ -540,7 +540,7 @@ def judge(stack: LocalCloudFormation, event: str, fault: Fault, outcomes: list[O
         problems.append("a purge outside a rollback answered SUCCESS unconfirmed")
     for o in outcomes:
         if o.status == "SUCCESS" and o.data.get(PURGE_CONFIRMED) == "false":
-            # Said in the attributes and in the log, with what to do (README "Troubleshooting").
+            # Said in the attributes and in the log, with what to do (docs/troubleshooting.md).
             if o.data.get("Status") != "Unconfirmed" or not o.data.get("PurgeProblem"):
                 problems.append(f"unconfirmed purge without Status Unconfirmed and a "
                                 f"PurgeProblem: {o.data}")

@@ -47,7 +47,7 @@ CACHE_TAG_ADVICE = (
     "add a CacheTagConfig naming the header your origin sends the tags in, e.g. "
     "distribution.node.default_child.add_property_override("
     '"DistributionConfig.CacheTagConfig.HeaderName", "x-amz-meta-cache-tag") '
-    "(README, \"Cache tags and distribution tenants\")"
+    "(docs/tags-and-tenants.md)"
 )
 
 

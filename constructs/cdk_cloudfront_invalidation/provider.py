@@ -52,7 +52,7 @@ from cloudfront_purge.prune import run as prune
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"
 #: The entry point loads ``cloudfront_purge.resource.handler`` under a guard, so a function that
-#: cannot start still answers CloudFormation (README, "Troubleshooting").
+#: cannot start still answers CloudFormation (docs/troubleshooting.md).
 HANDLER = "cloudfront_purge.function.entry.handler"
 #: Lambda's on-failure destination for the provider's asynchronous invocations.
 ON_FAILURE_HANDLER = "cloudfront_purge.function.on_failure.handler"
@@ -98,7 +98,7 @@ TENANT_INVALIDATION_ACTIONS = (
     "cloudfront:ListInvalidationsForDistributionTenant",
 )
 #: Read a stack's status, to tell a rollback's Update from a normal one (the handler then
-#: never answers FAILED; README "Troubleshooting").
+#: never answers FAILED; docs/troubleshooting.md).
 STACK_STATUS_ACTIONS = ("cloudformation:DescribeStacks",)
 #: Read the manifests of changed-only purges (this deploy's and the previous one's).
 MANIFEST_READ_ACTIONS = ("s3:GetObject",)
@@ -384,7 +384,7 @@ class CloudFrontInvalidationProvider(Construct):
             log_group=log_group,
             description=description,
             # Lambda's JSON log format keeps the fields logged as ``extra`` as top-level
-            # keys; crhelper's own JSON formatter would drop them (README "Troubleshooting").
+            # keys; crhelper's own JSON formatter would drop them (docs/troubleshooting.md).
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
@@ -491,7 +491,7 @@ class CloudFrontInvalidationProvider(Construct):
         synthesizer names a file asset's object ``<hash><extension>``, so that pattern
         matches the manifests and no other asset. A bootstrap bucket encrypted with a
         customer-managed KMS key also needs ``kms:Decrypt`` on that key for this role
-        (README "Purge only what changed"); it is not granted here.
+        (docs/changed-only.md); it is not granted here.
         """
         arn = bucket.arn_for_objects(f"*{rules.MANIFEST_EXTENSION}")
         resolved = Stack.of(self).resolve(arn)

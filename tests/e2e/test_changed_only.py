@@ -95,7 +95,7 @@ def test_a_change_that_lands_in_no_file_purges_nothing(
     assert update.data["Status"] == "Skipped" and update.data["PathCount"] == "0"
     assert update.data["PurgeScope"] == "changed" and update.data["ChangedFiles"] == "0"
     assert update.seconds_to_answer is not None and check([update]) == []
-    # A change of settings only is not even compared (README "Updates that purge nothing").
+    # A change of settings only is not even compared (docs/design.md, "Updates that purge nothing").
     (settings,) = stack.deploy("only TimeoutSeconds", overrides={
         "SourceHash": "same-files-new-hash", "TimeoutSeconds": "900"})
     assert settings.status == "SUCCESS", settings.reason

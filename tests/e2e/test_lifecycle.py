@@ -99,7 +99,7 @@ def test_response_url_and_secrets_never_reach_the_handler_logs(story: Story) -> 
 
 def test_every_cold_start_logs_the_version_the_asset_was_built_from(story: Story) -> None:
     """The local Lambda starts a fresh process per invocation, so each leg is a cold start:
-    its first record, in Lambda's JSON format, names the version (README "Troubleshooting")."""
+    its first record, in Lambda's JSON format, names the version (docs/troubleshooting.md)."""
     outcome = SCENARIOS["content-change"](story)[-1]
     assert outcome.status == "SUCCESS", outcome.reason
     records = [json.loads(line) for line in outcome.logs.splitlines() if line[:1] == "{"]

@@ -1,5 +1,6 @@
-"""README.md stays true: its code examples are excerpts of files the tests synthesize or
-lint, and its tables name every prop, property and attribute the code has."""
+"""README.md and the user guides in docs/ stay true: their code examples are excerpts of
+files the tests synthesize or lint, and the README's tables name every prop, property and
+attribute the code has."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from cloudfront_purge.prune import run as prune
 
 ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "README.md"
+#: The user guides beside the README whose examples must be excerpts too, in reading order.
+GUIDES = [ROOT / "docs" / "changed-only.md", ROOT / "docs" / "tags-and-tenants.md"]
+DESIGN = ROOT / "docs" / "design.md"
 #: Where examples may come from: each is synthesized or linted by tests/unit.
 SOURCES = {
     "python": [
@@ -37,7 +41,8 @@ def text() -> str:
 
 def blocks() -> list[tuple[str, str]]:
     """The Python and YAML examples (shell commands and diagrams are not excerpts)."""
-    return [(lang, body) for lang, body in FENCE.findall(text()) if lang in SOURCES]
+    texts = [text(), *(guide.read_text() for guide in GUIDES)]
+    return [(lang, body) for page in texts for lang, body in FENCE.findall(page) if lang in SOURCES]
 
 
 def is_excerpt(block: str, source: Path) -> bool:
@@ -117,7 +122,7 @@ def test_callerreference_is_as_described() -> None:
         request_id="r1", distribution_id="E1", batch=batch,
     )  # fmt: skip
     assert re.fullmatch(r"77981eace0b5-[0-9a-f]{24}", reference)
-    example = re.search(r"For example\s+`([^`]+)`", text())
+    example = re.search(r"For example\s+`([^`]+)`", DESIGN.read_text())
     assert example is not None
     assert re.fullmatch(r"[A-Za-z0-9]{12}-[0-9a-f]{24}", example.group(1))
 

@@ -27,7 +27,7 @@ REASON_UNCHANGED = "no file changed"
 SCOPE_NONE = "none"
 #: Properties that say how to purge, not what or for which content: an Update that
 #: changes only these (a new timeout, say) purges nothing. Any other property, known or
-#: not, counts as a change of what to purge (README "Updates that purge nothing").
+#: not, counts as a change of what to purge (docs/design.md, "Updates that purge nothing").
 HOW_PROPS = frozenset(
     {
         rules.PROP_TIMEOUT_SECONDS,

@@ -18,8 +18,8 @@ from typing import Protocol
 #: Guide, Troubleshooting IAM, "Changes that I make are not always immediately visible");
 #: aws-cdk issues 37675 and 21332 show functions denied for seconds after CloudFormation
 #: reported their policy created. A minute covers those seconds several times over, while
-#: a grant that is really missing still fails the deploy within about a minute (README
-#: "Troubleshooting"). A re-delivered event (a Lambda retry) starts a new window; a
+#: a grant that is really missing still fails the deploy within about a minute
+#: (docs/troubleshooting.md). A re-delivered event (a Lambda retry) starts a new window; a
 #: hand-off does not (``first_calls``).
 IAM_PROPAGATION_WINDOW_SECONDS = 60.0
 #: The longest pause between two tries while waiting for IAM, so a grant that applies is

@@ -7,7 +7,7 @@ learns of the failure in seconds instead of waiting for the resource's ServiceTi
 (AWS CloudFormation User Guide, "Custom resources": a request without a response fails
 only when its timeout ends).
 
-Rules (README, "Troubleshooting"):
+Rules (docs/troubleshooting.md):
 - Create / Update -> FAILED with the Reason given. A Create carries a PhysicalResourceId
   made from the request, so the Delete that follows a failed Create names a resource that
   was never made, and that Delete succeeds.

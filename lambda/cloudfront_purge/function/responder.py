@@ -84,8 +84,9 @@ def response_data(
 
 
 def unconfirmed_reason(problem: str) -> str:
-    """The Reason of a rollback's SUCCESS whose purge is not confirmed (README
-    "Troubleshooting"): the rollback may finish, and the Reason says why it is unconfirmed."""
+    """The Reason of a rollback's SUCCESS whose purge is not confirmed
+    (docs/troubleshooting.md): the rollback may finish, and the Reason says why it is
+    unconfirmed."""
     return (
         "rollback: answered SUCCESS so the rollback can finish, but the purge is "
         f"unconfirmed: {problem}"
@@ -156,7 +157,7 @@ def deliver(
     """
     fitted = fit_body(body)
     payload = json.dumps(fitted).encode("utf-8")
-    # Log field names are snake_case like every other field (README "Troubleshooting").
+    # Log field names are snake_case like every other field (docs/troubleshooting.md).
     summary = {
         "status": fitted.get("Status"),
         "physical_resource_id": fitted.get("PhysicalResourceId"),

@@ -25,7 +25,7 @@ class PurgeError(CloudFrontPurgeError):
     """Base class: the purge did not finish as asked."""
 
 
-#: What a person can do about CloudFront's terminal errors (README: Troubleshooting).
+#: What a person can do about CloudFront's terminal errors (docs/troubleshooting.md).
 _ADVICE = {
     "AccessDenied": "grant cloudfront:CreateInvalidation/GetInvalidation/ListInvalidations "
     "on this distribution's ARN to the provider's role",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from cloudfront_purge.model.base import CloudFrontPurgeError
 
 # --- CloudFront limits (Amazon CloudFront Developer Guide: "Invalidate files", -----------
-# "Concurrent invalidation request maximum"; README "CloudFront limits") --------------------
+# "Concurrent invalidation request maximum"; docs/design.md, "CloudFront limits") -------
 MAX_PATH_LENGTH = 4000
 MAX_FILES_IN_PROGRESS = 3000
 MAX_WILDCARDS_IN_PROGRESS = 15
@@ -126,7 +126,7 @@ ATTR_PATH_COUNT = "PathCount"
 ATTR_INVALIDATION_IDS_TRUNCATED = "InvalidationIdsTruncated"
 #: "true" when the provider did all it was asked (Completed, or accepted when not waiting,
 #: or nothing asked); "false" only on a rollback that answered SUCCESS although the purge
-#: was not confirmed (README "Troubleshooting").
+#: was not confirmed (docs/troubleshooting.md).
 ATTR_PURGE_CONFIRMED = "PurgeConfirmed"
 #: Why the purge is unconfirmed, in a few words; empty when PurgeConfirmed is "true".
 ATTR_PURGE_PROBLEM = "PurgeProblem"

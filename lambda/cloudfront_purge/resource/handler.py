@@ -12,13 +12,13 @@ Lifecycle:
   along a hand-off.
   A wait that outlasts this invocation hands off: the function invokes itself
   asynchronously with the same event plus a continuation (deadline, invalidation ids) and
-  returns without answering; the last leg answers. See README "Waiting past 15 minutes".
+  returns without answering; the last leg answers. See docs/design.md, "Waiting past 15 minutes".
 - Update during a rollback (DescribeStacks on the event's StackId says
   UPDATE_ROLLBACK_IN_PROGRESS): purge and wait as usual, but always answer SUCCESS. A
   FAILED answer would leave the stack UPDATE_ROLLBACK_FAILED, which only a person can
   repair, by skipping this resource and so its purge anyway: a stale cache is the lesser
   harm. The problem goes to the log (``rollback_purge_unconfirmed``) and to the
-  PurgeConfirmed / PurgeProblem attributes. README "Troubleshooting".
+  PurgeConfirmed / PurgeProblem attributes. docs/troubleshooting.md.
 - With PruneBucket (docs/retention.md): once every invalidation is Completed, delete what
   earlier deploys replaced and retention let go (``prune.step``); a failed prune is SUCCESS
   with PruneStatus / PruneLeftBehind. With OnTimeout "succeed", a purge that times out is
@@ -28,7 +28,7 @@ Lifecycle:
 
 Logs: Lambda's JSON log format (the provider sets ``logging_format`` JSON), one line per
 event, the event name as the message and its fields as ``extra``, which Lambda's formatter
-writes as top-level JSON keys (README "Troubleshooting"). The ResponseURL is never logged.
+writes as top-level JSON keys (docs/troubleshooting.md). The ResponseURL is never logged.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ CONTINUATION = "CloudFrontInvalidationContinuation"
 MAX_LEGS = 20
 USER_AGENT = f"cdk-cloudfront-invalidation/{__version__}"
 #: Function environment settings that override the engine's eventual-consistency windows
-#: (seconds, 0 to MAX_WINDOW_SETTING_SECONDS); README "Troubleshooting".
+#: (seconds, 0 to MAX_WINDOW_SETTING_SECONDS); docs/troubleshooting.md.
 IAM_WAIT_VARIABLE = "CLOUDFRONT_PURGE_IAM_WAIT_SECONDS"
 NOT_FOUND_WAIT_VARIABLE = "CLOUDFRONT_PURGE_NOT_FOUND_WAIT_SECONDS"
 MAX_WINDOW_SETTING_SECONDS = 600.0
@@ -102,7 +102,7 @@ class PurgeResource(CfnResource):
     def __init__(self) -> None:
         with _skip_polling_clients():
             # json_logging off: crhelper's JSON formatter would replace Lambda's own and drop
-            # every field given as ``extra`` (README "Troubleshooting").
+            # every field given as ``extra`` (docs/troubleshooting.md).
             super().__init__(
                 json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
             )
