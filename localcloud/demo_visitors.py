@@ -6,7 +6,8 @@ not run there. So that visitors see content change, each step's content version 
 in a bucket the stack's distribution serves before the step's deploy, the way the
 stack's BucketDeployment runs before its purge (the purge depends on it): a generated
 multi-page site (:func:`localcloud.sites.multi_page_site`) whose every file says which
-version it is, synced with prune (keys the version does not have are deleted). A SourceHash
+version it is (each version has the same keys, changed in place; keys a version does not
+have would be deleted, as a pruning sync does). A SourceHash
 seen before (a revert) puts that version back; a rolled-back step puts nothing (the content
 stays). Visitors (few, on every POP) load pages from before the upload until a moment
 after the answer; the line gives page loads, broken loads and stale loads after SUCCESS
