@@ -64,6 +64,7 @@ class CloudFrontInvalidation(Construct):
         prune_key_prefix: str = "",
         keep_replaced_files: Duration | None = None,
         on_timeout: str = prune.DEFAULT_ON_TIMEOUT,
+        only_in_rollback: bool = False,
         service_token: str | None = None,
         log_removal_policy: RemovalPolicy | None = None,
     ) -> None:
@@ -133,6 +134,11 @@ class CloudFrontInvalidation(Construct):
                 invalidation ids, Status InProgress, PurgeConfirmed false and a Warning; SST
                 issues 1397 and 1516). Nothing is pruned after a purge that did not reach
                 Completed. Default: ``"fail"``.
+            only_in_rollback: Purge only while the stack rolls back; a Create or any other
+                Update answers SUCCESS at once. CloudFormation rolls a stack back in reverse
+                dependency order, so a resource that the uploads depend on purges after the
+                rolled-back uploads put the old files back (``SafeSiteDeployment`` adds one;
+                docs/retention.md, "Rollbacks"). Not with ``prune_bucket``. Default: False.
             service_token: Use a provider shared by another stack instead of this stack's
                 own: its exported ServiceToken, e.g. ``Fn.import_value("...")``. The same
                 props and synth-time checks; this stack gets no function, and grants nothing:
@@ -173,6 +179,7 @@ class CloudFrontInvalidation(Construct):
         for name, flag in (
             ("wait_for_completion", wait_for_completion),
             ("invalidate_on_create", invalidate_on_create),
+            ("only_in_rollback", only_in_rollback),
         ):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
@@ -190,6 +197,13 @@ class CloudFrontInvalidation(Construct):
             only_changed=only_changed,
             wait_for_completion=wait_for_completion,
         )
+        if only_in_rollback and prune_bucket is not None:
+            raise ValueError(
+                "only_in_rollback=True purges during rollbacks only, which never prune: give "
+                "prune_bucket to the resource that purges on every deploy instead"
+            )
+        if only_in_rollback:
+            options[rules.PROP_ONLY_IN_ROLLBACK] = "true"
         site = manifest.build_manifest(source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
         if _has_tag_items(paths):

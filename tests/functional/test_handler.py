@@ -587,3 +587,30 @@ def test_an_invalidation_that_never_appears_fails_after_the_window_saying_what_t
     assert f"distribution {dist}: GetInvalidation failed with NoSuchInvalidation" in body["Reason"]
     assert "cloudfront-invalidate list/show" in body["Reason"]
     assert len(cloud.invalidations(dist)) == 1
+
+
+def test_only_in_rollback_purges_nothing_on_a_deploy_and_purges_in_the_rollback(
+    cloud: LocalCloudFront, dist: str, responses: Responses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rollback-only purge of SafeSiteDeployment: a Create and a normal Update answer at
+    once, Skipped; the stack's rollback (DescribeStacks: UPDATE_ROLLBACK_IN_PROGRESS) purges."""
+    a = props(dist, "rollonlyA0000000", OnlyInRollback="true")
+    b = props(dist, "rollonlyB0000000", OnlyInRollback="true")
+    handler.handler(event("Create", a), Context())
+    pid = responses.last["PhysicalResourceId"]
+    handler.handler(event("Update", b, old=a, physical_id=pid), Context())
+    assert [body["Data"]["Status"] for body in responses.bodies] == ["Skipped", "Skipped"]
+    assert cloud.invalidations(dist) == []
+    monkeypatch.setattr(handler, "cloudformation", StackStatus("UPDATE_ROLLBACK_IN_PROGRESS"))
+    handler.handler(event("Update", a, old=b, physical_id=pid), Context())
+    body = responses.last
+    assert body["Status"] == "SUCCESS" and body["Data"]["Status"] == "Completed"
+    (record,) = cloud.invalidations(dist)
+    assert record.caller_reference.startswith("rollonlyA000-")
+    assert responses.times[-1] >= record.completes_at
+
+
+def test_only_in_rollback_must_be_a_boolean(dist: str, responses: Responses) -> None:
+    handler.handler(event("Create", props(dist, OnlyInRollback="sometimes")), Context())
+    assert responses.last["Status"] == "FAILED"
+    assert "OnlyInRollback must be true or false" in responses.last["Reason"]

@@ -97,6 +97,8 @@ def test_properties_follow_the_documented_schema(synthesized: dict[str, Any]) ->
         - {rules.PROP_DISTRIBUTION_ID, rules.PROP_DISTRIBUTION_TENANT_IDS}
         - rules.CHANGED_ONLY_PROPS
         - rules.PRUNE_PROPS
+        # Sent only by a rollback-only purge (SafeSiteDeployment's step 0).
+        - {rules.PROP_ONLY_IN_ROLLBACK}
     )
     assert props["Paths"] == ["/index.html", "/img/*"]
     assert props["WaitForCompletion"] == "false" and props["InvalidateOnCreate"] == "false"

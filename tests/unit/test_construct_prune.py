@@ -238,8 +238,33 @@ def test_safe_site_deployment_uploads_entry_documents_last_then_purges_and_prune
     assert entry[1]["Properties"]["Exclude"] == ["*"] and entry[1]["Properties"]["Include"] == ["*.html"]
     assets_id = next(k for k in by_id if k.startswith("WebAssets"))
     assert assets_id in entry[1]["DependsOn"]
-    (purge_id, purge) = next(iter(template(stack).find_resources(rules.RESOURCE_TYPE).items()))
+    purges = template(stack).find_resources(rules.RESOURCE_TYPE)
+    (purge_id, purge) = next((k, v) for k, v in purges.items() if k.startswith("WebPurge"))
     assert {assets_id, entry[0]} <= set(purge["DependsOn"])
+    # Step 0: a rollback-only purge the uploads depend on, so that in a rollback (reverse
+    # dependency order) it purges after the old files are back; it never prunes.
+    (rollback_id, rollback) = next(
+        (k, v) for k, v in purges.items() if k.startswith("WebRollbackPurge")
+    )
+    assert rollback["Properties"][rules.PROP_ONLY_IN_ROLLBACK] == "true"
+    assert rules.PROP_PRUNE_BUCKET not in rollback["Properties"]
+    assert rollback["Properties"][rules.PROP_MANIFEST] == purge["Properties"][rules.PROP_MANIFEST]
+    assert rollback_id in assets["DependsOn"]
+    assert "WebPurge" not in " ".join(rollback.get("DependsOn", []))
     assert purge["Properties"][rules.PROP_ONLY_CHANGED] == "true"
     assert rules.PROP_PRUNE_BUCKET in purge["Properties"]
     assert site.invalidation.node.path.endswith("Web/Purge") and purge_id.startswith("WebPurge")
+
+
+def test_only_in_rollback_with_prune_fails_at_synth() -> None:
+    stack, bucket, dist = make_stack()
+    with pytest.raises(ValueError, match="only_in_rollback=True purges during rollbacks only"):
+        CloudFrontInvalidation(stack, "P", distribution=dist, source_directories=[SITE],
+                               only_changed=True, prune_bucket=bucket, only_in_rollback=True)
+
+
+def test_only_in_rollback_must_be_a_boolean_at_synth() -> None:
+    stack, _bucket, dist = make_stack()
+    with pytest.raises(ValueError, match="only_in_rollback must be True or False"):
+        CloudFrontInvalidation(stack, "P", distribution=dist, source_hash="h",
+                               only_in_rollback="yes")  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ HOW_PROPS = frozenset(
         rules.PROP_INVALIDATE_ON_CREATE,
         rules.PROP_ONLY_CHANGED,
         rules.PROP_MAX_PATHS,
+        rules.PROP_ONLY_IN_ROLLBACK,
         *rules.CLOUDFORMATION_PROPS,
     }
 )

@@ -81,6 +81,11 @@ PROP_PRUNE_BUCKET = "PruneBucket"
 PROP_PRUNE_KEY_PREFIX = "PruneKeyPrefix"
 PROP_KEEP_REPLACED_SECONDS = "KeepReplacedSeconds"
 PROP_ON_TIMEOUT = "OnTimeout"
+#: "true": purge only during a rollback of the stack (Create and other Updates answer
+#: SUCCESS at once). SafeSiteDeployment puts such a purge before its uploads, so that in a
+#: rollback, which CloudFormation runs in reverse dependency order, it purges after the old
+#: files are back (docs/retention.md, "Rollbacks").
+PROP_ONLY_IN_ROLLBACK = "OnlyInRollback"
 #: Only a changed-only purge sends these (the construct leaves them out otherwise).
 CHANGED_ONLY_PROPS = frozenset(
     {PROP_ONLY_CHANGED, PROP_MANIFEST, PROP_URL_PREFIX, PROP_INDEX_DOCUMENT, PROP_MAX_PATHS}
@@ -110,6 +115,7 @@ KNOWN_PROPS = frozenset(
         PROP_PRUNE_KEY_PREFIX,
         PROP_KEEP_REPLACED_SECONDS,
         PROP_ON_TIMEOUT,
+        PROP_ONLY_IN_ROLLBACK,
     }
 )
 

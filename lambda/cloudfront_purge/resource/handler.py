@@ -367,6 +367,16 @@ def _purge_as_asked(
     )
     if request_type == "Create":
         helper.PhysicalResourceId = physical_id
+    only_in_rollback = rules.parse_bool(
+        event.get("ResourceProperties", {}).get(rules.PROP_ONLY_IN_ROLLBACK, False),
+        field=rules.PROP_ONLY_IN_ROLLBACK,
+    )
+    if only_in_rollback and helper.rollback is None:
+        # Its purge is for rollbacks only: it runs after the rolled-back uploads put the old
+        # files back (rules.PROP_ONLY_IN_ROLLBACK).
+        helper.Data.update(_skipped(spec, 0, changed_scope.attributes(None)))
+        logger.info("skipped", extra={"reason": "OnlyInRollback: not a rollback"})
+        return physical_id
     if request_type == "Create" and not spec.invalidate_on_create:
         # Every attribute is present, so a GetAtt on any of them works on this deploy too.
         helper.Data.update(_skipped(spec, len(spec.paths), changed_scope.attributes(None)))
