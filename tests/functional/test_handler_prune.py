@@ -6,6 +6,7 @@ handler reads the manifests from the asset bucket, purges, waits, then prunes.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -197,3 +198,35 @@ def test_delete_removes_nothing(dist: str, s3: Recording, responses: Responses) 
     handler.handler(event("Delete", pruning(dist, "v1"), physical_id="Purge-1"), Context())
     assert responses.last["Status"] == "SUCCESS"
     assert keys(s3) == before and s3.deletes == []
+
+
+def test_a_wait_handed_to_a_next_leg_still_schedules_what_the_deploy_replaced(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    invoked: list[dict[str, Any]] = []
+
+    class FakeLambda:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            invoked.append(json.loads(kwargs["Payload"]))
+            return {"StatusCode": 202}
+
+    run(responses, "Create", pruning(dist, "v1"))
+    monkeypatch.setattr(handler.boto3, "client", lambda service, **_: FakeLambda())
+    cloud.set_invalidation_seconds(4.0)
+    answered = len(responses.bodies)
+    try:
+        handler.handler(event("Update", pruning(dist, "v2"), old=pruning(dist, "v1"),
+                              physical_id="Purge-1"), Context(timeout=2.5))
+        assert len(responses.bodies) == answered and len(invoked) == 1  # handed off
+        handler.handler(invoked[0], Context(timeout=60))
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    handed = responses.last
+    assert handed["Status"] == "SUCCESS", handed["Reason"]
+    # v1's a.1111.js was replaced by this deploy: kept for its retention, not forgotten.
+    assert handed["Data"]["PruneStatus"] == "Pruned", handed["Data"]["PruneProblem"]
+    assert handed["Data"]["PruneScheduled"] == "1"
+    later = run(responses, "Update", pruning(dist, "v2", TimeoutSeconds="600"),
+                pruning(dist, "v2"))
+    assert later["PrunedCount"] == "1" and "www/a.1111.js" not in keys(s3)

@@ -136,6 +136,33 @@ def _old_keys(
         return None, f"the previous deploy's manifest cannot be read: {exc}"
 
 
+#: What :func:`_old_keys` reads of OldResourceProperties: small scalars, carried to the next
+#: leg of a handed-off wait (which drops the rest of OldResourceProperties for size) so the
+#: prune after a long wait still knows what the previous deploy served.
+_RESUME_OLD_PROPERTIES = frozenset(
+    {
+        rules.PROP_ONLY_CHANGED,
+        rules.PROP_MANIFEST,
+        rules.PROP_INDEX_DOCUMENT,
+        rules.PROP_URL_PREFIX,
+        rules.PROP_MAX_PATHS,
+        rules.PROP_WAIT_FOR_COMPLETION,
+        *prune.PROPS,
+    }
+)
+
+
+def resume_old_properties(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the event's OldResourceProperties the prune needs, for a next leg
+    (empty when this resource does not prune)."""
+    if event.get("ResourceProperties", {}).get(rules.PROP_PRUNE_BUCKET) in (None, ""):
+        return {}
+    old = event.get("OldResourceProperties")
+    if not isinstance(old, Mapping):
+        return {}
+    return {k: v for k, v in old.items() if k in _RESUME_OLD_PROPERTIES}
+
+
 def not_run(options: Options, reason: str) -> dict[str, str]:
     """The prune attributes of an answer whose prune did not run."""
     if options.prune is None:

@@ -584,6 +584,12 @@ def _hand_off(
     # under the asynchronous invocation size limit for large path lists.
     payload = {
         **{k: v for k, v in event.items() if k not in (CONTINUATION, "OldResourceProperties")},
+        # ...except what the prune reads of it: the previous deploy's manifest and prune.
+        **(
+            {"OldResourceProperties": resumed}
+            if (resumed := prune_step.resume_old_properties(event))
+            else {}
+        ),
         CONTINUATION: {
             "Deadline": deadline,
             "Known": known,
