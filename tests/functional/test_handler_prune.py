@@ -230,3 +230,32 @@ def test_a_wait_handed_to_a_next_leg_still_schedules_what_the_deploy_replaced(
     later = run(responses, "Update", pruning(dist, "v2", TimeoutSeconds="600"),
                 pruning(dist, "v2"))
     assert later["PrunedCount"] == "1" and "www/a.1111.js" not in keys(s3)
+
+
+def _age_state(s3: Recording, seconds: float) -> None:
+    """Move every stamp of the prune state back: the deploys before happened long ago."""
+    (item,) = s3.client.list_objects_v2(
+        Bucket=SITE, Prefix=f"www/{prune_plan.STATE_FOLDER}")["Contents"]
+    state = prune_plan.loads(s3.client.get_object(Bucket=SITE, Key=item["Key"])["Body"].read())
+    aged = prune_plan.PruneState({k: t - seconds for k, t in state.replaced.items()},
+                                 seen=state.seen)
+    s3.client.put_object(Bucket=SITE, Key=item["Key"], Body=prune_plan.dumps(aged).encode())
+
+
+def test_a_prune_switched_off_and_on_again_keeps_what_the_unpruned_deploys_served(
+    dist: str, s3: Recording, responses: Responses
+) -> None:
+    def off(version: str) -> dict[str, Any]:
+        return props(dist, f"hash-{version}", OnlyChanged="true",
+                     Manifest=f"s3://{ASSETS}/{version}.cfpurge-manifest")
+
+    run(responses, "Create", pruning(dist, "v1", "3600"))
+    run(responses, "Update", pruning(dist, "v2", "3600"), pruning(dist, "v1", "3600"))
+    _age_state(s3, 7200)  # a.1111.js was replaced two hours ago...
+    # ...then, with the prune off, a revert served it again and a deploy replaced it just now.
+    run(responses, "Update", off("v1"), pruning(dist, "v2", "3600"))
+    run(responses, "Update", off("v2"), off("v1"))
+    back_on = run(responses, "Update", pruning(dist, "v2", "3600"), off("v2"))
+    # Pages of the revert, cached for the hour of retention, still need it.
+    assert "www/a.1111.js" in keys(s3), back_on
+    assert back_on["PrunedCount"] == "0" and back_on["PruneScheduled"] == "1"

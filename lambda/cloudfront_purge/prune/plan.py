@@ -106,6 +106,11 @@ def plan_prune(
     needed = live | set(old or ())
     if old is None and may_delete:
         may_delete, hold_reason = False, "the previous deploy's manifest is not known"
+    if not may_delete:
+        # A held deploy cannot tell what was served since the stamps were written (deploys
+        # the state missed, a previous version not known): every pending key counts as
+        # replaced now, so its retention runs again from this Completed purge.
+        pending = dict.fromkeys(pending, now)
     delete: list[str] = []
     if may_delete:
         delete = sorted(

@@ -106,7 +106,7 @@ def _after_purge(
         old=old,
         new=new.files.keys(),
         stop_at=stop_at,
-        may_delete=not rollback,
+        may_delete=not rollback and not hold,
         hold_reason=REASON_ROLLBACK if rollback else hold,
     )
     return outcome.attributes()
@@ -131,9 +131,15 @@ def _old_keys(
     if previous.manifest is None:
         return None, "the previous deploy had no manifest"
     try:
-        return list(changed_scope.read_manifest(s3, previous.manifest).files), ""
+        keys = list(changed_scope.read_manifest(s3, previous.manifest).files)
     except manifest.ManifestError as exc:
         return None, f"the previous deploy's manifest cannot be read: {exc}"
+    if previous_prune is None:
+        # The prune was off: the deploys before this one are unknown to the state (a revert
+        # among them may have served a key it lists), and the state's record of the last
+        # version cannot tell when they come back to the same files.
+        return keys, "the previous deploy did not prune: this deploy only reschedules"
+    return keys, ""
 
 
 #: What :func:`_old_keys` reads of OldResourceProperties: small scalars, carried to the next
