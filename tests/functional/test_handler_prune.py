@@ -259,3 +259,26 @@ def test_a_prune_switched_off_and_on_again_keeps_what_the_unpruned_deploys_serve
     # Pages of the revert, cached for the hour of retention, still need it.
     assert "www/a.1111.js" in keys(s3), back_on
     assert back_on["PrunedCount"] == "0" and back_on["PruneScheduled"] == "1"
+
+
+def test_two_timed_out_deploys_that_revert_and_come_back_do_not_let_a_served_file_go(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses
+) -> None:
+    def slow(version: str) -> dict[str, Any]:
+        return pruning(dist, version, "3600", TimeoutSeconds="1", OnTimeout="succeed")
+
+    run(responses, "Create", pruning(dist, "v1", "3600"))
+    run(responses, "Update", pruning(dist, "v2", "3600"), pruning(dist, "v1", "3600"))
+    _age_state(s3, 7200)  # a.1111.js was replaced two hours ago...
+    cloud.set_invalidation_seconds(30)
+    try:
+        # ...then a revert to v1 served it again, and v2 came back: both purges timed out.
+        assert run(responses, "Update", slow("v1"), pruning(dist, "v2", "3600"))[
+            "PruneStatus"] == "Skipped"
+        assert run(responses, "Update", slow("v2"), slow("v1"))["PruneStatus"] == "Skipped"
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    after = run(responses, "Update", pruning(dist, "v2", "3600"), slow("v2"))
+    # v1's pages were served until minutes ago: a.1111.js keeps its hour of retention.
+    assert "www/a.1111.js" in keys(s3), after
+    assert after["PrunedCount"] == "0"

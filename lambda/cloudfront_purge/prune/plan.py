@@ -37,6 +37,9 @@ STATE_VERSION = 1
 #: The folder, under the prune prefix, that holds the prune state objects: never deleted,
 #: and a manifest key inside it is never pruned.
 STATE_FOLDER = ".cloudfront-purge/"
+#: ``seen`` of a state whose resource answered a deploy without pruning (a purge that timed
+#: out under ``OnTimeout: succeed``): never a key set digest, so the next deploy holds.
+SEEN_MISSED = "missed"
 
 
 class PruneStateError(CloudFrontPurgeError, ValueError):

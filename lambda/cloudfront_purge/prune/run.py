@@ -308,6 +308,30 @@ def run(
     return outcome
 
 
+def mark_missed(s3: S3Client, spec: PruneSpec, *, state_key: str) -> str:
+    """Record in the state that a deploy went by without a prune; "" or the problem.
+
+    A deploy whose purge timed out (``OnTimeout: succeed``) served files the state cannot
+    see. Two such deploys that leave and come back to the same key set (a revert, then
+    the version before it) would look to the state like no deploy at all, and a file the
+    revert served would be deleted with its old stamp. Marked, the next deploy holds and
+    restamps (docs/retention.md, rule 5). No state yet: nothing is scheduled to protect.
+    """
+    try:
+        state = _read_state(s3, spec.bucket, state_key)
+        if not state.replaced and not state.seen:
+            return ""
+        _write_state(s3, spec.bucket, state_key,
+                     prune_plan.PruneState(state.replaced, seen=prune_plan.SEEN_MISSED))
+    except (_S3Failure, prune_plan.PruneStateError) as exc:
+        logger.warning("prune_state_not_marked", extra={
+            "problem": str(exc), "state": state_key,
+            "consequence": "a later deploy may delete a file this deploy served sooner "
+            "than its retention"})
+        return str(exc)
+    return ""
+
+
 class _S3Failure(CloudFrontPurgeError):
     """An S3 call of the prune failed (caught inside this module; never escapes)."""
 

@@ -176,6 +176,18 @@ def not_run(options: Options, reason: str) -> dict[str, str]:
     return prune.skipped(reason).attributes()
 
 
+def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client]) -> None:
+    """A deploy answered without a prune (a purge that timed out): tell the state, so the
+    next deploy holds (:func:`prune.mark_missed`). Never raises."""
+    if options.prune is None:
+        return
+    try:
+        prune.mark_missed(s3(), options.prune,
+                          state_key=options.prune.state_key(state_identity(event)))
+    except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
+        logger.warning("prune_state_not_marked", extra={"problem": f"{type(exc).__name__}: {exc}"})
+
+
 def timed_out(problem: str) -> dict[str, str]:
     """The Warning of a SUCCESS answered for a purge that timed out (``OnTimeout``).
 

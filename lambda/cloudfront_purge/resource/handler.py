@@ -436,6 +436,7 @@ def _purge_as_asked(
     except PurgeTimeout as exc:
         if not pruning.succeed_on_timeout or helper.rollback is not None:
             raise
+        prune_step.missed(event, pruning, s3_client)
         return _succeed_timed_out(spec, jobs, plan, pruning, exc, physical_id)
     if not result.finished:
         _hand_off(event, context, deadline=deadline, result=result, leg=leg)
