@@ -243,3 +243,18 @@ def test_safe_site_deployment_uploads_entry_documents_last_then_purges_and_prune
     assert purge["Properties"][rules.PROP_ONLY_CHANGED] == "true"
     assert rules.PROP_PRUNE_BUCKET in purge["Properties"]
     assert site.invalidation.node.path.endswith("Web/Purge") and purge_id.startswith("WebPurge")
+
+
+def test_two_stacks_pruning_one_shared_bucket_fail_at_synth() -> None:
+    # The site stack owns the bucket; a second stack prunes it too (a cross-stack reference).
+    stack, bucket, dist = make_stack()
+    other_stack = cdk.Stack(stack.node.scope, "Other")  # type: ignore[arg-type]
+    CloudFrontInvalidation(stack, "P", distribution=dist, source_directories=[SITE],
+                           only_changed=True, prune_bucket=bucket)
+    imported = cloudfront.Distribution.from_distribution_attributes(
+        other_stack, "D", distribution_id="E2QWRUHAPOMQZL", domain_name="d.cloudfront.net")
+    CloudFrontInvalidation(other_stack, "Q", distribution=imported,
+                           source_directories=[SITE], only_changed=True, prune_bucket=bucket,
+                           prune_key_prefix="docs/")
+    with pytest.raises(Exception, match=r"Other/Q prunes the same bucket under 'docs/', overlapping ''"):
+        template(other_stack)
