@@ -236,6 +236,7 @@ def run(
     may_delete: bool = True,
     hold_reason: str = "",
     clock: Callable[[], float] = time.time,
+    trust_old: bool = True,
 ) -> PruneOutcome:
     """Read the state, delete what expired, write the state back; never raises for S3.
 
@@ -250,6 +251,8 @@ def run(
             for the next deploy).
         may_delete: False to only update the state (a rollback).
         hold_reason: why ``may_delete`` is False.
+        trust_old: False when ``old`` is a caller's word (the CLI): see
+            :func:`cloudfront_purge.prune.plan.plan_prune`.
     """
     now = clock() if now is None else now
     problems: list[str] = []
@@ -268,7 +271,7 @@ def run(
         problems.append(f"prune state unreadable, started afresh ({exc}); files it listed stay")
     plan = prune_plan.plan_prune(
         state, old=old, new=new, now=now, keep_seconds=spec.keep_seconds,
-        may_delete=may_delete, hold_reason=hold_reason,
+        may_delete=may_delete, hold_reason=hold_reason, trust_old=trust_old,
     )
     left: dict[str, float] = {}
     pruned = 0
