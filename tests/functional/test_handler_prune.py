@@ -242,10 +242,13 @@ def _age_state(s3: Recording, seconds: float) -> None:
     s3.client.put_object(Bucket=SITE, Key=item["Key"], Body=prune_plan.dumps(aged).encode())
 
 
+@pytest.mark.parametrize("only_changed", [True, False], ids=["prune-off", "only-changed-off"])
 def test_a_prune_switched_off_and_on_again_keeps_what_the_unpruned_deploys_served(
-    dist: str, s3: Recording, responses: Responses
+    dist: str, s3: Recording, responses: Responses, only_changed: bool
 ) -> None:
     def off(version: str) -> dict[str, Any]:
+        if not only_changed:  # only_changed off too: those deploys had no manifest
+            return props(dist, f"hash-{version}")
         return props(dist, f"hash-{version}", OnlyChanged="true",
                      Manifest=f"s3://{ASSETS}/{version}.cfpurge-manifest")
 
@@ -259,6 +262,10 @@ def test_a_prune_switched_off_and_on_again_keeps_what_the_unpruned_deploys_serve
     # Pages of the revert, cached for the hour of retention, still need it.
     assert "www/a.1111.js" in keys(s3), back_on
     assert back_on["PrunedCount"] == "0" and back_on["PruneScheduled"] == "1"
+    # Its hour runs from the deploy that turned the prune back on, not from two hours ago.
+    next_one = run(responses, "Update", pruning(dist, "v2", "3600", TimeoutSeconds="600"),
+                   pruning(dist, "v2", "3600"))
+    assert "www/a.1111.js" in keys(s3) and next_one["PrunedCount"] == "0", next_one
 
 
 def test_two_timed_out_deploys_that_revert_and_come_back_do_not_let_a_served_file_go(
