@@ -117,3 +117,27 @@ def test_a_damaged_state_is_replaced_and_nothing_it_listed_is_deleted() -> None:
     outcome = run(s3, {"index.html"}, {"index.html"}, now=DAY)
     assert outcome.status == prune.STATUS_PARTIAL and "started afresh" in outcome.problem
     assert "www/old.js" in s3.objects and len(s3.state()) == 0
+
+
+def test_a_deploy_marked_missed_makes_the_next_one_hold_and_restamp() -> None:
+    s3 = MemoryS3(site({"a.js", "b.js"}))
+    run(s3, {"a.js", "b.js"}, {"b.js"}, now=0.0)  # a.js scheduled at 0
+    assert prune.mark_missed(s3, SPEC, state_key=STATE_KEY) == ""  # type: ignore[arg-type]
+    assert s3.state().seen == prune_plan.SEEN_MISSED
+    held = run(s3, {"b.js"}, {"b.js"}, now=10 * DAY)
+    assert held.status == prune.STATUS_HELD and held.pruned == 0 and "www/a.js" in s3.objects
+    assert s3.state().replaced == {"a.js": 10 * DAY}
+
+
+def test_marking_with_no_state_writes_nothing_and_a_denied_mark_never_raises() -> None:
+    s3 = MemoryS3(site({"a.js"}))
+    assert prune.mark_missed(s3, SPEC, state_key=STATE_KEY) == ""  # type: ignore[arg-type]
+    assert STATE_KEY not in s3.objects
+
+    class Denied(MemoryS3):
+        def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}},
+                              "ListObjectsV2")
+
+    problem = prune.mark_missed(Denied({}), SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
+    assert "AccessDenied" in problem
