@@ -160,3 +160,18 @@ def test_the_state_records_which_version_it_last_saw() -> None:
     assert plan.state.seen == prune_plan.key_set_digest(V2)
     assert prune_plan.loads(prune_plan.dumps(plan.state)).seen == plan.state.seen
     assert prune_plan.key_set_digest(["b", "a", "a"]) == prune_plan.key_set_digest(["a", "b"])
+
+
+def test_a_stale_retried_leg_of_an_old_deploy_never_gets_a_live_file_deleted() -> None:
+    # v1 -> v2 -> v1 (revert) ran normally; then a retried invocation of v1 -> v2's last
+    # leg (Lambda's asynchronous retry) prunes with that old event, after the revert.
+    v2 = deploy(PruneState(), V1, V2, now=0.0)
+    revert = deploy(v2.state, V2, V1, now=DAY)
+    stale = deploy(revert.state, V1, V2, now=2 * DAY)
+    assert stale.delete == ()  # v1's files were its "old": needed
+    # v1 is what is served; every deploy after it, whatever the retention, keeps v1's files.
+    state, served = stale.state, V1
+    for n, new in enumerate((V1, V3, V3), start=3):
+        plan = deploy(state, served, new, now=n * 10 * DAY, keep=0)
+        assert not set(plan.delete) & (served | new)
+        state, served = plan.state, new
