@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from cloudfront_purge.changed import manifest
 from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
 from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
@@ -289,3 +290,30 @@ def test_two_timed_out_deploys_that_revert_and_come_back_do_not_let_a_served_fil
     # v1's pages were served until minutes ago: a.1111.js keeps its hour of retention.
     assert "www/a.1111.js" in keys(s3), after
     assert after["PrunedCount"] == "0"
+
+
+def test_a_failed_revert_and_its_unconfirmed_rollback_do_not_let_a_served_file_go(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def slow(version: str) -> dict[str, Any]:
+        return pruning(dist, version, "3600", TimeoutSeconds="1")
+
+    run(responses, "Create", pruning(dist, "v1", "3600"))
+    run(responses, "Update", pruning(dist, "v2", "3600"), pruning(dist, "v1", "3600"))
+    _age_state(s3, 7200)  # a.1111.js was replaced two hours ago...
+    cloud.set_invalidation_seconds(30)
+    try:
+        # ...then a revert to v1 served it again; its purge timed out (FAILED), and the
+        # rollback to v2, whose purge timed out too, answered SUCCESS without a prune.
+        handler.handler(event("Update", slow("v1"), old=pruning(dist, "v2", "3600"),
+                              physical_id="Purge-1"), Context())
+        assert responses.last["Status"] == "FAILED"
+        monkeypatch.setattr(handler, "cloudformation", StackStatus(rules.ROLLBACK_STACK_STATUS))
+        run(responses, "Update", slow("v2"), slow("v1"))
+        monkeypatch.setattr(handler, "cloudformation", StackStatus())
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    after = run(responses, "Update", pruning(dist, "v2", "3600"), slow("v2"))
+    # v1's pages were served until minutes ago: a.1111.js keeps its hour of retention.
+    assert "www/a.1111.js" in keys(s3), after

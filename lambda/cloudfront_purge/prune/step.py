@@ -188,6 +188,19 @@ def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client
         logger.warning("prune_state_not_marked", extra={"problem": f"{type(exc).__name__}: {exc}"})
 
 
+def missed_by_failure(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> None:
+    """An Update of a pruning resource that ends without its prune (FAILED, or a rollback
+    answered SUCCESS after its purge failed) still changed what is served: mark the state
+    (:func:`missed`). Properties that cannot be parsed: nothing to mark. Never raises."""
+    if event.get("RequestType") != "Update":
+        return
+    try:
+        options = parse(event.get("ResourceProperties", {}))
+    except Exception:  # bad properties: the answer says so; no prune to speak of
+        return
+    missed(event, options, s3)
+
+
 def timed_out(problem: str) -> dict[str, str]:
     """The Warning of a SUCCESS answered for a purge that timed out (``OnTimeout``).
 

@@ -342,6 +342,9 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
     try:
         physical_id = _purge_as_asked(event, context, started, continuation)
     except Exception as exc:
+        # No prune ran, but files may have been served: the state must not take the next
+        # deploy for the one after the last it saw (docs/retention.md, rule 5).
+        prune_step.missed_by_failure(event, s3_client)
         rollback = helper.rollback
         if rollback is None:
             raise
