@@ -141,3 +141,13 @@ def test_marking_with_no_state_writes_nothing_and_a_denied_mark_never_raises() -
 
     problem = prune.mark_missed(Denied({}), SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
     assert "AccessDenied" in problem
+
+
+def test_a_missed_deploy_that_served_the_very_keys_the_state_saw_needs_no_mark() -> None:
+    s3 = MemoryS3(site({"a.js", "b.js"}))
+    run(s3, {"a.js", "b.js"}, {"b.js"}, now=0.0)
+    before = s3.state()
+    assert prune.mark_missed(s3, SPEC, state_key=STATE_KEY, served={"b.js"}) == ""  # type: ignore[arg-type]
+    assert s3.state() == before
+    prune.mark_missed(s3, SPEC, state_key=STATE_KEY, served={"a.js", "b.js"})  # type: ignore[arg-type]
+    assert s3.state().seen == prune_plan.SEEN_MISSED

@@ -311,7 +311,9 @@ def run(
     return outcome
 
 
-def mark_missed(s3: S3Client, spec: PruneSpec, *, state_key: str) -> str:
+def mark_missed(
+    s3: S3Client, spec: PruneSpec, *, state_key: str, served: Collection[str] | None = None
+) -> str:
     """Record in the state that a deploy went by without a prune; "" or the problem.
 
     A deploy whose purge timed out (``OnTimeout: succeed``) served files the state cannot
@@ -319,10 +321,14 @@ def mark_missed(s3: S3Client, spec: PruneSpec, *, state_key: str) -> str:
     the version before it) would look to the state like no deploy at all, and a file the
     revert served would be deleted with its old stamp. Marked, the next deploy holds and
     restamps (docs/retention.md, rule 5). No state yet: nothing is scheduled to protect.
+    ``served``: the keys the deploy served, if known; the very key set the state last saw
+    needs no mark (none of the keys it schedules was served again).
     """
     try:
         state = _read_state(s3, spec.bucket, state_key)
         if not state.replaced and not state.seen:
+            return ""
+        if served is not None and state.seen == prune_plan.key_set_digest(served):
             return ""
         _write_state(s3, spec.bucket, state_key,
                      prune_plan.PruneState(state.replaced, seen=prune_plan.SEEN_MISSED))

@@ -182,7 +182,14 @@ def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client
     if options.prune is None:
         return
     try:
-        prune.mark_missed(s3(), options.prune,
+        served: list[str] | None = None
+        try:
+            location = changed_scope.parse_changed_only(event.get("ResourceProperties", {}))
+            if location.manifest is not None:
+                served = list(changed_scope.read_manifest(s3, location.manifest).files)
+        except (rules.RuleError, manifest.ManifestError):
+            served = None  # not known: mark
+        prune.mark_missed(s3(), options.prune, served=served,
                           state_key=options.prune.state_key(state_identity(event)))
     except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
         logger.warning("prune_state_not_marked", extra={"problem": f"{type(exc).__name__}: {exc}"})
