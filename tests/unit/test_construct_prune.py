@@ -142,6 +142,9 @@ def test_an_imported_bucket_is_granted_by_name() -> None:
         ({"wait_for_completion": False}, "prune_bucket needs wait_for_completion=True"),
         ({"prune_key_prefix": "/site"}, "prune_key_prefix '/site' must not start with '/'"),
         ({"prune_key_prefix": "a//b"}, "prune_key_prefix 'a//b' must not hold empty"),
+        # IAM reads * and ? in a resource ARN as wildcards: "site*/" would grant "site-b/".
+        ({"prune_key_prefix": "site*"}, r"prune_key_prefix 'site\*' must not hold '\*' or '\?'"),
+        ({"prune_key_prefix": "a?/b"}, r"prune_key_prefix 'a\?/b' must not hold '\*' or '\?'"),
         ({"keep_replaced_files": cdk.Duration.millis(1500)},
          "keep_replaced_files must be whole seconds"),
         ({"keep_replaced_files": cdk.Duration.days(4000)},

@@ -126,7 +126,8 @@ def normalize_prefix(prefix: str, *, field: str = PROP_PRUNE_KEY_PREFIX) -> str:
     BucketDeployment's ``destination_key_prefix``).
 
     Raises:
-        RuleError: a prefix that starts with "/" or holds an empty, "." or ".." part.
+        RuleError: a prefix that starts with "/", holds an empty, "." or ".." part, or an
+            IAM wildcard ("*", "?").
     """
     if not isinstance(prefix, str):
         raise rules.RuleError(f"{field} must be a string such as 'site/', got {prefix!r}")
@@ -136,6 +137,12 @@ def normalize_prefix(prefix: str, *, field: str = PROP_PRUNE_KEY_PREFIX) -> str:
         raise rules.RuleError(
             f"{field} {prefix!r} must not start with '/': S3 keys have no leading slash "
             "(give the BucketDeployment's destination_key_prefix)"
+        )
+    if "*" in prefix or "?" in prefix:
+        raise rules.RuleError(
+            f"{field} {prefix!r} must not hold '*' or '?': the provider's role may delete "
+            "<bucket>/<prefix>*, and IAM reads them in a resource ARN as wildcards, which "
+            "would grant deletions outside the prefix"
         )
     parts = prefix.removesuffix("/").split("/")
     if any(p in ("", ".", "..") for p in parts):
