@@ -110,3 +110,18 @@ def test_bad_prune_options_exit_2_naming_the_option(
     code, _, err = run(cf, "purge", "-d", dist, *extra)
     assert code == 2 and message in err
     assert cf.invalidations(dist) == []
+
+
+def test_an_old_manifest_from_another_site_never_gets_that_sites_files_deleted(
+    cf: LocalCloudFront, dist: str, s3: Any, tmp_path: Path
+) -> None:
+    v1 = version(cf, s3, tmp_path, "v1", {"index.html": "1", "app.1.js": "a"})
+    v2 = version(cf, s3, tmp_path, "v2", {"index.html": "2", "app.2.js": "b"})
+    # Another pipeline's site, in the same bucket and folder; its manifest lies around.
+    other = version(cf, s3, tmp_path, "other", {"blog.html": "o", "blog.js": "o"})
+    prune = ["--prune-bucket", BUCKET, "--prune-prefix", "www", "--keep-replaced", "0s"]
+    for old, new in ((v1, v2), (other, v2), (v2, v2), (v2, v2)):  # a wrong OLD, once
+        code, _, err = run(cf, "purge", "-d", dist, "--changed", str(old), str(new), *prune)
+        assert code == 0, err
+    assert {"www/blog.html", "www/blog.js"} <= keys(s3)
+    assert "www/app.1.js" not in keys(s3)

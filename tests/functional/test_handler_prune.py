@@ -6,6 +6,7 @@ handler reads the manifests from the asset bucket, purges, waits, then prunes.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from cloudfront_purge.changed import manifest
 from cloudfront_purge.changed.manifest import Manifest
+from cloudfront_purge.model import rules
 from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
@@ -197,3 +199,121 @@ def test_delete_removes_nothing(dist: str, s3: Recording, responses: Responses) 
     handler.handler(event("Delete", pruning(dist, "v1"), physical_id="Purge-1"), Context())
     assert responses.last["Status"] == "SUCCESS"
     assert keys(s3) == before and s3.deletes == []
+
+
+def test_a_wait_handed_to_a_next_leg_still_schedules_what_the_deploy_replaced(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    invoked: list[dict[str, Any]] = []
+
+    class FakeLambda:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            invoked.append(json.loads(kwargs["Payload"]))
+            return {"StatusCode": 202}
+
+    run(responses, "Create", pruning(dist, "v1"))
+    monkeypatch.setattr(handler.boto3, "client", lambda service, **_: FakeLambda())
+    cloud.set_invalidation_seconds(4.0)
+    answered = len(responses.bodies)
+    try:
+        handler.handler(event("Update", pruning(dist, "v2"), old=pruning(dist, "v1"),
+                              physical_id="Purge-1"), Context(timeout=2.5))
+        assert len(responses.bodies) == answered and len(invoked) == 1  # handed off
+        handler.handler(invoked[0], Context(timeout=60))
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    handed = responses.last
+    assert handed["Status"] == "SUCCESS", handed["Reason"]
+    # v1's a.1111.js was replaced by this deploy: kept for its retention, not forgotten.
+    assert handed["Data"]["PruneStatus"] == "Pruned", handed["Data"]["PruneProblem"]
+    assert handed["Data"]["PruneScheduled"] == "1"
+    later = run(responses, "Update", pruning(dist, "v2", TimeoutSeconds="600"),
+                pruning(dist, "v2"))
+    assert later["PrunedCount"] == "1" and "www/a.1111.js" not in keys(s3)
+
+
+def _age_state(s3: Recording, seconds: float) -> None:
+    """Move every stamp of the prune state back: the deploys before happened long ago."""
+    (item,) = s3.client.list_objects_v2(
+        Bucket=SITE, Prefix=f"www/{prune_plan.STATE_FOLDER}")["Contents"]
+    state = prune_plan.loads(s3.client.get_object(Bucket=SITE, Key=item["Key"])["Body"].read())
+    aged = prune_plan.PruneState({k: t - seconds for k, t in state.replaced.items()},
+                                 seen=state.seen)
+    s3.client.put_object(Bucket=SITE, Key=item["Key"], Body=prune_plan.dumps(aged).encode())
+
+
+@pytest.mark.parametrize("only_changed", [True, False], ids=["prune-off", "only-changed-off"])
+def test_a_prune_switched_off_and_on_again_keeps_what_the_unpruned_deploys_served(
+    dist: str, s3: Recording, responses: Responses, only_changed: bool
+) -> None:
+    def off(version: str) -> dict[str, Any]:
+        if not only_changed:  # only_changed off too: those deploys had no manifest
+            return props(dist, f"hash-{version}")
+        return props(dist, f"hash-{version}", OnlyChanged="true",
+                     Manifest=f"s3://{ASSETS}/{version}.cfpurge-manifest")
+
+    run(responses, "Create", pruning(dist, "v1", "3600"))
+    run(responses, "Update", pruning(dist, "v2", "3600"), pruning(dist, "v1", "3600"))
+    _age_state(s3, 7200)  # a.1111.js was replaced two hours ago...
+    # ...then, with the prune off, a revert served it again and a deploy replaced it just now.
+    run(responses, "Update", off("v1"), pruning(dist, "v2", "3600"))
+    run(responses, "Update", off("v2"), off("v1"))
+    back_on = run(responses, "Update", pruning(dist, "v2", "3600"), off("v2"))
+    # Pages of the revert, cached for the hour of retention, still need it.
+    assert "www/a.1111.js" in keys(s3), back_on
+    assert back_on["PrunedCount"] == "0" and back_on["PruneScheduled"] == "1"
+    # Its hour runs from the deploy that turned the prune back on, not from two hours ago.
+    next_one = run(responses, "Update", pruning(dist, "v2", "3600", TimeoutSeconds="600"),
+                   pruning(dist, "v2", "3600"))
+    assert "www/a.1111.js" in keys(s3) and next_one["PrunedCount"] == "0", next_one
+
+
+def test_two_timed_out_deploys_that_revert_and_come_back_do_not_let_a_served_file_go(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses
+) -> None:
+    def slow(version: str) -> dict[str, Any]:
+        return pruning(dist, version, "3600", TimeoutSeconds="1", OnTimeout="succeed")
+
+    run(responses, "Create", pruning(dist, "v1", "3600"))
+    run(responses, "Update", pruning(dist, "v2", "3600"), pruning(dist, "v1", "3600"))
+    _age_state(s3, 7200)  # a.1111.js was replaced two hours ago...
+    cloud.set_invalidation_seconds(30)
+    try:
+        # ...then a revert to v1 served it again, and v2 came back: both purges timed out.
+        assert run(responses, "Update", slow("v1"), pruning(dist, "v2", "3600"))[
+            "PruneStatus"] == "Skipped"
+        assert run(responses, "Update", slow("v2"), slow("v1"))["PruneStatus"] == "Skipped"
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    after = run(responses, "Update", pruning(dist, "v2", "3600"), slow("v2"))
+    # v1's pages were served until minutes ago: a.1111.js keeps its hour of retention.
+    assert "www/a.1111.js" in keys(s3), after
+    assert after["PrunedCount"] == "0"
+
+
+def test_a_failed_revert_and_its_unconfirmed_rollback_do_not_let_a_served_file_go(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def slow(version: str) -> dict[str, Any]:
+        return pruning(dist, version, "3600", TimeoutSeconds="1")
+
+    run(responses, "Create", pruning(dist, "v1", "3600"))
+    run(responses, "Update", pruning(dist, "v2", "3600"), pruning(dist, "v1", "3600"))
+    _age_state(s3, 7200)  # a.1111.js was replaced two hours ago...
+    cloud.set_invalidation_seconds(30)
+    try:
+        # ...then a revert to v1 served it again; its purge timed out (FAILED), and the
+        # rollback to v2, whose purge timed out too, answered SUCCESS without a prune.
+        handler.handler(event("Update", slow("v1"), old=pruning(dist, "v2", "3600"),
+                              physical_id="Purge-1"), Context())
+        assert responses.last["Status"] == "FAILED"
+        monkeypatch.setattr(handler, "cloudformation", StackStatus(rules.ROLLBACK_STACK_STATUS))
+        run(responses, "Update", slow("v2"), slow("v1"))
+        monkeypatch.setattr(handler, "cloudformation", StackStatus())
+    finally:
+        cloud.set_invalidation_seconds(0.5)
+    after = run(responses, "Update", pruning(dist, "v2", "3600"), slow("v2"))
+    # v1's pages were served until minutes ago: a.1111.js keeps its hour of retention.
+    assert "www/a.1111.js" in keys(s3), after

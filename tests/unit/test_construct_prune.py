@@ -142,6 +142,9 @@ def test_an_imported_bucket_is_granted_by_name() -> None:
         ({"wait_for_completion": False}, "prune_bucket needs wait_for_completion=True"),
         ({"prune_key_prefix": "/site"}, "prune_key_prefix '/site' must not start with '/'"),
         ({"prune_key_prefix": "a//b"}, "prune_key_prefix 'a//b' must not hold empty"),
+        # IAM reads * and ? in a resource ARN as wildcards: "site*/" would grant "site-b/".
+        ({"prune_key_prefix": "site*"}, r"prune_key_prefix 'site\*' must not hold '\*' or '\?'"),
+        ({"prune_key_prefix": "a?/b"}, r"prune_key_prefix 'a\?/b' must not hold '\*' or '\?'"),
         ({"keep_replaced_files": cdk.Duration.millis(1500)},
          "keep_replaced_files must be whole seconds"),
         ({"keep_replaced_files": cdk.Duration.days(4000)},
@@ -268,3 +271,18 @@ def test_only_in_rollback_must_be_a_boolean_at_synth() -> None:
     with pytest.raises(ValueError, match="only_in_rollback must be True or False"):
         CloudFrontInvalidation(stack, "P", distribution=dist, source_hash="h",
                                only_in_rollback="yes")  # type: ignore[arg-type]
+
+
+def test_two_stacks_pruning_one_shared_bucket_fail_at_synth() -> None:
+    # The site stack owns the bucket; a second stack prunes it too (a cross-stack reference).
+    stack, bucket, dist = make_stack()
+    other_stack = cdk.Stack(stack.node.scope, "Other")  # type: ignore[arg-type]
+    CloudFrontInvalidation(stack, "P", distribution=dist, source_directories=[SITE],
+                           only_changed=True, prune_bucket=bucket)
+    imported = cloudfront.Distribution.from_distribution_attributes(
+        other_stack, "D", distribution_id="E2QWRUHAPOMQZL", domain_name="d.cloudfront.net")
+    CloudFrontInvalidation(other_stack, "Q", distribution=imported,
+                           source_directories=[SITE], only_changed=True, prune_bucket=bucket,
+                           prune_key_prefix="docs/")
+    with pytest.raises(Exception, match=r"Other/Q prunes the same bucket under 'docs/', overlapping ''"):
+        template(other_stack)

@@ -81,7 +81,8 @@ def test_a_rollback_deletes_nothing_and_reschedules() -> None:
 def test_nothing_is_deleted_when_the_previous_manifest_is_unknown() -> None:
     plan = deploy(PruneState({"old.js": 0.0}), None, V1, now=10 * DAY)
     assert plan.delete == () and "not known" in plan.hold_reason
-    assert plan.state.replaced == {"old.js": 0.0}
+    # Restamped: whatever served it since 0.0 is not known either.
+    assert plan.state.replaced == {"old.js": 10 * DAY}
 
 
 def test_only_keys_a_manifest_named_are_ever_planned_and_never_the_state_folder() -> None:
@@ -141,12 +142,16 @@ def test_prune_properties_defaults_and_prefix_forms() -> None:
 
 def test_a_state_that_missed_a_deploy_deletes_nothing_until_it_has_caught_up() -> None:
     # v1 -> v2 scheduled a.1111.js; v2 -> v3 ran without updating the state (the prune was
-    # off, or its write failed). The state cannot know what served what in between: it
-    # holds and reschedules, and the deploy after it deletes.
+    # off, or its write failed). The state cannot know what served what in between (a
+    # revert to v1 among them served a.1111.js until just now): it holds and restamps, and
+    # a deploy after a full retention from then deletes.
     first = deploy(PruneState(), V1, V2, now=0.0)
     missed = deploy(first.state, V3, V3, now=30 * DAY)
     assert missed.delete == () and "missed a deploy" in missed.hold_reason
-    caught_up = deploy(missed.state, V3, V3, now=30 * DAY + 1)
+    assert missed.state.replaced == {"a.1111.js": 30 * DAY}
+    too_soon = deploy(missed.state, V3, V3, now=30 * DAY + 1)
+    assert too_soon.delete == () and too_soon.hold_reason == ""
+    caught_up = deploy(too_soon.state, V3, V3, now=31 * DAY)
     assert caught_up.delete == ("a.1111.js",)
 
 
@@ -155,3 +160,18 @@ def test_the_state_records_which_version_it_last_saw() -> None:
     assert plan.state.seen == prune_plan.key_set_digest(V2)
     assert prune_plan.loads(prune_plan.dumps(plan.state)).seen == plan.state.seen
     assert prune_plan.key_set_digest(["b", "a", "a"]) == prune_plan.key_set_digest(["a", "b"])
+
+
+def test_a_stale_retried_leg_of_an_old_deploy_never_gets_a_live_file_deleted() -> None:
+    # v1 -> v2 -> v1 (revert) ran normally; then a retried invocation of v1 -> v2's last
+    # leg (Lambda's asynchronous retry) prunes with that old event, after the revert.
+    v2 = deploy(PruneState(), V1, V2, now=0.0)
+    revert = deploy(v2.state, V2, V1, now=DAY)
+    stale = deploy(revert.state, V1, V2, now=2 * DAY)
+    assert stale.delete == ()  # v1's files were its "old": needed
+    # v1 is what is served; every deploy after it, whatever the retention, keeps v1's files.
+    state, served = stale.state, V1
+    for n, new in enumerate((V1, V3, V3), start=3):
+        plan = deploy(state, served, new, now=n * 10 * DAY, keep=0)
+        assert not set(plan.delete) & (served | new)
+        state, served = plan.state, new

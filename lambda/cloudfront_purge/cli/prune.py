@@ -147,6 +147,9 @@ def after_purge(
             old=old,
             new=new.files.keys(),
             hold_reason=hold,
+            # OLD is the pipeline's word: when the state saw another version, OLD's files
+            # may be another site's (a wrong file passed), so none of them is scheduled.
+            trust_old=False,
         )
     line = (
         f"prune {outcome.status}: {outcome.pruned} deleted, {outcome.scheduled} kept for "

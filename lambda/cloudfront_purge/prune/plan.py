@@ -37,6 +37,9 @@ STATE_VERSION = 1
 #: The folder, under the prune prefix, that holds the prune state objects: never deleted,
 #: and a manifest key inside it is never pruned.
 STATE_FOLDER = ".cloudfront-purge/"
+#: ``seen`` of a state whose resource answered a deploy without pruning (a purge that timed
+#: out under ``OnTimeout: succeed``): never a key set digest, so the next deploy holds.
+SEEN_MISSED = "missed"
 
 
 class PruneStateError(CloudFrontPurgeError, ValueError):
@@ -80,6 +83,7 @@ def plan_prune(
     keep_seconds: float,
     may_delete: bool = True,
     hold_reason: str = "",
+    trust_old: bool = True,
 ) -> PrunePlan:
     """The prune of one deploy (module docstring for the rules).
 
@@ -91,9 +95,18 @@ def plan_prune(
         keep_seconds: how long a replaced key is kept.
         may_delete: False to only update the state (a rollback deletes nothing).
         hold_reason: why ``may_delete`` is False, for the attributes and the log.
+        trust_old: whether ``old`` is known to be what this resource served even when the
+            state last saw another version (CloudFormation's OldResourceProperties: yes).
+            False for a caller's word (the CLI's OLD): then a mismatch schedules none of
+            ``old``'s keys, as they may be another site's files.
     """
     live = set(new)
-    if old is not None and may_delete and state.seen and state.seen != key_set_digest(old):
+    needed_only: set[str] = set()
+    missed = old is not None and bool(state.seen) and state.seen != key_set_digest(old)
+    if missed and not trust_old and old is not None:
+        # Kept this deploy (needed below), never scheduled: a leak at worst.
+        needed_only, old = set(old), ()
+    if missed and may_delete:
         may_delete = False
         hold_reason = (
             "the prune state missed a deploy (it last saw another version than the previous "
@@ -103,9 +116,14 @@ def plan_prune(
     for key in old or ():
         if key not in live:
             pending[key] = now
-    needed = live | set(old or ())
+    needed = live | set(old or ()) | needed_only
     if old is None and may_delete:
         may_delete, hold_reason = False, "the previous deploy's manifest is not known"
+    if not may_delete:
+        # A held deploy cannot tell what was served since the stamps were written (deploys
+        # the state missed, a previous version not known): every pending key counts as
+        # replaced now, so its retention runs again from this Completed purge.
+        pending = dict.fromkeys(pending, now)
     delete: list[str] = []
     if may_delete:
         delete = sorted(

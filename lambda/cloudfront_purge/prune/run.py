@@ -126,7 +126,8 @@ def normalize_prefix(prefix: str, *, field: str = PROP_PRUNE_KEY_PREFIX) -> str:
     BucketDeployment's ``destination_key_prefix``).
 
     Raises:
-        RuleError: a prefix that starts with "/" or holds an empty, "." or ".." part.
+        RuleError: a prefix that starts with "/", holds an empty, "." or ".." part, or an
+            IAM wildcard ("*", "?").
     """
     if not isinstance(prefix, str):
         raise rules.RuleError(f"{field} must be a string such as 'site/', got {prefix!r}")
@@ -136,6 +137,12 @@ def normalize_prefix(prefix: str, *, field: str = PROP_PRUNE_KEY_PREFIX) -> str:
         raise rules.RuleError(
             f"{field} {prefix!r} must not start with '/': S3 keys have no leading slash "
             "(give the BucketDeployment's destination_key_prefix)"
+        )
+    if "*" in prefix or "?" in prefix:
+        raise rules.RuleError(
+            f"{field} {prefix!r} must not hold '*' or '?': the provider's role may delete "
+            "<bucket>/<prefix>*, and IAM reads them in a resource ARN as wildcards, which "
+            "would grant deletions outside the prefix"
         )
     parts = prefix.removesuffix("/").split("/")
     if any(p in ("", ".", "..") for p in parts):
@@ -236,6 +243,7 @@ def run(
     may_delete: bool = True,
     hold_reason: str = "",
     clock: Callable[[], float] = time.time,
+    trust_old: bool = True,
 ) -> PruneOutcome:
     """Read the state, delete what expired, write the state back; never raises for S3.
 
@@ -250,6 +258,8 @@ def run(
             for the next deploy).
         may_delete: False to only update the state (a rollback).
         hold_reason: why ``may_delete`` is False.
+        trust_old: False when ``old`` is a caller's word (the CLI): see
+            :func:`cloudfront_purge.prune.plan.plan_prune`.
     """
     now = clock() if now is None else now
     problems: list[str] = []
@@ -268,7 +278,7 @@ def run(
         problems.append(f"prune state unreadable, started afresh ({exc}); files it listed stay")
     plan = prune_plan.plan_prune(
         state, old=old, new=new, now=now, keep_seconds=spec.keep_seconds,
-        may_delete=may_delete, hold_reason=hold_reason,
+        may_delete=may_delete, hold_reason=hold_reason, trust_old=trust_old,
     )
     left: dict[str, float] = {}
     pruned = 0
@@ -306,6 +316,36 @@ def run(
     )
     _log(outcome, spec, state_key)
     return outcome
+
+
+def mark_missed(
+    s3: S3Client, spec: PruneSpec, *, state_key: str, served: Collection[str] | None = None
+) -> str:
+    """Record in the state that a deploy went by without a prune; "" or the problem.
+
+    A deploy whose purge timed out (``OnTimeout: succeed``) served files the state cannot
+    see. Two such deploys that leave and come back to the same key set (a revert, then
+    the version before it) would look to the state like no deploy at all, and a file the
+    revert served would be deleted with its old stamp. Marked, the next deploy holds and
+    restamps (docs/retention.md, rule 5). No state yet: nothing is scheduled to protect.
+    ``served``: the keys the deploy served, if known; the very key set the state last saw
+    needs no mark (none of the keys it schedules was served again).
+    """
+    try:
+        state = _read_state(s3, spec.bucket, state_key)
+        if not state.replaced and not state.seen:
+            return ""
+        if served is not None and state.seen == prune_plan.key_set_digest(served):
+            return ""
+        _write_state(s3, spec.bucket, state_key,
+                     prune_plan.PruneState(state.replaced, seen=prune_plan.SEEN_MISSED))
+    except (_S3Failure, prune_plan.PruneStateError) as exc:
+        logger.warning("prune_state_not_marked", extra={
+            "problem": str(exc), "state": state_key,
+            "consequence": "a later deploy may delete a file this deploy served sooner "
+            "than its retention"})
+        return str(exc)
+    return ""
 
 
 class _S3Failure(CloudFrontPurgeError):

@@ -106,7 +106,7 @@ def _after_purge(
         old=old,
         new=new.files.keys(),
         stop_at=stop_at,
-        may_delete=not rollback,
+        may_delete=not rollback and not hold,
         hold_reason=REASON_ROLLBACK if rollback else hold,
     )
     return outcome.attributes()
@@ -131,9 +131,42 @@ def _old_keys(
     if previous.manifest is None:
         return None, "the previous deploy had no manifest"
     try:
-        return list(changed_scope.read_manifest(s3, previous.manifest).files), ""
+        keys = list(changed_scope.read_manifest(s3, previous.manifest).files)
     except manifest.ManifestError as exc:
         return None, f"the previous deploy's manifest cannot be read: {exc}"
+    if previous_prune is None:
+        # The prune was off: the deploys before this one are unknown to the state (a revert
+        # among them may have served a key it lists), and the state's record of the last
+        # version cannot tell when they come back to the same files.
+        return keys, "the previous deploy did not prune: this deploy only reschedules"
+    return keys, ""
+
+
+#: What :func:`_old_keys` reads of OldResourceProperties: small scalars, carried to the next
+#: leg of a handed-off wait (which drops the rest of OldResourceProperties for size) so the
+#: prune after a long wait still knows what the previous deploy served.
+_RESUME_OLD_PROPERTIES = frozenset(
+    {
+        rules.PROP_ONLY_CHANGED,
+        rules.PROP_MANIFEST,
+        rules.PROP_INDEX_DOCUMENT,
+        rules.PROP_URL_PREFIX,
+        rules.PROP_MAX_PATHS,
+        rules.PROP_WAIT_FOR_COMPLETION,
+        *prune.PROPS,
+    }
+)
+
+
+def resume_old_properties(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the event's OldResourceProperties the prune needs, for a next leg
+    (empty when this resource does not prune)."""
+    if event.get("ResourceProperties", {}).get(rules.PROP_PRUNE_BUCKET) in (None, ""):
+        return {}
+    old = event.get("OldResourceProperties")
+    if not isinstance(old, Mapping):
+        return {}
+    return {k: v for k, v in old.items() if k in _RESUME_OLD_PROPERTIES}
 
 
 def not_run(options: Options, reason: str) -> dict[str, str]:
@@ -141,6 +174,38 @@ def not_run(options: Options, reason: str) -> dict[str, str]:
     if options.prune is None:
         return {}
     return prune.skipped(reason).attributes()
+
+
+def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client]) -> None:
+    """A deploy answered without a prune (a purge that timed out): tell the state, so the
+    next deploy holds (:func:`prune.mark_missed`). Never raises."""
+    if options.prune is None:
+        return
+    try:
+        served: list[str] | None = None
+        try:
+            location = changed_scope.parse_changed_only(event.get("ResourceProperties", {}))
+            if location.manifest is not None:
+                served = list(changed_scope.read_manifest(s3, location.manifest).files)
+        except (rules.RuleError, manifest.ManifestError):
+            served = None  # not known: mark
+        prune.mark_missed(s3(), options.prune, served=served,
+                          state_key=options.prune.state_key(state_identity(event)))
+    except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
+        logger.warning("prune_state_not_marked", extra={"problem": f"{type(exc).__name__}: {exc}"})
+
+
+def missed_by_failure(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> None:
+    """An Update of a pruning resource that ends without its prune (FAILED, or a rollback
+    answered SUCCESS after its purge failed) still changed what is served: mark the state
+    (:func:`missed`). Properties that cannot be parsed: nothing to mark. Never raises."""
+    if event.get("RequestType") != "Update":
+        return
+    try:
+        options = parse(event.get("ResourceProperties", {}))
+    except Exception:  # bad properties: the answer says so; no prune to speak of
+        return
+    missed(event, options, s3)
 
 
 def timed_out(problem: str) -> dict[str, str]:

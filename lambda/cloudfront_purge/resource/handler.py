@@ -342,6 +342,9 @@ def _purge(event: dict[str, Any], context: LambdaContext) -> str:
     try:
         physical_id = _purge_as_asked(event, context, started, continuation)
     except Exception as exc:
+        # No prune ran, but files may have been served: the state must not take the next
+        # deploy for the one after the last it saw (docs/retention.md, rule 5).
+        prune_step.missed_by_failure(event, s3_client)
         rollback = helper.rollback
         if rollback is None:
             raise
@@ -446,6 +449,7 @@ def _purge_as_asked(
     except PurgeTimeout as exc:
         if not pruning.succeed_on_timeout or helper.rollback is not None:
             raise
+        prune_step.missed(event, pruning, s3_client)
         return _succeed_timed_out(spec, jobs, plan, pruning, exc, physical_id)
     if not result.finished:
         _hand_off(event, context, deadline=deadline, result=result, leg=leg)
@@ -594,6 +598,12 @@ def _hand_off(
     # under the asynchronous invocation size limit for large path lists.
     payload = {
         **{k: v for k, v in event.items() if k not in (CONTINUATION, "OldResourceProperties")},
+        # ...except what the prune reads of it: the previous deploy's manifest and prune.
+        **(
+            {"OldResourceProperties": resumed}
+            if (resumed := prune_step.resume_old_properties(event))
+            else {}
+        ),
         CONTINUATION: {
             "Deadline": deadline,
             "Known": known,
