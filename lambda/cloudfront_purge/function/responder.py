@@ -109,6 +109,29 @@ def purge_advice(
     )
 
 
+def response_body(
+    event: Mapping[str, Any],
+    *,
+    status: str,
+    physical_id: str,
+    reason: str,
+    data: Mapping[str, str],
+) -> dict[str, Any]:
+    """The body of an answer to ``event`` (AWS CloudFormation User Guide, "Custom resource
+    response objects"): the one builder for the handler, the start-up guard and the
+    on-failure function. ``deliver`` fits it to the size limit."""
+    return {
+        "Status": status,
+        "PhysicalResourceId": physical_id,
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Reason": reason,
+        "Data": dict(data),
+        "NoEcho": False,
+    }
+
+
 def fit_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Cut the Reason (then Data) until the JSON body is under CloudFormation's limit."""
     fitted = dict(body)
