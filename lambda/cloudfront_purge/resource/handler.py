@@ -47,6 +47,7 @@ from botocore.config import Config
 from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import plan as scope
 from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
     deliver,
     purge_advice,
@@ -456,25 +457,24 @@ def _is_rollback(event: Mapping[str, Any], continuation: Mapping[str, Any]) -> b
     """
     if "Rollback" in continuation:
         return bool(continuation["Rollback"])
-    global cloudformation
-    try:
-        if cloudformation is None:
-            cloudformation = boto3.client("cloudformation", config=_CLIENT_CONFIG)
-        stacks = cloudformation.describe_stacks(StackName=event["StackId"])["Stacks"]
-        status = str(stacks[0]["StackStatus"]) if stacks else ""
-    except Exception as exc:  # any failure means "not known to be a rollback"
-        logger.warning(
-            "stack_status_unknown",
-            extra={
-                "problem": _problem(exc),
-                "consequence": "treated as a normal update: a failed purge fails it",
-                "advice": "grant cloudformation:DescribeStacks on this stack to the provider's "
-                "role (CloudFrontInvalidationProvider.grant_rollback_detection)",
-            },
-        )
+    status = stack_status(
+        event,
+        cloudformation_client,
+        consequence="treated as a normal update: a failed purge fails it",
+        advice="grant cloudformation:DescribeStacks on this stack to the provider's role "
+        "(CloudFrontInvalidationProvider.grant_rollback_detection)",
+    )
+    if status is None:
         return False
     logger.info("stack_status", extra={"stack_status": status})
     return status == rules.ROLLBACK_STACK_STATUS
+
+
+def cloudformation_client() -> CloudFormationClient:
+    global cloudformation
+    if cloudformation is None:
+        cloudformation = boto3.client("cloudformation", config=_CLIENT_CONFIG)
+    return cloudformation
 
 
 def _problem(exc: BaseException) -> str:
