@@ -158,24 +158,12 @@ def _settle_rollback(event: Mapping[str, Any], problem: str) -> tuple[str, dict[
         tenants = list(spec.distribution_tenant_ids)
     except rules.RuleError:
         pass  # properties the handler would refuse: the attributes stay empty
-    data = responder.response_data(
+    return responder.unconfirmed(
+        problem,
         invalidation_ids=[],
         caller_references=[],
-        status=rules.STATUS_UNCONFIRMED,
+        submitted=False,
         distribution_ids=distributions,
         distribution_tenant_ids=tenants,
         path_count=path_count,
-        problem=problem,
     )
-    logger.warning(
-        "rollback_purge_unconfirmed",
-        extra={
-            "problem": problem,
-            "submitted": False,
-            "invalidations": [],
-            "distributions": distributions,
-            "distribution_tenants": tenants,
-            "advice": responder.purge_advice(distributions, tenants),
-        },
-    )
-    return responder.unconfirmed_reason(problem), data

@@ -50,9 +50,8 @@ from cloudfront_purge.changed import s3_plan as changed_scope
 from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
     deliver,
-    purge_advice,
     response_data,
-    unconfirmed_reason,
+    unconfirmed,
 )
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import AwsError, PurgeError, PurgeTimeout
@@ -117,30 +116,17 @@ class Rollback:
         submitted = bool(self.jobs) and all(j.accepted for j in self.jobs)
         distributions = list(self.spec.distribution_ids) if self.spec else []
         tenants = list(self.spec.distribution_tenant_ids) if self.spec else []
-        request.data.update(
-            response_data(
-                invalidation_ids=ids,
-                caller_references=[j.caller_reference for j in self.jobs],
-                status=rules.STATUS_UNCONFIRMED,
-                distribution_ids=distributions,
-                distribution_tenant_ids=tenants,
-                path_count=len(self.spec.paths) if self.spec else 0,
-                problem=problem,
-                scope=changed_scope.attributes(request.plan) if request.plan else None,
-            )
+        request.reason, data = unconfirmed(
+            problem,
+            invalidation_ids=ids,
+            caller_references=[j.caller_reference for j in self.jobs],
+            submitted=submitted,
+            distribution_ids=distributions,
+            distribution_tenant_ids=tenants,
+            path_count=len(self.spec.paths) if self.spec else 0,
+            scope=changed_scope.attributes(request.plan) if request.plan else None,
         )
-        request.reason = unconfirmed_reason(problem)
-        logger.warning(
-            "rollback_purge_unconfirmed",
-            extra={
-                "problem": problem,
-                "submitted": submitted,
-                "invalidations": ids,
-                "distributions": distributions,
-                "distribution_tenants": tenants,
-                "advice": purge_advice(distributions, tenants),
-            },
-        )
+        request.data.update(data)
 
 
 if not logging.root.handlers:  # pragma: no cover - Lambda installs one; local runs may not
