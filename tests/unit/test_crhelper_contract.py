@@ -318,3 +318,33 @@ def test_crhelper_logs_nothing_below_info_once_the_adapter_is_built(
     # crhelper's DEBUG level would log the whole event, ResponseURL included.
     lifecycle()
     assert logging.getLogger().getEffectiveLevel() == logging.INFO
+
+
+def test_crhelpers_own_log_lines_follow_the_convention(no_clients: list[str]) -> None:
+    """crhelper logs a sentence when it makes up an id, and the exception object itself
+    when it cannot run a request at all: both become an event name with fields."""
+    life, answers = lifecycle()
+
+    @life.create
+    def create(event: dict[str, Any], context: Any, request: Request) -> str:
+        raise ValueError("bad properties")
+
+    class NoClock:
+        aws_request_id = "a2"  # no get_remaining_time_in_millis: crhelper's timer fails
+
+    with lambda_json_logs() as logs:
+        life(cfn_event(), Context(), Request())
+        life(cfn_event(), NoClock(), Request())
+    # A Create that failed before choosing an id: crhelper makes one up, and says so.
+    assert re.fullmatch(r"s_Purge_[A-Z0-9]{8}", answers[0]["PhysicalResourceId"])
+    (note,) = logs.events("crhelper_note")
+    assert note["note"] == "No physical resource id returned, generating one..."
+    failures = logs.events("request_failed")
+    assert [(f["error"], f["error_message"]) for f in failures] == [
+        ("ValueError", "bad properties"),
+        ("AttributeError", "'NoClock' object has no attribute 'get_remaining_time_in_millis'"),
+    ]
+    assert [a["Status"] for a in answers] == ["FAILED", "FAILED"]
+    assert answers[1]["Reason"] == failures[1]["error_message"]
+    # No record's message is a sentence or an exception's text.
+    assert all(str(r.get("message", "")).isidentifier() for r in logs.records), logs.records

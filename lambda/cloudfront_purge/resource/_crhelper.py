@@ -125,6 +125,7 @@ class _Resource(CfnResource):
         self._handed_off = False
         self._answered = False
         self._request: Answer | None = None
+        logging.getLogger(CfnResource.__module__).addFilter(_event_names)
         self._request_event: Mapping[str, Any] = {}
         for request_type, register in (
             ("Create", self.create),
@@ -201,8 +202,15 @@ class _Resource(CfnResource):
             physical_id = str(self.PhysicalResourceId)
         else:
             physical_id = request.physical_id if request is not None else ""
+        # The ids crhelper read from this request's event (its public attributes), so an
+        # event it could not read still gets the answer crhelper itself would build.
+        ids = {
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+        }
         body = response_body(
-            self._request_event,
+            ids,
             status=status,
             physical_id=physical_id,
             reason=reason,
@@ -221,6 +229,20 @@ class _Resource(CfnResource):
             return
         status, reason = self._lifecycle.timed_out(request)
         self._send(status, reason)
+
+
+def _event_names(record: logging.LogRecord) -> bool:
+    """crhelper's own log lines in the project's convention (docs/troubleshooting.md): an
+    event name as the message, the rest as fields. It logs an exception object (a request
+    it could not run) or a sentence (how it chose a PhysicalResourceId)."""
+    if isinstance(record.msg, BaseException):
+        record.error = type(record.msg).__name__
+        record.error_message = str(record.msg)
+        record.msg, record.args = "request_failed", ()
+    elif isinstance(record.msg, str) and not record.msg.isidentifier():
+        record.note = record.getMessage()
+        record.msg, record.args = "crhelper_note", ()
+    return True
 
 
 @contextmanager

@@ -135,7 +135,7 @@ if not logging.root.handlers:  # pragma: no cover - Lambda installs one; local r
 # The lifecycle (crhelper, confined to resource/_crhelper.py). Answers go through
 # ``deliver`` as this module names it when they are sent.
 lifecycle: Lifecycle[Request] = Lifecycle(lambda url, body: deliver(url, body))
-# Once per cold start (crhelper has just set the INFO level): which code answers from here
+# Once per cold start (the lifecycle has just set the INFO level): which code answers from here
 # on, so a reader of the function's log group can tell releases apart (docs/releasing.md).
 logger.info("cold_start", extra={"version": __version__})
 # The engine retries with its own backoff and deadline; botocore must not add waits. The
@@ -178,7 +178,7 @@ def handoff_margin(remaining: float) -> float:
     """Seconds kept back at the end of an invocation to hand off cleanly.
 
     The engine stops within one CloudFront call of the margin (at most 3 + 10 s), then the
-    self-invocation takes at most 2 x (2 + 5) s, and crhelper's timer fires 0.5 s before
+    self-invocation takes at most 2 x (2 + 5) s, and the lifecycle's timer fires 0.5 s before
     the end: a full-size invocation keeps 45 s; a short one (local runs) keeps a fifth.
     """
     return min(45.0, max(2.0, remaining * 0.2))
@@ -519,7 +519,7 @@ def _hand_off(
         },
     }
     if not lifecycle.begin_hand_off():
-        return  # crhelper's timer answered already; do not start a leg nobody hears
+        return  # the lifecycle's timer answered already; do not start a leg nobody hears
     try:
         boto3.client("lambda", config=_INVOKE_CONFIG).invoke(
             FunctionName=context.invoked_function_arn,
