@@ -117,10 +117,12 @@ class Recording(CfnResource):
         self.sent: list[tuple[str | None, str, str, str, str]] = []
         self.wrapped: list[object] = []
         self.timer: threading.Timer | None = None
+        self.context: object = None
 
     def _wrap_function(self, func: Any) -> None:
         self.wrapped.append(func)
         self.timer = self._timer  # type: ignore[attr-defined]
+        self.context = self._context  # type: ignore[attr-defined]
         super()._wrap_function(func)  # type: ignore[misc]
 
     def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
@@ -138,8 +140,9 @@ def test_a_request_runs_the_registered_function_then_sends_once_without_a_status
         return "id-1"
 
     resource.create(create)
-    resource(cfn_event(), Context())
-    assert resource.wrapped == [create]
+    context = Context()
+    resource(cfn_event(), context)
+    assert resource.wrapped == [create] and resource.context is context
     # ``_send()`` with no status: the body's Status and Reason are the attributes.
     assert resource.sent == [(None, "", "SUCCESS", "", URL)]
     assert resource.PhysicalResourceId == "id-1"

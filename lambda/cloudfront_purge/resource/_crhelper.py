@@ -2,11 +2,11 @@
 
 crhelper runs the request: it calls the operation registered for the request type, turns
 an exception into FAILED, fills a missing PhysicalResourceId, and starts a timer that
-answers 0.5 s before Lambda ends the invocation. This module keeps that and changes four
+answers 0.5 s before Lambda ends the invocation. This module keeps that and changes five
 things, through crhelper members its type stubs do not list (``_send``, ``_timeout``,
-``_wrap_function``, ``_response_url``, ``_sam_local``, the ``AWS_SAM_LOCAL`` switch read by
-its constructor). tests/unit/test_crhelper_contract.py pins each of them, so an upgrade
-that moves one fails there, not in a deploy.
+``_wrap_function``, ``_response_url``, ``_context``, ``_sam_local``, the ``AWS_SAM_LOCAL``
+switch read by its constructor). tests/unit/test_crhelper_contract.py pins each of them,
+so an upgrade that moves one fails there, not in a deploy.
 
 - No EventBridge polling clients: crhelper builds lambda/events/logs clients at start-up
   for its polling, which this provider does not use (its 1-minute granularity is too
@@ -15,6 +15,9 @@ that moves one fails there, not in a deploy.
   retries, non-2xx retried, the Reason cut at its end rather than its start.
 - After a hand-off, this invocation answers nothing: the next leg answers.
 - When the timer fires, the caller decides the answer (a rollback's Update answers SUCCESS).
+- Its log lines follow the project's convention (docs/troubleshooting.md): a failed request
+  logs ``request_failed`` with the error as fields, never the exception's text as the
+  message (``_wrap_function`` replaced; its other lines rewritten by ``_event_names``).
 
 The rest of the provider sees only :class:`Lifecycle` and the :class:`Answer` protocol.
 """
@@ -61,6 +64,7 @@ class Lifecycle(Generic[RequestT]):
     hand-off that excludes the timer's answer."""
 
     def __init__(self, send: Sender) -> None:
+        #: crhelper's resource underneath; only tests reach it (to fire its timer hook).
         self.resource = _Resource(self, send)
         self._operations: dict[str, Operation[RequestT]] = {}
         self._on_timeout: OnTimeout[RequestT] | None = None
@@ -116,6 +120,7 @@ class _Resource(CfnResource):
                 json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
             )
         self._sam_local = None
+        logging.getLogger(CfnResource.__module__).addFilter(_event_names)
         self._lifecycle = lifecycle
         self._deliver = send
         # crhelper's timer runs on its own thread; this lock makes "answer" and "hand off"
@@ -125,7 +130,6 @@ class _Resource(CfnResource):
         self._handed_off = False
         self._answered = False
         self._request: Answer | None = None
-        logging.getLogger(CfnResource.__module__).addFilter(_event_names)
         self._request_event: Mapping[str, Any] = {}
         for request_type, register in (
             ("Create", self.create),
