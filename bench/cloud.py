@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloudfront_purge import engine
-from cloudfront_purge.function.responder import response_data
+from cloudfront_purge.function.responder import response_body, response_data
 from cloudfront_purge.model import rules
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.responses import ResponseServer
@@ -82,23 +82,20 @@ def success_body(
     distribution_ids: Sequence[str],
     path_count: int,
 ) -> dict[str, Any]:
-    """The body crhelper PUTs for a SUCCESS (the keys the functional tests pin down)."""
-    return {
-        "Status": "SUCCESS",
-        "Reason": "",
-        "PhysicalResourceId": physical_id,
-        "StackId": STACK_ID,
-        "RequestId": request_id,
-        "LogicalResourceId": logical_id,
-        "NoEcho": False,
-        "Data": response_data(
+    """The body the handler PUTs for a SUCCESS (``responder.response_body``, the one builder)."""
+    return response_body(
+        {"StackId": STACK_ID, "RequestId": request_id, "LogicalResourceId": logical_id},
+        status="SUCCESS",
+        physical_id=physical_id,
+        reason="",
+        data=response_data(
             invalidation_ids=invalidation_ids,
             caller_references=caller_references,
             status=status,
             distribution_ids=distribution_ids,
             path_count=path_count,
         ),
-    }
+    )
 
 
 @dataclass

@@ -76,8 +76,9 @@ def lambda_client(invoked, during_invoke=None):
 
 
 def timer_fires() -> None:
-    """What crhelper's timer thread calls 0.5 s before Lambda ends the invocation."""
-    handler.helper._timeout()
+    """What crhelper's timer thread calls 0.5 s before Lambda ends the invocation
+    (tests/unit/test_crhelper_contract.py pins that the timer calls this)."""
+    handler.lifecycle.resource._timeout()
 
 
 def test_the_timer_firing_during_the_hand_off_sends_nothing(world) -> None:

@@ -183,7 +183,7 @@ def test_handler_asset_holds_handler_and_crhelper_and_runs_alone(tmp_path: Path)
         "ev = {'RequestType': 'Delete', 'ResponseURL': 'https://127.0.0.1:1/x', 'StackId': 'arn:aws:cloudformation:us-east-1:1:stack/s/1',"
         " 'RequestId': 'r', 'LogicalResourceId': 'L', 'PhysicalResourceId': 'P-1', 'ResourceProperties': {}};"
         "sent = [];"
-        "h.helper._send = lambda status=None, reason='', send_response=None: sent.append((status or h.helper.Status, h.helper.PhysicalResourceId, reason));"
+        "h.deliver = lambda url, body, *_: sent.append((body['Status'], body['PhysicalResourceId'], body['Reason'])) or True;"
         "ctx = type('C', (), {'aws_request_id': 'a1', 'get_remaining_time_in_millis': lambda self: 60000})();"
         "h.handler(ev, ctx); print(json.dumps(sent))"
     )

@@ -265,3 +265,26 @@ def test_the_on_failure_function_logs_its_version_at_cold_start() -> None:
     (start,) = logs.events("cold_start")
     assert start["version"] == __version__
     assert start["level"] == "INFO" and start["logger"] == on_failure.__name__
+
+
+def test_the_fallback_answer_has_the_same_shape_as_the_handlers(
+    sent: list[dict[str, Any]],
+) -> None:
+    """One body builder (responder.response_body) for the handler, the start-up guard and
+    the on-failure function: the same keys, whichever answers."""
+    from cloudfront_purge.function import responder
+
+    on_failure.handler(record(cfn_event("Delete", PhysicalResourceId="Purge-abc")), None)
+    (body,) = sent
+    handler_shaped = responder.response_body(
+        cfn_event("Delete"), status="SUCCESS", physical_id="Purge-abc", reason="r", data={}
+    )
+    assert set(body) == set(handler_shaped)
+    assert (body["Status"], body["PhysicalResourceId"], body["NoEcho"]) == (
+        "SUCCESS",
+        "Purge-abc",
+        False,
+    )
+    assert {k: body[k] for k in ("StackId", "RequestId", "LogicalResourceId")} == {
+        k: cfn_event("Delete")[k] for k in ("StackId", "RequestId", "LogicalResourceId")
+    }

@@ -24,11 +24,12 @@ Rules (docs/troubleshooting.md):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloudfront_purge.function import responder
 from cloudfront_purge.model import rules
+from cloudfront_purge.model.errors import AwsError
 
 logger = logging.getLogger(__name__)
 
@@ -63,21 +64,21 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
     url = str(event["ResponseURL"])
     # An error message can quote the URL it failed on; the Reason and the log must not.
     failure_reason = scrub(failure_reason, event)
-    physical_id = event.get("PhysicalResourceId") or not_created_id(event)
-    body: dict[str, Any] = {
-        "Status": "SUCCESS" if request_type == "Delete" else "FAILED",
-        "PhysicalResourceId": physical_id,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "Data": {},
-    }
+    status, reason = "FAILED", failure_reason
+    data: dict[str, str] = {}
     if request_type == "Delete":
-        body["Reason"] = f"deleted without purging; the function could not run: {failure_reason}"
+        status = "SUCCESS"
+        reason = f"deleted without purging; the function could not run: {failure_reason}"
     elif request_type == "Update" and stack_status(event) == rules.ROLLBACK_STACK_STATUS:
-        _settle_rollback(event, body, failure_reason)
-    else:
-        body["Reason"] = failure_reason
+        status = "SUCCESS"
+        reason, data = _settle_rollback(event, failure_reason)
+    body = responder.response_body(
+        event,
+        status=status,
+        physical_id=str(event.get("PhysicalResourceId") or not_created_id(event)),
+        reason=reason,
+        data=data,
+    )
     logger.error(
         "fallback_answer",
         extra={
@@ -96,35 +97,57 @@ def scrub(text: str, event: Mapping[str, Any]) -> str:
     return responder._scrub(text, str(event.get("ResponseURL") or "\0"))
 
 
-def stack_status(event: Mapping[str, Any]) -> str | None:
-    """DescribeStacks' StackStatus for the event's stack, or None when it cannot be known."""
-    try:
-        import boto3  # in Lambda's Python runtime; guarded: this module must never break
-        from botocore.config import Config
+def stack_status(
+    event: Mapping[str, Any],
+    client: Callable[[], Any] | None = None,
+    *,
+    consequence: str = "treated as a normal update: answered FAILED",
+    advice: str = "",
+) -> str | None:
+    """DescribeStacks' StackStatus for the event's stack, or None when it cannot be known.
 
-        client = boto3.client(
-            "cloudformation",
-            config=Config(
-                connect_timeout=_DESCRIBE_TIMEOUT_SECONDS,
-                read_timeout=_DESCRIBE_TIMEOUT_SECONDS,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        )
-        stacks = client.describe_stacks(StackName=str(event["StackId"]))["Stacks"]
+    The one place that asks (rollback detection), for this module and for the handler,
+    which passes its own CloudFormation client (``client`` makes it) and says what an
+    unknown status means there.
+    """
+    try:
+        if client is not None:
+            cloudformation = client()
+        else:
+            import boto3  # in Lambda's Python runtime; guarded: this module must never break
+            from botocore.config import Config
+
+            cloudformation = boto3.client(
+                "cloudformation",
+                config=Config(
+                    connect_timeout=_DESCRIBE_TIMEOUT_SECONDS,
+                    read_timeout=_DESCRIBE_TIMEOUT_SECONDS,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                ),
+            )
+        stacks = cloudformation.describe_stacks(StackName=str(event["StackId"]))["Stacks"]
         return str(stacks[0]["StackStatus"]) if stacks else None
     except Exception as exc:  # any failure means "not known to be a rollback"
+        error = AwsError.of(exc)
+        problem = (
+            f"{error.operation} failed with {error.code}: {error.message}"
+            if error is not None
+            else f"{type(exc).__name__}: {exc}"
+        )
         logger.warning(
             "stack_status_unknown",
             extra={
-                "problem": scrub(f"{type(exc).__name__}: {exc}", event),
-                "consequence": "treated as a normal update: answered FAILED",
+                "problem": scrub(problem, event),
+                "consequence": consequence,
+                **({"advice": advice} if advice else {}),
             },
         )
         return None
 
 
-def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: str) -> None:
-    """SUCCESS for a rollback's Update, with every attribute the handler would answer."""
+def _settle_rollback(event: Mapping[str, Any], problem: str) -> tuple[str, dict[str, str]]:
+    """The Reason and attributes of a rollback's Update answered SUCCESS: every attribute
+    the handler would answer."""
     props = event.get("ResourceProperties")
     distributions: list[str] = []
     tenants: list[str] = []
@@ -135,25 +158,12 @@ def _settle_rollback(event: Mapping[str, Any], body: dict[str, Any], problem: st
         tenants = list(spec.distribution_tenant_ids)
     except rules.RuleError:
         pass  # properties the handler would refuse: the attributes stay empty
-    body["Status"] = "SUCCESS"
-    body["Data"] = responder.response_data(
+    return responder.unconfirmed(
+        problem,
         invalidation_ids=[],
         caller_references=[],
-        status=rules.STATUS_UNCONFIRMED,
+        submitted=False,
         distribution_ids=distributions,
         distribution_tenant_ids=tenants,
         path_count=path_count,
-        problem=problem,
-    )
-    body["Reason"] = responder.unconfirmed_reason(problem)
-    logger.warning(
-        "rollback_purge_unconfirmed",
-        extra={
-            "problem": problem,
-            "submitted": False,
-            "invalidations": [],
-            "distributions": distributions,
-            "distribution_tenants": tenants,
-            "advice": responder.purge_advice(distributions, tenants),
-        },
     )

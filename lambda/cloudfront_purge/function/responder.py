@@ -93,6 +93,44 @@ def unconfirmed_reason(problem: str) -> str:
     )
 
 
+def unconfirmed(
+    problem: str,
+    *,
+    invalidation_ids: Sequence[str],
+    caller_references: Sequence[str],
+    submitted: bool,
+    distribution_ids: Sequence[str],
+    distribution_tenant_ids: Sequence[str],
+    path_count: int,
+    scope: Mapping[str, str] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """The Reason and attributes of a rollback's Update answered SUCCESS with the purge
+    unconfirmed (docs/troubleshooting.md), for the handler and the fallback answer alike;
+    logs ``rollback_purge_unconfirmed`` with the command that purges by hand."""
+    data = response_data(
+        invalidation_ids=invalidation_ids,
+        caller_references=caller_references,
+        status=rules.STATUS_UNCONFIRMED,
+        distribution_ids=distribution_ids,
+        distribution_tenant_ids=distribution_tenant_ids,
+        path_count=path_count,
+        problem=problem,
+        scope=scope,
+    )
+    logger.warning(
+        "rollback_purge_unconfirmed",
+        extra={
+            "problem": problem,
+            "submitted": submitted,
+            "invalidations": list(invalidation_ids),
+            "distributions": list(distribution_ids),
+            "distribution_tenants": list(distribution_tenant_ids),
+            "advice": purge_advice(distribution_ids, distribution_tenant_ids),
+        },
+    )
+    return unconfirmed_reason(problem), data
+
+
 def purge_advice(
     distribution_ids: Sequence[str], distribution_tenant_ids: Sequence[str] = ()
 ) -> str:
@@ -107,6 +145,29 @@ def purge_advice(
         )
         + " -p '/*'"
     )
+
+
+def response_body(
+    event: Mapping[str, Any],
+    *,
+    status: str,
+    physical_id: str,
+    reason: str,
+    data: Mapping[str, str],
+) -> dict[str, Any]:
+    """The body of an answer to ``event`` (AWS CloudFormation User Guide, "Custom resource
+    response objects"): the one builder for the handler, the start-up guard and the
+    on-failure function. ``deliver`` fits it to the size limit."""
+    return {
+        "Status": status,
+        "PhysicalResourceId": physical_id,
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Reason": reason,
+        "Data": dict(data),
+        "NoEcho": False,
+    }
 
 
 def fit_body(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,29 +36,27 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
-from crhelper import CfnResource
 
 from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import plan as scope
 from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
     deliver,
-    purge_advice,
     response_data,
-    unconfirmed_reason,
+    unconfirmed,
 )
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import AwsError, PurgeError, PurgeTimeout
 from cloudfront_purge.prune import step as prune_step
+from cloudfront_purge.resource._crhelper import Lifecycle
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -87,93 +85,21 @@ class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-class PurgeResource(CfnResource):
-    """crhelper's lifecycle with four changes.
+@dataclass
+class Request:
+    """One request's state: made by ``handler`` for each invocation and passed along, so
+    nothing of one request outlives it (``_crhelper.Answer``)."""
 
-    - No EventBridge polling clients: crhelper builds lambda/events/logs clients at import
-      for its polling, which this provider does not use (its 1-minute granularity is too
-      coarse); skipping them keeps the cold start near ``import boto3`` + one client.
-    - Responses go through ``responder.deliver`` (bounded retries, non-2xx retried), with
-      the Reason cut at its end, not its start.
-    - After a hand-off, this invocation sends nothing: the next leg answers.
-    - During a rollback, running out of time answers SUCCESS, never FAILED (``Rollback``).
-    """
-
-    def __init__(self) -> None:
-        with _skip_polling_clients():
-            # json_logging off: crhelper's JSON formatter would replace Lambda's own and drop
-            # every field given as ``extra`` (docs/troubleshooting.md).
-            super().__init__(
-                json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0
-            )
-        self._sam_local = None
-        # crhelper's timeout timer runs on its own thread; this lock makes "answer" and
-        # "hand off" exclusive, so CloudFormation never gets FAILED while a next leg waits.
-        self._lock = threading.Lock()
-        self.handing_off = False
-        self.handed_off = False
-        self.answered = False
-        #: Set once this request is known to be a rollback's Update: it must not fail.
-        self.rollback: Rollback | None = None
-        #: What this request purges and why (changed_scope); None until planned.
-        self.plan: scope.PurgePlan | None = None
-
-    def __call__(self, event: dict[str, Any], context: LambdaContext) -> None:
-        self.handing_off = self.handed_off = self.answered = False
-        self.rollback = None
-        self.plan = None
-        super().__call__(event, context)
-
-    def begin_hand_off(self) -> bool:
-        """Claim the hand-off; False if an answer (the timer's FAILED) went out already."""
-        with self._lock:
-            if self.answered:
-                return False
-            self.handing_off = True
-            return True
-
-    def end_hand_off(self, *, succeeded: bool) -> None:
-        with self._lock:
-            self.handing_off = False
-            self.handed_off = succeeded
-
-    def _send(
-        self, status: str | None = None, reason: str = "", send_response: object = None
-    ) -> None:
-        with self._lock:
-            if self.handed_off or self.answered:
-                return
-            self.answered = True
-        # Built here rather than by crhelper's _send, which cuts a long Reason to its last
-        # 240 characters and so drops the distribution and call named at its start.
-        body = {
-            "Status": status or self.Status,
-            "PhysicalResourceId": str(self.PhysicalResourceId),
-            "StackId": self.StackId,
-            "RequestId": self.RequestId,
-            "LogicalResourceId": self.LogicalResourceId,
-            "Reason": reason if status else str(self.Reason),
-            "Data": self.Data,
-            "NoEcho": self.NoEcho,
-        }
-        # _response_url: set by crhelper 2.0.12 (pinned) per request; not in its stubs.
-        deliver(self._response_url, body)  # type: ignore[attr-defined]
-
-    def _timeout(self) -> None:
-        # crhelper's timer, 0.5 s before Lambda kills the process. A hand-off under way
-        # answers through the next leg; otherwise say what went wrong.
-        with self._lock:
-            if self.handing_off or self.handed_off:
-                return
-        problem = (
-            "the provider function ran out of time before it could hand the wait to a new "
-            "invocation (a CloudFront call hung?); the invalidations go on in CloudFront"
-        )
-        if self.rollback is not None:
-            self.rollback.settle(problem)
-            self._send("SUCCESS", str(self.Reason))
-            return
-        self._send("FAILED", problem)
+    #: The PhysicalResourceId to answer; an Update's FAILED keeps the event's.
+    physical_id: str = ""
+    #: The answer's attributes (``responder.response_data``).
+    data: dict[str, str] = field(default_factory=dict)
+    #: The Reason of a SUCCESS (a rollback's unconfirmed purge says why).
+    reason: str = ""
+    #: Set once this request is known to be a rollback's Update: it must not fail.
+    rollback: Rollback | None = None
+    #: What this request purges and why (changed_scope); None until planned.
+    plan: scope.PurgePlan | None = None
 
 
 class Rollback:
@@ -184,56 +110,32 @@ class Rollback:
         self.spec = spec
         self.jobs = jobs
 
-    def settle(self, problem: str) -> None:
+    def settle(self, request: Request, problem: str) -> None:
         """Fill the answer's attributes and Reason, and log the unconfirmed purge."""
         ids = [j.invalidation_id for j in self.jobs if j.invalidation_id]
         submitted = bool(self.jobs) and all(j.accepted for j in self.jobs)
         distributions = list(self.spec.distribution_ids) if self.spec else []
         tenants = list(self.spec.distribution_tenant_ids) if self.spec else []
-        helper.Data.update(
-            response_data(
-                invalidation_ids=ids,
-                caller_references=[j.caller_reference for j in self.jobs],
-                status=rules.STATUS_UNCONFIRMED,
-                distribution_ids=distributions,
-                distribution_tenant_ids=tenants,
-                path_count=len(self.spec.paths) if self.spec else 0,
-                problem=problem,
-                scope=changed_scope.attributes(helper.plan) if helper.plan else None,
-            )
+        request.reason, data = unconfirmed(
+            problem,
+            invalidation_ids=ids,
+            caller_references=[j.caller_reference for j in self.jobs],
+            submitted=submitted,
+            distribution_ids=distributions,
+            distribution_tenant_ids=tenants,
+            path_count=len(self.spec.paths) if self.spec else 0,
+            scope=changed_scope.attributes(request.plan) if request.plan else None,
         )
-        helper.Reason = unconfirmed_reason(problem)
-        logger.warning(
-            "rollback_purge_unconfirmed",
-            extra={
-                "problem": problem,
-                "submitted": submitted,
-                "invalidations": ids,
-                "distributions": distributions,
-                "distribution_tenants": tenants,
-                "advice": purge_advice(distributions, tenants),
-            },
-        )
-
-
-@contextmanager
-def _skip_polling_clients() -> Iterator[None]:
-    previous = os.environ.get("AWS_SAM_LOCAL")
-    os.environ["AWS_SAM_LOCAL"] = "true"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["AWS_SAM_LOCAL"]
-        else:
-            os.environ["AWS_SAM_LOCAL"] = previous
+        request.data.update(data)
 
 
 if not logging.root.handlers:  # pragma: no cover - Lambda installs one; local runs may not
     logging.basicConfig()
 
-helper = PurgeResource()
-# Once per cold start (crhelper has just set the INFO level): which code answers from here
+# The lifecycle (crhelper, confined to resource/_crhelper.py). Answers go through
+# ``deliver`` as this module names it when they are sent.
+lifecycle: Lifecycle[Request] = Lifecycle(lambda url, body: deliver(url, body))
+# Once per cold start (the lifecycle has just set the INFO level): which code answers from here
 # on, so a reader of the function's log group can tell releases apart (docs/releasing.md).
 logger.info("cold_start", extra={"version": __version__})
 # The engine retries with its own backoff and deadline; botocore must not add waits. The
@@ -276,30 +178,40 @@ def handoff_margin(remaining: float) -> float:
     """Seconds kept back at the end of an invocation to hand off cleanly.
 
     The engine stops within one CloudFront call of the margin (at most 3 + 10 s), then the
-    self-invocation takes at most 2 x (2 + 5) s, and crhelper's timer fires 0.5 s before
+    self-invocation takes at most 2 x (2 + 5) s, and the lifecycle's timer fires 0.5 s before
     the end: a full-size invocation keeps 45 s; a short one (local runs) keeps a fifth.
     """
     return min(45.0, max(2.0, remaining * 0.2))
 
 
-@helper.create
-def create(event: dict[str, Any], context: LambdaContext) -> str:
-    return _purge(event, context)
+@lifecycle.create
+def create(event: dict[str, Any], context: LambdaContext, request: Request) -> str:
+    return _purge(event, context, request)
 
 
-@helper.update
-def update(event: dict[str, Any], context: LambdaContext) -> str:
-    return _purge(event, context)
+@lifecycle.update
+def update(event: dict[str, Any], context: LambdaContext, request: Request) -> str:
+    return _purge(event, context, request)
 
 
-@helper.delete
-def delete(event: dict[str, Any], _context: LambdaContext) -> str:
+@lifecycle.delete
+def delete(event: dict[str, Any], _context: LambdaContext, _request: Request) -> str:
     logger.info("delete", extra={"note": "nothing to purge or undo"})
     return str(event["PhysicalResourceId"])
 
 
+@lifecycle.on_timeout
+def timed_out(request: Request, problem: str) -> tuple[str, str]:
+    """The answer when the invocation ends before one went out: FAILED, except during a
+    rollback (module docstring)."""
+    if request.rollback is not None:
+        request.rollback.settle(request, problem)
+        return "SUCCESS", request.reason
+    return "FAILED", problem
+
+
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
-    helper(event, context)
+    lifecycle(event, context, Request())
 
 
 def timing(environ: Mapping[str, str] = os.environ) -> engine.Timing:
@@ -330,34 +242,38 @@ def timing(environ: Mapping[str, str] = os.environ) -> engine.Timing:
     return engine.Timing(iam_wait=windows["iam_wait"], not_found_wait=windows["not_found_wait"])
 
 
-def _purge(event: dict[str, Any], context: LambdaContext) -> str:
+def _purge(event: dict[str, Any], context: LambdaContext, request: Request) -> str:
     started = time.time()
     request_type = event["RequestType"]
     continuation: Mapping[str, Any] = event.get(CONTINUATION) or {}
     if request_type == "Update":
         # A FAILED update must keep the old id; only SUCCESS may move it.
-        helper.PhysicalResourceId = event["PhysicalResourceId"]
+        request.physical_id = event["PhysicalResourceId"]
         if _is_rollback(event, continuation):
-            helper.rollback = Rollback(None, [])
+            request.rollback = Rollback(None, [])
     try:
-        physical_id = _purge_as_asked(event, context, started, continuation)
+        physical_id = _purge_as_asked(event, context, started, continuation, request)
     except Exception as exc:
         # No prune ran, but files may have been served: the state must not take the next
         # deploy for the one after the last it saw (docs/retention.md, rule 5).
         prune_step.missed_by_failure(event, s3_client)
-        rollback = helper.rollback
+        rollback = request.rollback
         if rollback is None:
             raise
         # Whatever went wrong, during a rollback the answer is SUCCESS (module docstring).
-        rollback.settle(_problem(exc))
-        physical_id = str(helper.PhysicalResourceId)
+        rollback.settle(request, _problem(exc))
+        physical_id = request.physical_id
     # A pruning resource's every SUCCESS carries the prune attributes (docs/retention.md).
-    prune_step.complete(helper.Data, event.get("ResourceProperties", {}))
+    prune_step.complete(request.data, event.get("ResourceProperties", {}))
     return physical_id
 
 
 def _purge_as_asked(
-    event: dict[str, Any], context: LambdaContext, started: float, continuation: Mapping[str, Any]
+    event: dict[str, Any],
+    context: LambdaContext,
+    started: float,
+    continuation: Mapping[str, Any],
+    request: Request,
 ) -> str:
     request_type = event["RequestType"]
     spec = rules.parse_properties(event.get("ResourceProperties", {}))
@@ -369,20 +285,20 @@ def _purge_as_asked(
         distribution_tenant_ids=spec.distribution_tenant_ids,
     )
     if request_type == "Create":
-        helper.PhysicalResourceId = physical_id
+        request.physical_id = physical_id
     only_in_rollback = rules.parse_bool(
         event.get("ResourceProperties", {}).get(rules.PROP_ONLY_IN_ROLLBACK, False),
         field=rules.PROP_ONLY_IN_ROLLBACK,
     )
-    if only_in_rollback and helper.rollback is None:
+    if only_in_rollback and request.rollback is None:
         # Its purge is for rollbacks only: it runs after the rolled-back uploads put the old
         # files back (rules.PROP_ONLY_IN_ROLLBACK).
-        helper.Data.update(_skipped(spec, 0, changed_scope.attributes(None)))
+        request.data.update(_skipped(spec, 0, changed_scope.attributes(None)))
         logger.info("skipped", extra={"reason": "OnlyInRollback: not a rollback"})
         return physical_id
     if request_type == "Create" and not spec.invalidate_on_create:
         # Every attribute is present, so a GetAtt on any of them works on this deploy too.
-        helper.Data.update(_skipped(spec, len(spec.paths), changed_scope.attributes(None)))
+        request.data.update(_skipped(spec, len(spec.paths), changed_scope.attributes(None)))
         logger.info("skipped", extra={"reason": "InvalidateOnCreate is false"})
         return physical_id
 
@@ -390,12 +306,12 @@ def _purge_as_asked(
     plan = changed_scope.from_continuation(continuation, spec.paths)
     if plan is None:
         plan = changed_scope.plan_for(event, spec.paths, s3_client)
-    helper.plan = plan
+    request.plan = plan
     if not plan.paths:
-        helper.Data.update(_skipped(spec, 0, changed_scope.attributes(plan)))
+        request.data.update(_skipped(spec, 0, changed_scope.attributes(plan)))
         logger.info("nothing_to_purge", extra={"reason": plan.reason})
         # No invalidation to wait for: retention still runs its course.
-        helper.Data.update(_prune(event, context, pruning, started))
+        request.data.update(_prune(event, context, pruning, started, request))
         return physical_id
     if not plan.is_full:
         spec = replace(spec, paths=tuple(rules.normalize_paths(plan.paths)))
@@ -405,8 +321,8 @@ def _purge_as_asked(
     remaining = context.get_remaining_time_in_millis() / 1000.0
     jobs = engine.plan_jobs(spec, request_id=event["RequestId"])
     waits = timing()
-    if helper.rollback is not None:
-        helper.rollback.spec, helper.rollback.jobs = spec, jobs
+    if request.rollback is not None:
+        request.rollback.spec, request.rollback.jobs = spec, jobs
     margin = handoff_margin(remaining)
     if remaining <= margin:
         # Nothing could be called before handing off, and the next leg would start the same
@@ -423,7 +339,7 @@ def _purge_as_asked(
         "purge",
         extra={
             "request_type": request_type,
-            "rollback": helper.rollback is not None,
+            "rollback": request.rollback is not None,
             "leg": leg,
             "distributions": list(spec.distribution_ids),
             "distribution_tenants": list(spec.distribution_tenant_ids),
@@ -447,14 +363,14 @@ def _purge_as_asked(
             first_calls=continuation.get("FirstCalls"),
         )
     except PurgeTimeout as exc:
-        if not pruning.succeed_on_timeout or helper.rollback is not None:
+        if not pruning.succeed_on_timeout or request.rollback is not None:
             raise
         prune_step.missed(event, pruning, s3_client)
-        return _succeed_timed_out(spec, jobs, plan, pruning, exc, physical_id)
+        return _succeed_timed_out(spec, jobs, plan, pruning, exc, physical_id, request)
     if not result.finished:
-        _hand_off(event, context, deadline=deadline, result=result, leg=leg)
+        _hand_off(event, context, deadline=deadline, result=result, leg=leg, request=request)
         return physical_id
-    helper.Data.update(
+    request.data.update(
         response_data(
             invalidation_ids=result.invalidation_ids,
             caller_references=result.caller_references,
@@ -466,9 +382,9 @@ def _purge_as_asked(
         )
     )
     if result.status == engine.COMPLETED:
-        helper.Data.update(_prune(event, context, pruning, started))
+        request.data.update(_prune(event, context, pruning, started, request))
     else:
-        helper.Data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
+        request.data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
     logger.info(
         "done",
         extra={
@@ -485,6 +401,7 @@ def _prune(
     context: LambdaContext,
     pruning: prune_step.Options,
     started: float,
+    request: Request,
 ) -> dict[str, str]:
     """Prune after a Completed purge (docs/retention.md), within this invocation's time."""
     if pruning.prune is None:
@@ -494,7 +411,7 @@ def _prune(
         event,
         pruning,
         s3_client,
-        rollback=helper.rollback is not None,
+        rollback=request.rollback is not None,
         stop_at=time.time() + remaining - handoff_margin(remaining),
     )
 
@@ -506,11 +423,12 @@ def _succeed_timed_out(
     pruning: prune_step.Options,
     exc: PurgeTimeout,
     physical_id: str,
+    request: Request,
 ) -> str:
     """SUCCESS for a purge that timed out, under OnTimeout: succeed: the invalidation ids,
     PurgeConfirmed false and a Warning; nothing pruned."""
     problem = str(exc)
-    helper.Data.update(
+    request.data.update(
         response_data(
             invalidation_ids=[j.invalidation_id for j in jobs if j.invalidation_id],
             caller_references=[j.caller_reference for j in jobs],
@@ -522,11 +440,11 @@ def _succeed_timed_out(
             scope=changed_scope.attributes(plan),
         )
     )
-    helper.Data.update(prune_step.timed_out(problem))
-    helper.Data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
+    request.data.update(prune_step.timed_out(problem))
+    request.data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
     logger.warning(
         "timed_out_answered_success",
-        extra={"problem": problem, "invalidations": helper.Data[rules.ATTR_INVALIDATION_IDS]},
+        extra={"problem": problem, "invalidations": request.data[rules.ATTR_INVALIDATION_IDS]},
     )
     return physical_id
 
@@ -539,25 +457,24 @@ def _is_rollback(event: Mapping[str, Any], continuation: Mapping[str, Any]) -> b
     """
     if "Rollback" in continuation:
         return bool(continuation["Rollback"])
-    global cloudformation
-    try:
-        if cloudformation is None:
-            cloudformation = boto3.client("cloudformation", config=_CLIENT_CONFIG)
-        stacks = cloudformation.describe_stacks(StackName=event["StackId"])["Stacks"]
-        status = str(stacks[0]["StackStatus"]) if stacks else ""
-    except Exception as exc:  # any failure means "not known to be a rollback"
-        logger.warning(
-            "stack_status_unknown",
-            extra={
-                "problem": _problem(exc),
-                "consequence": "treated as a normal update: a failed purge fails it",
-                "advice": "grant cloudformation:DescribeStacks on this stack to the provider's "
-                "role (CloudFrontInvalidationProvider.grant_rollback_detection)",
-            },
-        )
+    status = stack_status(
+        event,
+        cloudformation_client,
+        consequence="treated as a normal update: a failed purge fails it",
+        advice="grant cloudformation:DescribeStacks on this stack to the provider's role "
+        "(CloudFrontInvalidationProvider.grant_rollback_detection)",
+    )
+    if status is None:
         return False
     logger.info("stack_status", extra={"stack_status": status})
     return status == rules.ROLLBACK_STACK_STATUS
+
+
+def cloudformation_client() -> CloudFormationClient:
+    global cloudformation
+    if cloudformation is None:
+        cloudformation = boto3.client("cloudformation", config=_CLIENT_CONFIG)
+    return cloudformation
 
 
 def _problem(exc: BaseException) -> str:
@@ -590,6 +507,7 @@ def _hand_off(
     deadline: float,
     result: engine.PurgeResult,
     leg: int,
+    request: Request,
 ) -> None:
     known = result.known
     if leg >= MAX_LEGS:
@@ -611,17 +529,17 @@ def _hand_off(
             # The IAM window counts from the first call, whichever leg made it.
             "FirstCalls": result.first_calls,
             # Asked once: the stack's status moves on while this request waits.
-            "Rollback": helper.rollback is not None,
+            "Rollback": request.rollback is not None,
             # Planned once: the next leg submits the same paths (same CallerReferences).
             **(
-                {changed_scope.CONTINUATION_KEY: changed_scope.to_continuation(helper.plan)}
-                if helper.plan is not None
+                {changed_scope.CONTINUATION_KEY: changed_scope.to_continuation(request.plan)}
+                if request.plan is not None
                 else {}
             ),
         },
     }
-    if not helper.begin_hand_off():
-        return  # crhelper's timer answered already; do not start a leg nobody hears
+    if not lifecycle.begin_hand_off():
+        return  # the lifecycle's timer answered already; do not start a leg nobody hears
     try:
         boto3.client("lambda", config=_INVOKE_CONFIG).invoke(
             FunctionName=context.invoked_function_arn,
@@ -629,12 +547,12 @@ def _hand_off(
             Payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         )
     except Exception as exc:  # every failure must become an answer, never a hang
-        helper.end_hand_off(succeeded=False)
+        lifecycle.end_hand_off(succeeded=False)
         raise PurgeError(
             f"could not hand the wait to a new invocation ({type(exc).__name__}: {exc}); "
             f"invalidations {', '.join(known.values()) or '(none yet)'} go on in CloudFront"
         ) from exc
-    helper.end_hand_off(succeeded=True)
+    lifecycle.end_hand_off(succeeded=True)
     logger.info(
         "handed_off",
         extra={
