@@ -649,8 +649,10 @@ def render(plan: VisitorPlan, results: Sequence[Result], wall: float) -> Section
         "CloudFormation rolls back dependents first (the reverse of the update): a purge "
         "that depends on the upload is rolled back, and waits for its invalidation, before "
         "the BucketDeployment puts v1's files back, so a POP that fetched a page in "
-        "between keeps v2's page (stale after SUCCESS, until its TTL). The peer purges "
-        "inside its own upload and does not have that order problem.",
+        "between keeps v2's page (stale after SUCCESS, until its TTL): set-up 2. The peer "
+        "purges inside its own upload and does not have that order problem; set-up 3 adds "
+        "a rollback-only purge that its uploads depend on (OnlyInRollback), which runs "
+        "last in a rollback, after v1's files are back (docs/retention.md, 'Rollbacks').",
         "Open tabs and retention: set-up 3 keeps replaced files 7 days (its default); "
         "every open tab here is far younger, so none may break. Sites carry no "
         "Cache-Control (BucketDeployment's default): CloudFront's default TTL, 1 day.",
