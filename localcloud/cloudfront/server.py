@@ -79,6 +79,7 @@ from localcloud.cloudfront.model import (
     InvalidationStore,
     check_items,
 )
+from localcloud.cloudfront.rates import AccountRates
 
 __all__ = ["DistributionTenant", "LocalCloudFront"]
 
@@ -201,17 +202,21 @@ class LocalCloudFront(LocalService):
         host: str = "127.0.0.1",
         port: int = 0,
         quiet: bool = True,
+        rate_limits: AccountRates | None = None,
     ) -> None:
         """Configure; nothing listens until :meth:`start`.
 
         ``reused_reference_error=True`` answers any CallerReference reuse with the
         ``InvalidArgument`` reported from the field instead of the documented
         idempotent reply, so a handler can be tested against both. ``port=0`` picks a
-        free port. ``quiet`` drops the per-request access log.
+        free port. ``quiet`` drops the per-request access log. ``rate_limits``: the
+        account-wide request rates (``AccountRates()`` for CloudFront's, see
+        :mod:`localcloud.cloudfront.rates`); None, no throttling.
         """
         self.account_id = account_id
         self.region = region
         self.faults = FaultInjector(seed)
+        self.rates = rate_limits
         self.store = InvalidationStore(
             duration=invalidation_seconds,
             max_files_in_progress=max_files_in_progress,
@@ -517,6 +522,8 @@ class LocalCloudFront(LocalService):
                 self._get_calls[invalidation_id] = self._get_calls.get(invalidation_id, 0) + 1
         try:
             fault = self.faults.decide(operation)  # first, so every call is numbered
+            if self.rates is not None:
+                self.rates.check(account, operation)
             denial = self.faults.denial(
                 target_id, operation, account, resource_type=kind, invalidation=True
             )
