@@ -109,6 +109,17 @@ IAM_RETRY_CAP_SECONDS = 8.0
 #: service's reads can lag its writes for seconds, so half a minute is generous, and past
 #: it the invalidation is reported as missing (errors.py: advice for NoSuchInvalidation).
 NEW_INVALIDATION_VISIBILITY_SECONDS = 30.0
+#: Status calls share the account's GetInvalidation rate with every other waiting function
+#: (CloudFront limits request rates per account, not per caller; README "Performance"). A
+#: throttled status call doubles the job's poll interval, up to this factor; each answered
+#: one eases it back by POLL_EASE. So many functions waiting at once settle near their share
+#: of the account's rate instead of retrying in lockstep, and a lone one polls as before.
+POLL_SLOWDOWN_MAX = 8.0
+POLL_EASE = 0.85
+#: The error codes that mean "over the rate" (a subset of RETRYABLE_CODES).
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
 #: ListInvalidations: items per page (CloudFront's default MaxItems) and at most this many
 #: items read per listing (newest first), which bounds one capacity check or look-up.
 LIST_PAGE_SIZE = 100
@@ -211,6 +222,8 @@ class Job:
     next_at: float = 0.0
     attempts: int = 0
     status_calls: int = 0
+    #: How much slower than Timing.poll_steps this job polls (POLL_SLOWDOWN_MAX).
+    poll_slowdown: float = 1.0
     #: The last transient error, for a timeout's Reason ("ServiceUnavailable: ...").
     last_problem: str | None = None
     #: Files and wildcards in progress on the distribution at the last capacity check.
@@ -585,7 +598,11 @@ class _Run:
                     other.next_at = now
             return
         job.status = IN_PROGRESS
-        job.next_at = now + self.timing.poll_delay(max(0.0, now - job.created_at))
+        gap = self.timing.poll_delay(max(0.0, now - job.created_at))
+        if job.poll_slowdown > 1.0:  # recently throttled: keep a slower, jittered pace
+            gap *= job.poll_slowdown * self.rng.uniform(0.75, 1.25)
+            job.poll_slowdown = max(1.0, job.poll_slowdown * POLL_EASE)
+        job.next_at = now + gap
         self.report("waiting", job)
 
     def _get(self, job: Job, invalidation_id: str) -> Mapping[str, Any]:
@@ -648,8 +665,16 @@ class _Run:
         now = self.clock.time()
         delay = self.timing.backoff_delay(job.attempts, self.rng)
         if job.accepted:
-            # A throttled poll must not come sooner than a normal one would.
-            delay = max(delay, 2 * self.timing.poll_delay(now - (job.created_at or now)))
+            gap = self.timing.poll_delay(now - (job.created_at or now))
+            if reason in THROTTLING_CODES:
+                # Over the account's rate: slow this job's polls down (POLL_SLOWDOWN_MAX)
+                # rather than back off exponentially, which leaves a Completed invalidation
+                # unseen for up to backoff_cap.
+                job.poll_slowdown = min(POLL_SLOWDOWN_MAX, job.poll_slowdown * 2.0)
+                delay = gap * job.poll_slowdown * self.rng.uniform(0.5, 1.0)
+            else:
+                # A failed poll must not come sooner than a normal one would.
+                delay = max(delay, 2 * gap)
         job.next_at = now + delay
         self.report(event or f"retry:{reason}", job)
 
