@@ -86,6 +86,7 @@ class AccountRun:
     ideal: float
     last_create: float | None  # the last CreateInvalidation accepted
     success_lags: tuple[float, ...]  # each SUCCESS: seconds after its invalidation Completed
+    creates: tuple[float, ...]  # when each CreateInvalidation was accepted, in order
     elapsed: float  # start to the last answer of any kind
     calls: dict[str, int]  # every call that arrived, throttled or not
     throttled: dict[str, int]
@@ -212,6 +213,7 @@ def deploy_at_once(
         last_create=max((r.create_time for r in records), default=started) - started
         if records else None,
         success_lags=tuple(sorted(lags)),
+        creates=tuple(sorted(r.create_time - started for r in records)),
         elapsed=(max(ends) - started) if ends else 0.0,
         calls={op: calls.get(op, 0) for op in (CREATE, GET, LIST)},
         throttled=rates.throttled(),

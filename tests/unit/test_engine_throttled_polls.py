@@ -51,3 +51,16 @@ def test_other_transient_errors_keep_the_backoff_and_do_not_slow_the_pace() -> N
     result = run(cf, clock, spec())
     assert result.status == "Completed"
     assert result.jobs[0].poll_slowdown == 1.0
+
+
+def test_a_throttled_create_is_retried_within_the_throttled_cap() -> None:
+    clock = FakeClock()
+    cf = FakeCloudFront(clock, duration=lambda _d, _p: 5.0)
+    cf.faults["CreateInvalidation"] = [client_error("Throttling", "CreateInvalidation", 400, "Rate exceeded")] * 10
+    result = run(cf, clock, spec())
+    assert result.status == "Completed" and len(cf.invalidations) == 1
+    pauses = clock.sleeps[:10]
+    assert pauses[:3] == sorted(pauses[:3])  # grows at first (exponential backoff) ...
+    cap = engine.THROTTLED_RETRY_CAP_SECONDS
+    assert all(p <= cap for p in pauses)  # ... but never past the cap, not backoff_cap's 20 s
+    assert all(p >= cap / 2 for p in pauses[5:])  # equal jitter: never in lockstep, never 0
