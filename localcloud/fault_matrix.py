@@ -692,13 +692,13 @@ def account_runs(cdk_out: Path, *, stacks: int = ACCOUNT_STACKS,
 def main() -> int:
     from localcloud.demo import synthesize
 
-    out = synthesize(ROOT / "app.py", Path(tempfile.mkdtemp(prefix="fault-matrix-")),
-                     umask=BUILD_UMASK)
-    rows = run_matrix(out)
-    print(markdown(rows))
-    runs = account_runs(out)
-    print()
-    print(account_markdown(runs))
+    with tempfile.TemporaryDirectory(prefix="fault-matrix-") as scratch:
+        out = synthesize(ROOT / "app.py", Path(scratch), umask=BUILD_UMASK)
+        rows = run_matrix(out)
+        print(markdown(rows))
+        runs = account_runs(out)
+        print()
+        print(account_markdown(runs))
     for r in sorted(rows, key=lambda r: -r.wall_seconds):
         print(f"{r.wall_seconds:6.1f} s  {r.event:<8} {r.fault}", file=sys.stderr)
     print(f"{sum(r.wall_seconds for r in rows):6.1f} s  in all", file=sys.stderr)
