@@ -61,13 +61,13 @@ def test_the_first_create_runs_with_the_on_failure_destination(app_assembly: Pat
 
 
 def test_without_the_dependency_the_first_create_runs_without_it(assembly_copy: Path) -> None:
-    template_file = next(assembly_copy.glob("*.template.json"))
-    template = json.loads(template_file.read_text())
-    configs = set(_logical_ids(template, INVOKE_CONFIG))
-    for lid in _logical_ids(template, RESOURCE_TYPE):
-        resource = template["Resources"][lid]
-        resource["DependsOn"] = [d for d in resource.get("DependsOn", []) if d not in configs]
-    template_file.write_text(json.dumps(template))
+    for template_file in assembly_copy.glob("*.template.json"):  # every stack of app.py
+        template = json.loads(template_file.read_text())
+        configs = set(_logical_ids(template, INVOKE_CONFIG))
+        for lid in _logical_ids(template, RESOURCE_TYPE):
+            resource = template["Resources"][lid]
+            resource["DependsOn"] = [d for d in resource.get("DependsOn", []) if d not in configs]
+        template_file.write_text(json.dumps(template))
     seen, after, status = _first_create(assembly_copy)
     assert status == "SUCCESS"
     assert seen and all(c is None for c in seen)  # as CloudFormation may: not created yet
