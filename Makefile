@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # jsii: no "Node 20 is end of life" banner; Node 24 comes from the venv.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: demo test lint synth bench clean
+.PHONY: demo test test-py314 lint synth bench clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
@@ -29,6 +29,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
+
+# The Lambda code's tests on CPython 3.14 (the function's python3.14 runtime), in a Debian sid
+# chroot kept in .build/py314. Root only (debootstrap, chroot, mounts): kept out of make test;
+# .ci/run runs both. See .ci/py314.sh.
+test-py314: $(STAMP)
+	.ci/py314.sh $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

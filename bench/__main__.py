@@ -29,7 +29,7 @@ from typing import Any
 from bench.options import Options
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed", "visitors")
+SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed", "account", "visitors")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -104,6 +104,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         scale_sizes=(1_000, 10_000) if quick else (1_000, 10_000, 100_000),
         scale_wait_sizes=(1_000,) if quick else (1_000, 10_000, 100_000),
         scale_duration=60.0,
+        # 50 stacks at once: a pipeline's worth. 40 s per invalidation (today's P95 is under
+        # 25 s): long enough that, on one distribution, the 15 wildcards in progress bind.
+        account_stacks=8 if quick else 50,
+        account_duration=10.0 if quick else 40.0,
         sections=sections,
         out=args.out,
         write_committed=not quick and sections == SECTIONS and args.out == HERE / "results",
@@ -154,40 +158,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[run.Section] = []
     plot_series: list[run.Series] = []
     if "overhead" in options.sections:
-        say(f"[1/7] signal overhead: {options.count} invalidations x 3 runs ...")
+        say(f"[1/8] signal overhead: {options.count} invalidations x 3 runs ...")
         sections, series, data = run.overhead_sections(options)
         results += sections
         plot_series += series
         raw["overhead"] = data
     if "coldstart" in options.sections:
-        say(f"[2/7] cold start: {options.cold_runs} runs of each, interleaved ...")
+        say(f"[2/8] cold start: {options.cold_runs} runs of each, interleaved ...")
         section, data = run.coldstart_section(options)
         results.append(section)
         raw["coldstart"] = data
     if "scale" in options.sections:
-        say(f"[3/7] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
+        say(f"[3/8] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
         section, data = run.scale_section(options)
         results.append(section)
         raw["scale"] = data
     if "synth" in options.sections:
-        say(f"[4/7] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
+        say(f"[4/8] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
         section, data = run.synth_section(options)
         results.append(section)
         raw["synth"] = data
     if "request" in options.sections:
-        say("[5/7] today's profile, the whole request, and concurrency (real time) ...")
+        say("[5/8] today's profile, the whole request, and concurrency (real time) ...")
         request_sections, data = run.request_sections(options)
         results += request_sections
         raw["request"] = data
     if "changed" in options.sections:
-        say("[6/7] changed-only: MkDocs deploys and generated trees, four strategies ...")
+        say("[6/8] changed-only: MkDocs deploys and generated trees, four strategies ...")
         from bench.changed import changed_section
 
         section, data = changed_section(options)
         results.append(section)
         raw["changed"] = data
+    if "account" in options.sections:
+        say(f"[7/8] account scale: {options.account_stacks} stacks at once, twice (real time) ...")
+        from bench.account import account_section
+
+        section, data = account_section(options)
+        results.append(section)
+        raw["account"] = data
     if "visitors" in options.sections:
-        say("[7/7] visitors: deploys under traffic, set-up beside set-up ...")
+        say("[8/8] visitors: deploys under traffic, set-up beside set-up ...")
         from bench.visitors import visitors_section
 
         section, data = visitors_section(options, say)

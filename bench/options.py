@@ -23,6 +23,8 @@ class Options:
     scale_sizes: tuple[int, ...]
     scale_wait_sizes: tuple[int, ...]
     scale_duration: float
+    account_stacks: int
+    account_duration: float
     sections: tuple[str, ...]
     out: Path
     write_committed: bool

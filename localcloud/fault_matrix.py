@@ -31,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from localcloud.account_scale import AccountRun, deploy_at_once
+from localcloud.account_scale import markdown as account_markdown
 from localcloud.assembly import PSEUDO_PARAMETERS
 from localcloud.cloudformation_api import DescribeFault
 from localcloud.cloudfront import LocalCloudFront
@@ -735,6 +737,20 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+#: The account-scale rows: a pipeline's worth of stacks at once; 40 s per invalidation, so
+#: that on one distribution CloudFront's 15 wildcards in progress bind as well.
+ACCOUNT_STACKS = 50
+ACCOUNT_INVALIDATION_SECONDS = 40.0
+
+
+def account_runs(cdk_out: Path, *, stacks: int = ACCOUNT_STACKS,
+                 invalidation_seconds: float = ACCOUNT_INVALIDATION_SECONDS) -> list[AccountRun]:
+    """Every stack with a distribution of its own, then all of them on one distribution."""
+    return [deploy_at_once(cdk_out, stacks=stacks, shared_distribution=shared,
+                           invalidation_seconds=invalidation_seconds)
+            for shared in (False, True)]
+
+
 def main(argv: list[str] | None = None) -> int:
     from localcloud.cdk_app import synthesize
 
@@ -747,14 +763,17 @@ def main(argv: list[str] | None = None) -> int:
             prune_rows = prune_matrix.run_prune_matrix(Path(work))
         print(prune_matrix.prune_markdown(prune_rows))
         return 0 if all(r.ok for r in prune_rows) else 1
-    out = synthesize(ROOT / "app.py", Path(tempfile.mkdtemp(prefix="fault-matrix-")),
-                     umask=BUILD_UMASK)
-    rows = run_matrix(out)
-    print(markdown(rows))
+    with tempfile.TemporaryDirectory(prefix="fault-matrix-") as scratch:
+        out = synthesize(ROOT / "app.py", Path(scratch), umask=BUILD_UMASK)
+        rows = run_matrix(out)
+        print(markdown(rows))
+        runs = account_runs(out)
+        print()
+        print(account_markdown(runs))
     for r in sorted(rows, key=lambda r: -r.wall_seconds):
         print(f"{r.wall_seconds:6.1f} s  {r.event:<8} {r.fault}", file=sys.stderr)
     print(f"{sum(r.wall_seconds for r in rows):6.1f} s  in all", file=sys.stderr)
-    return 0 if all(r.ok for r in rows) else 1
+    return 0 if all(r.ok for r in rows) and all(r.ok for r in runs) else 1
 
 
 if __name__ == "__main__":

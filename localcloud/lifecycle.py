@@ -19,7 +19,10 @@ response objects"):
 - No answer within the ServiceTimeout: the request fails ("timed out").
 - The provider's ``AWS::Lambda::EventInvokeConfig`` applies: Lambda's asynchronous retries
   (1 and 2 minutes apart, times ``async_time_scale``), its maximum event age, and its
-  on-failure destination function, registered from the same assembly.
+  on-failure destination function, registered from the same assembly. It applies from when
+  CloudFormation has created it: before the first Create of a resource only if that resource
+  depends on it (:mod:`localcloud.dependencies`; CloudFormation creates resources that do not
+  depend on each other in parallel), else once that first deployment is over.
 - ``DescribeStacks`` answers the stack's status as it goes (CREATE_IN_PROGRESS,
   UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_IN_PROGRESS while the rollback Update runs, then
   ..._COMPLETE / ..._FAILED) on a loopback endpoint the function gets as
@@ -64,6 +67,7 @@ from localcloud.bucket_deployment import (
 )
 from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
+from localcloud.dependencies import dependencies
 from localcloud.iam.authorizer import access_key_from_headers
 from localcloud.iam.deployed import RoleBinding, bind_role, register_roles
 from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda
@@ -265,6 +269,8 @@ class LocalCloudFormation:
         self._publish_assets()
         #: The on-failure destination functions of the providers, by name.
         self.destinations: dict[str, LambdaFunction] = {}
+        #: The providers' EventInvokeConfigs not created yet: logical id -> (function, config).
+        self._pending_async: dict[str, tuple[str, AsyncConfig]] = {}
         self._configure_async_invocation()
         self._register_roles()
         self.cloudformation_api.authorize = self._authorize_describe_stacks
@@ -363,14 +369,24 @@ class LocalCloudFormation:
             on_failure = None
             if config.on_failure is not None and config.on_failure_logical_id in names:
                 on_failure = names[config.on_failure_logical_id]
-            self.lambda_.configure_async(
-                name,
-                AsyncConfig(
-                    retry_attempts=config.retry_attempts,
-                    max_event_age_seconds=config.max_event_age_seconds,
-                    on_failure=on_failure,
-                ),
+            settings = AsyncConfig(
+                retry_attempts=config.retry_attempts,
+                max_event_age_seconds=config.max_event_age_seconds,
+                on_failure=on_failure,
             )
+            if name in {r.function.name for r in self.resources.values()}:
+                self._pending_async[config.logical_id] = (name, settings)  # created with the stack
+            else:
+                self.lambda_.configure_async(name, settings)
+
+    def _create_async_configs(self, before: str | None = None) -> None:
+        """Create the pending EventInvokeConfigs CloudFormation has created by now: those
+        ``before`` depends on (None: all, the first deployment being over)."""
+        needed = None if before is None else dependencies(self.stack, before)
+        for logical_id, (name, settings) in list(self._pending_async.items()):
+            if needed is None or logical_id in needed:
+                self.lambda_.configure_async(name, settings)
+                del self._pending_async[logical_id]
 
     def _bind_role(
         self, stack: StackTemplate, logical_id: str, function: LambdaFunction
@@ -388,6 +404,13 @@ class LocalCloudFormation:
         arns = {key: self.lambda_.arn(binding.function_name)
                 for key, binding in self._roles.items()}
         register_roles(self.cloud.iam, self._roles.values(), self.stack.assembly, deployed, arns)
+
+    def use_distributions(self, ids: Mapping[str, str]) -> None:
+        """Point the template's distributions (logical id -> distribution id) at existing
+        ones, as a template importing them would: properties and the roles' grants resolve
+        to these ids from now on."""
+        self.distributions.update(ids)
+        self._register_roles()
 
     def change_role_policies(
         self, change: Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -570,6 +593,7 @@ class LocalCloudFormation:
             props = {k: v for k, v in merged.items() if v is not REMOVE}
             old_props, old_physical = resource.properties, resource.physical_id
             if old_props is None:
+                self._create_async_configs(before=logical_id)
                 outcome = self._request(step, "Create", resource, props,
                                         kill_after=kill_first_invocation_after,
                                         redeliver=redeliver)
@@ -595,6 +619,7 @@ class LocalCloudFormation:
             for resource, old_props, old_physical in reversed(touched):
                 outcomes += self._roll_back(step, resource, None, old_props, old_physical,
                                             resource.properties or {})
+        self._create_async_configs()
         if not outcomes and not rolled_back:
             self.stack_status = previous_status  # nothing changed: no stack operation
         elif rolled_back:

@@ -268,6 +268,11 @@ class CloudFrontInvalidation(Construct):
         if provider is not None:
             # The function must be allowed to re-invoke itself before the first event arrives.
             self.resource.node.add_dependency(provider.self_invoke_policy)
+            # ... and its on-failure destination must exist before the first event:
+            # CloudFormation creates resources that do not depend on each other in parallel,
+            # so without this the first Create of a new stack can run with Lambda's default
+            # retries and no destination.
+            self.resource.node.add_dependency(provider.async_invoke_config)
         #: The stack's provider; None with ``service_token`` (a provider of another stack).
         self.provider = provider
         self.source_hash = content_hash

@@ -358,6 +358,8 @@ class CloudFrontInvalidationProvider(Construct):
         # Lambda checks the role may invoke the destination when the config is created.
         async_config.node.add_dependency(destination_policy)
         self.on_failure_invoke_policy = destination_policy
+        #: The provider's asynchronous-invocation settings (retries, event age, on-failure).
+        self.async_invoke_config = async_config
 
     def _function(
         self,

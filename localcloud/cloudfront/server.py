@@ -80,6 +80,7 @@ from localcloud.cloudfront.model import (
     InvalidationStore,
     check_items,
 )
+from localcloud.cloudfront.rates import AccountRates
 from localcloud.iam.authorizer import Authorizer, access_key_from_headers
 from localcloud.iam.s3 import guard_s3
 from localcloud.s3_faults import S3DeleteDenial
@@ -209,6 +210,7 @@ class LocalCloudFront(LocalService):
         pops: int = 4,
         edge_timing: TimingProfile = TODAY,
         edge_capacity: int | None = None,
+        rate_limits: AccountRates | None = None,
     ) -> None:
         """Configure; nothing listens until :meth:`start`.
 
@@ -217,7 +219,9 @@ class LocalCloudFront(LocalService):
         idempotent reply, so a handler can be tested against both. ``port=0`` picks a
         free port. ``quiet`` drops the per-request access log. ``clock`` (epoch seconds,
         see :mod:`localcloud.clock`) times invalidations and the edge; ``pops``,
-        ``edge_timing`` and ``edge_capacity`` shape the edge (:mod:`.edge`).
+        ``edge_timing`` and ``edge_capacity`` shape the edge (:mod:`.edge`). ``rate_limits``:
+        the account-wide request rates (``AccountRates()`` for CloudFront's, see
+        :mod:`localcloud.cloudfront.rates`); None, no throttling.
         """
         self.account_id = account_id
         self.region = region
@@ -227,6 +231,7 @@ class LocalCloudFront(LocalService):
         self.iam = Authorizer()
         #: Deny object deletions in chosen buckets of the same server's S3 (a test's fault).
         self.s3_delete_denial = S3DeleteDenial()
+        self.rates = rate_limits
         self.store = InvalidationStore(
             duration=invalidation_seconds,
             max_files_in_progress=max_files_in_progress,
@@ -552,6 +557,8 @@ class LocalCloudFront(LocalService):
                 self._get_calls[invalidation_id] = self._get_calls.get(invalidation_id, 0) + 1
         try:
             fault = self.faults.decide(operation)  # first, so every call is numbered
+            if self.rates is not None:
+                self.rates.check(account, operation)
             denial = self.faults.denial(
                 target_id, operation, account, resource_type=kind, invalidation=True
             )

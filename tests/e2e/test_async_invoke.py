@@ -55,6 +55,7 @@ def accepted(attempts: list[PutAttempt]) -> list[bytes]:
 def test_the_template_async_config_is_what_the_local_lambda_applies(
     stack: LocalCloudFormation,
 ) -> None:
+    ensure_created(stack)  # the config exists once CloudFormation has created it
     (resource,) = stack.resources.values()
     config = stack.lambda_.async_config(resource.function.name)
     assert config is not None

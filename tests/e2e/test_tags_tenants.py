@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.cdk_app import synthesize
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.demo import check
 from localcloud.lifecycle import LocalCloudFormation
 from localcloud.scenarios import SCENARIOS, Story
-from tests.e2e.conftest import INVALIDATION_SECONDS, ROOT
+from tests.e2e.conftest import INVALIDATION_SECONDS, ROOT, synthesized
 
 
 @pytest.fixture(scope="module")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(ROOT / "examples" / "tags_and_tenants_app.py", tmp_path_factory.mktemp("cdk-out"))
+    return synthesized(ROOT / "examples" / "tags_and_tenants_app.py", tmp_path_factory.mktemp("cdk-out"))
 
 
 @pytest.fixture(scope="module")

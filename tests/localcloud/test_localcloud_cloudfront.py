@@ -299,7 +299,8 @@ def test_missing_body_over_raw_http(cf, dist):
     )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
-    body = info.value.read().decode()
+    with info.value:  # closed here, not by a finalizer (a ResourceWarning on 3.14)
+        body = info.value.read().decode()
     assert info.value.code == 400
     assert "<Code>MissingBody</Code>" in body
     assert "<Type>Sender</Type>" in body

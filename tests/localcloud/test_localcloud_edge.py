@@ -39,9 +39,12 @@ def site(env: EdgeEnv, **config: object) -> str:
 
 
 def distribution_of(env: EdgeEnv, host: str) -> str:
+    # Every page: one worker's emulator may hold more distributions than a page (100).
+    pages = env.client.get_paginator("list_distributions").paginate()
     (distribution_id,) = [
         d
-        for d in env.client.list_distributions()["DistributionList"]["Items"]
+        for page in pages
+        for d in page["DistributionList"].get("Items", [])
         if d["DomainName"] == host
     ]
     return str(distribution_id["Id"])

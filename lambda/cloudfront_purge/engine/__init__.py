@@ -7,7 +7,7 @@ tenant (``_target``, ``_calls``), the delays (``_timing``). This package exports
 Lambda function, the command line and the benchmarks use.
 """
 
-from cloudfront_purge.engine._errors import RETRYABLE_CODES
+from cloudfront_purge.engine._errors import RETRYABLE_CODES, THROTTLING_CODES
 from cloudfront_purge.engine._job import Job, PurgeResult, Reporter
 from cloudfront_purge.engine._purge import plan_jobs, purge
 from cloudfront_purge.engine._states import (
@@ -30,6 +30,9 @@ from cloudfront_purge.engine._timing import (
     IAM_PROPAGATION_WINDOW_SECONDS,
     IAM_RETRY_CAP_SECONDS,
     NEW_INVALIDATION_VISIBILITY_SECONDS,
+    POLL_EASE,
+    POLL_SLOWDOWN_MAX,
+    THROTTLED_RETRY_CAP_SECONDS,
     Clock,
     SystemClock,
     Timing,
@@ -46,7 +49,11 @@ __all__ = [
     "MAX_LISTED_INVALIDATIONS",
     "NEW_INVALIDATION_VISIBILITY_SECONDS",
     "PENDING",
+    "POLL_EASE",
+    "POLL_SLOWDOWN_MAX",
     "RETRYABLE_CODES",
+    "THROTTLED_RETRY_CAP_SECONDS",
+    "THROTTLING_CODES",
     "Clock",
     "Event",
     "Job",

@@ -13,13 +13,14 @@ from botocore.exceptions import ClientError
 
 from cloudfront_purge.model.errors import AwsError
 
+#: The codes that mean "over the rate": CloudFront limits request rates per account, not per
+#: caller (docs/performance.md), so these pace the retry (``Timing.retry_delay``).
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
 #: Codes worth another try after a pause; every other ClientError is terminal.
-RETRYABLE_CODES = frozenset(
+RETRYABLE_CODES = THROTTLING_CODES | frozenset(
     {
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
         "ServiceUnavailable",
         "InternalError",
         "InternalFailure",
@@ -68,6 +69,11 @@ def classify(error: AwsError, *, creating: bool) -> Verdict:
     if error.code == "NoSuchInvalidation":
         return Verdict.NOT_VISIBLE_YET
     return Verdict.FAIL
+
+
+def is_throttling(code: str) -> bool:
+    """Whether a RETRY verdict's ``code`` says the account is over its request rate."""
+    return code in THROTTLING_CODES
 
 
 def decode(exc: ClientError) -> AwsError:

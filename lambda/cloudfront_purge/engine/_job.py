@@ -33,6 +33,8 @@ class Job:
     next_at: float = 0.0
     attempts: int = 0
     status_calls: int = 0
+    #: How much slower than Timing.poll_steps this job polls (_timing.POLL_SLOWDOWN_MAX).
+    poll_slowdown: float = 1.0
     #: The last transient error, for a timeout's Reason ("ServiceUnavailable: ...").
     last_problem: str | None = None
     #: Files and wildcards in progress on the distribution at the last capacity check.

@@ -10,7 +10,8 @@ place that applies it::
                                    └─ Verdict.ADOPT ───▶ _adopt: accepted ("resumed"), or FAILED
 
     any state, on an error, by classify() in _errors:
-        RETRY             same state, again after Timing.retry_delay
+        RETRY             same state, again after Timing.retry_delay (throttled: a
+                          poll slows the job's pace, a create retries within 8 s)
         WAIT_FOR_IAM      same state, within Timing.iam_window (_wait_for_iam)
         NOT_VISIBLE_YET   same state, within Timing.not_found_window (_not_visible_yet)
         FAIL, or a window passed: FAILED (_fail), and so are the target's other jobs
@@ -30,10 +31,10 @@ from typing import Any
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from cloudfront_purge.engine._calls import TargetCalls, epoch
-from cloudfront_purge.engine._errors import Verdict, classify, decode
+from cloudfront_purge.engine._errors import Verdict, classify, decode, is_throttling
 from cloudfront_purge.engine._job import Job, Reporter
 from cloudfront_purge.engine._states import Event, JobState, is_completed
-from cloudfront_purge.engine._timing import Clock, Timing
+from cloudfront_purge.engine._timing import Clock, Timing, eased, slowed
 from cloudfront_purge.model.errors import AwsError, CloudFrontCallError
 from cloudfront_purge.model.rules import (
     MAX_FILES_IN_PROGRESS,
@@ -157,7 +158,10 @@ class Machine:
         if is_completed(invalidation.get("Status")):
             job.completed_at = now
             return Next(Event.COMPLETED, JobState.COMPLETED)
-        delay = self.timing.poll_delay(max(0.0, now - job.created_at))
+        delay = self.timing.paced_poll_delay(
+            max(0.0, now - job.created_at), self.rng, slowdown=job.poll_slowdown
+        )
+        job.poll_slowdown = eased(job.poll_slowdown)  # answered: the pace recovers
         return Next(Event.WAITING, JobState.IN_PROGRESS, delay)
 
     # --- what the states share: create, adopt, errors -----------------------------------
@@ -215,7 +219,16 @@ class Machine:
         now = self.clock.time()
         if until is None:
             polling_for = now - (job.created_at or now) if job.accepted else None
-            delay = self.timing.retry_delay(job.attempts, self.rng, polling_for=polling_for)
+            throttled = is_throttling(code)
+            if throttled and job.accepted:
+                job.poll_slowdown = slowed(job.poll_slowdown)  # over the account's rate
+            delay = self.timing.retry_delay(
+                job.attempts,
+                self.rng,
+                polling_for=polling_for,
+                throttled=throttled,
+                slowdown=job.poll_slowdown,
+            )
         else:
             delay = min(self.timing.iam_retry_delay(job.attempts, self.rng), until - now)
         return Next(event or Event.retry(code), delay=delay)

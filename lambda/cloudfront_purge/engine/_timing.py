@@ -30,6 +30,28 @@ IAM_RETRY_CAP_SECONDS = 8.0
 #: service's reads can lag its writes for seconds, so half a minute is generous, and past
 #: it the invalidation is reported as missing (errors.py: advice for NoSuchInvalidation).
 NEW_INVALIDATION_VISIBILITY_SECONDS = 30.0
+#: Status calls share the account's GetInvalidation rate with every other waiting function
+#: (CloudFront limits request rates per account, not per caller; docs/performance.md). A
+#: throttled status call doubles the job's poll interval, up to this factor; each answered
+#: one eases it back by POLL_EASE. So many functions waiting at once settle near their share
+#: of the account's rate instead of retrying in lockstep, and a lone one polls as before.
+POLL_SLOWDOWN_MAX = 8.0
+POLL_EASE = 0.85
+#: A throttled CreateInvalidation (or capacity check) is retried within this many seconds,
+#: not Timing.backoff_cap: the account regains one CreateInvalidation every 2 s, and with
+#: many stacks deploying at once a longer pause mostly leaves that call unused (bench
+#: section 7: the last of 50 creates came 54 s after the ideal with the 20 s cap).
+THROTTLED_RETRY_CAP_SECONDS = 8.0
+
+
+def slowed(slowdown: float) -> float:
+    """A job's poll slowdown after a throttled status call: doubled, up to the cap."""
+    return min(POLL_SLOWDOWN_MAX, slowdown * 2.0)
+
+
+def eased(slowdown: float) -> float:
+    """A job's poll slowdown after an answered status call: eased back towards 1."""
+    return max(1.0, slowdown * POLL_EASE)
 
 
 class Clock(Protocol):
@@ -54,8 +76,9 @@ class Timing:
     Dense early, when short invalidations finish, sparser later. On today's waits (P95
     25 s) SUCCESS follows Completed by about half a second at the median at under one status
     call a second; on long waits (up to 15 minutes) by under a second at the median and
-    under 3 s at p95, at under one call per 2 s (bench/ measures all of it). Throttled
-    polls back off to at least twice the normal gap, so throttling lowers the call rate.
+    under 3 s at p95, at under one call per 2 s (bench/ measures all of it). A throttled
+    poll slows the job's pace (``slowed``, eased back by each answer, ``eased``); other
+    failed polls back off to at least twice the normal gap, so errors lower the call rate.
     ``scale`` shrinks every delay for emulated runs.
     """
 
@@ -86,16 +109,42 @@ class Timing:
         ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** max(attempt - 1, 0))
         return (ceiling / 2 + rng.uniform(0, ceiling / 2)) * self.scale
 
-    def retry_delay(self, attempt: int, rng: random.Random, *, polling_for: float | None) -> float:
+    def paced_poll_delay(self, elapsed: float, rng: random.Random, *, slowdown: float) -> float:
+        """The pause before the next poll of a job whose pace is ``slowdown`` times slower
+        than ``poll_steps`` (1: the schedule itself; above 1: recently throttled, jittered)."""
+        gap = self.poll_delay(elapsed)
+        if slowdown > 1.0:
+            gap *= slowdown * rng.uniform(0.75, 1.25)
+        return gap
+
+    def retry_delay(
+        self,
+        attempt: int,
+        rng: random.Random,
+        *,
+        polling_for: float | None,
+        throttled: bool = False,
+        slowdown: float = 1.0,
+    ) -> float:
         """The pause after the ``attempt``-th transient error in a row (throttling, 5xx, a
         lost connection) before the same step is tried again.
 
         ``polling_for``: seconds since the invalidation began, when the step is a poll; a
-        throttled poll must not come sooner than a normal one would.
+        failed poll must not come sooner than a normal one would. ``throttled``: the account
+        is over its rate. A throttled poll waits the job's slowed pace (``slowdown``, already
+        raised by ``slowed``) rather than an exponential backoff, which would leave a
+        Completed invalidation unseen for up to ``backoff_cap``; any other throttled step
+        (a create, a capacity check) waits at most THROTTLED_RETRY_CAP_SECONDS.
         """
         delay = self.backoff_delay(attempt, rng)
         if polling_for is not None:
-            delay = max(delay, 2 * self.poll_delay(polling_for))
+            gap = self.poll_delay(polling_for)
+            if throttled:
+                return gap * slowdown * rng.uniform(0.5, 1.0)
+            return max(delay, 2 * gap)
+        if throttled:
+            cap = THROTTLED_RETRY_CAP_SECONDS * self.scale
+            delay = min(delay, cap / 2 + rng.uniform(0, cap / 2))
         return delay
 
     def iam_retry_delay(self, attempt: int, rng: random.Random) -> float:

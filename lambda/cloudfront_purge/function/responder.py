@@ -199,6 +199,9 @@ def _put(url: str, payload: bytes) -> int:
         ) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
+        # The error holds the open error response: close it here, not in a finalizer
+        # (CPython 3.14, the python3.14 runtime, warns about it with a ResourceWarning).
+        exc.close()
         return int(exc.code)
 
 
