@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.options import Options
+from bench.process import environment as _environment
+from bench.process import quiet_logs as _quiet_logs
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed", "account", "visitors")
@@ -113,34 +114,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         write_committed=not quick and sections == SECTIONS and args.out == HERE / "results",
         update_committed=bool(args.update_committed),
     )
-
-
-def _environment() -> None:
-    """Dummy credentials and a region (nothing here may reach AWS); Node 24 for jsii."""
-    os.environ.update(
-        {
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        os.environ.pop(key, None)
-    venv_bin = str(Path(sys.executable).parent)
-    if not os.environ.get("PATH", "").startswith(venv_bin):
-        os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
-
-def _quiet_logs() -> None:
-    """The handler module sets up crhelper's JSON logging at INFO on import: keep warnings."""
-    from cloudfront_purge.resource import handler  # noqa: F401 - imported for its logging set-up
-
-    logging.getLogger().setLevel(logging.WARNING)
-    for name in ("cloudfront_purge", "crhelper", "botocore", "urllib3", "werkzeug"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def say(message: str) -> None:

@@ -461,10 +461,10 @@ def _run_in_worker(
     build: SiteBuild,
     outs: dict[tuple[str, str, str], Path],
 ) -> list[Result]:
-    from bench.__main__ import _environment, _quiet_logs
+    from bench.process import environment, quiet_logs
 
-    _environment()
-    _quiet_logs()
+    environment()
+    quiet_logs()
     return run_setup(
         plan, timing, setup, build, outs, lambda m: print(m, file=sys.stderr, flush=True)
     )
