@@ -91,23 +91,37 @@ class SafeSiteDeployment(Construct):
             raise ValueError("source_directories must be a non-empty list of directories")
         super().__init__(scope, construct_id)
         sources = [s3_deployment.Source.asset(d) for d in source_directories]
+
+        def purge(
+            purge_id: str,
+            *,
+            only_in_rollback: bool = False,
+            prune_bucket: s3.IBucket | None = None,
+        ) -> CloudFrontInvalidation:
+            """A changed-only purge of this site; the two below differ only in when they run
+            and whether they prune."""
+            return CloudFrontInvalidation(
+                self,
+                purge_id,
+                distribution=distribution,
+                source_directories=list(source_directories),
+                only_changed=True,
+                url_prefix=url_prefix,
+                index_document=index_document,
+                timeout=timeout,
+                on_timeout=on_timeout,
+                only_in_rollback=only_in_rollback,
+                prune_bucket=prune_bucket,
+                prune_key_prefix=destination_key_prefix if prune_bucket is not None else "",
+                keep_replaced_files=keep_replaced_files if prune_bucket is not None else None,
+            )
+
         #: Step 0, for rollbacks only: CloudFormation rolls a stack back in reverse
         #: dependency order, so the uploads' rollback comes after the purge's. This purge,
         #: which the uploads depend on, purges after they put the old files back (the
         #: first, main purge would refill the edges with the new version's files while they
         #: are still in the bucket). On a deploy it answers at once.
-        self.rollback_invalidation = CloudFrontInvalidation(
-            self,
-            "RollbackPurge",
-            distribution=distribution,
-            source_directories=list(source_directories),
-            only_changed=True,
-            url_prefix=url_prefix,
-            index_document=index_document,
-            timeout=timeout,
-            on_timeout=on_timeout,
-            only_in_rollback=True,
-        )
+        self.rollback_invalidation = purge("RollbackPurge", only_in_rollback=True)
         prefix = destination_key_prefix or None
         #: Step 1: everything but the entry documents, nothing deleted.
         self.assets_deployment = s3_deployment.BucketDeployment(
@@ -137,18 +151,5 @@ class SafeSiteDeployment(Construct):
         self.entry_deployment.node.add_dependency(self.assets_deployment)
         self.assets_deployment.node.add_dependency(self.rollback_invalidation)
         #: Step 3: purge what changed, wait for Completed, then prune after retention.
-        self.invalidation = CloudFrontInvalidation(
-            self,
-            "Purge",
-            distribution=distribution,
-            source_directories=list(source_directories),
-            only_changed=True,
-            url_prefix=url_prefix,
-            index_document=index_document,
-            timeout=timeout,
-            on_timeout=on_timeout,
-            prune_bucket=destination_bucket,
-            prune_key_prefix=destination_key_prefix,
-            keep_replaced_files=keep_replaced_files,
-        )
+        self.invalidation = purge("Purge", prune_bucket=destination_bucket)
         self.invalidation.node.add_dependency(self.assets_deployment, self.entry_deployment)
