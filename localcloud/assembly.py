@@ -20,9 +20,11 @@ written to a temporary directory as ``index.py``.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -555,6 +557,24 @@ def _logging_config(config: object, where: str) -> dict[str, str]:
     return found
 
 
+#: Folders made for inline and zipped function code; removed when the process exits, so a
+#: test run or a demo leaves nothing in the temporary directory.
+_SCRATCH: list[Path] = []
+
+
+def _scratch(prefix: str) -> Path:
+    if not _SCRATCH:
+        atexit.register(_remove_scratch)
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    _SCRATCH.append(directory)
+    return directory
+
+
+def _remove_scratch() -> None:
+    while _SCRATCH:
+        shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+
+
 def _code_dir(stack: StackTemplate, logical_id: str, resource: dict[str, Any]) -> Path:
     where = f"{stack.name}/{logical_id}"
     code = resource.get("Properties", {}).get("Code", {})
@@ -568,7 +588,7 @@ def _code_dir(stack: StackTemplate, logical_id: str, resource: dict[str, Any]) -
             (path for asset_id, path in stack.asset_sources.items() if asset_id in key), None
         )
     elif isinstance(code.get("ZipFile"), str):
-        directory = Path(tempfile.mkdtemp(prefix=f"localcloud-inline-{logical_id}-"))
+        directory = _scratch(f"localcloud-inline-{logical_id}-")
         (directory / "index.py").write_text(code["ZipFile"], encoding="utf-8")
         return directory
     if source is None:
@@ -579,7 +599,7 @@ def _code_dir(stack: StackTemplate, logical_id: str, resource: dict[str, Any]) -
     if source.is_dir():
         return source
     if source.is_file() and zipfile.is_zipfile(source):
-        directory = Path(tempfile.mkdtemp(prefix=f"localcloud-asset-{logical_id}-"))
+        directory = _scratch(f"localcloud-asset-{logical_id}-")
         with zipfile.ZipFile(source) as archive:
             archive.extractall(directory)
         return directory
