@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.assembly import AssemblyError, StackTemplate
+from localcloud.dependencies import direct_dependencies
 from localcloud.lambda_runtime import LambdaFunction
 
 __all__ = [
@@ -344,38 +345,9 @@ def _reaches(stack: StackTemplate, start: str, wanted: set[str]) -> set[str]:
 
 
 def _direct(stack: StackTemplate, logical_id: str) -> set[str]:
-    resource = stack.resources.get(logical_id)
-    if resource is None:
+    if logical_id not in stack.resources:
         return set()
-    depends = resource.get("DependsOn", [])
-    found = {depends} if isinstance(depends, str) else set(depends)
-    _references(resource.get("Properties", {}), found)
-    return {lid for lid in found if lid in stack.resources}
-
-
-def _references(value: object, found: set[str]) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _references(item, found)
-    elif isinstance(value, dict):
-        for key, arg in value.items():
-            if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
-            elif key == "Fn::GetAtt":
-                if isinstance(arg, list) and arg and isinstance(arg[0], str):
-                    found.add(arg[0])
-                elif isinstance(arg, str):
-                    found.add(arg.split(".", 1)[0])
-            elif key == "Fn::Sub":
-                template = arg[0] if isinstance(arg, list) and arg else arg
-                if isinstance(template, str):
-                    found.update(
-                        m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", template)
-                    )
-                if isinstance(arg, list):
-                    _references(arg[1:], found)
-            else:
-                _references(arg, found)
+    return direct_dependencies(stack, logical_id)
 
 
 def deletion_order(stack: StackTemplate, logical_ids: Sequence[str]) -> list[str]:

@@ -37,6 +37,7 @@ from localcloud.assembly import PSEUDO_PARAMETERS
 from localcloud.cloudformation_api import DescribeFault
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.lifecycle import REMOVE, LocalCloudFormation, Outcome
+from localcloud.log_lines import logged
 from localcloud.scenarios import SOURCE_HASH, Story
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -546,7 +547,7 @@ def judge(stack: LocalCloudFormation, event: str, fault: Fault, outcomes: list[O
             if o.data.get("Status") != "Unconfirmed" or not o.data.get("PurgeProblem"):
                 problems.append(f"unconfirmed purge without Status Unconfirmed and a "
                                 f"PurgeProblem: {o.data}")
-            if not _logged(o.logs, "rollback_purge_unconfirmed", ("problem", "advice")):
+            if not logged(o.logs, "rollback_purge_unconfirmed", ("problem", "advice")):
                 problems.append("unconfirmed purge not logged (rollback_purge_unconfirmed)")
     expected_status = fault.stack_status or _implied_status(event, cell.status)
     if stack_status != expected_status:
@@ -559,7 +560,7 @@ def judge(stack: LocalCloudFormation, event: str, fault: Fault, outcomes: list[O
         problems.append(f"{conflicting} request(s) answered twice, differently")
     logs = "\n".join(o.logs for o in outcomes)
     for name, fields in fault.log_has:
-        if not _logged(logs, name, fields):
+        if not logged(logs, name, fields):
             problems.append(f"no log line {name!r} with fields {list(fields)}")
     for url in stack.responses.urls():
         if url.split("?")[0] in logs:
@@ -603,32 +604,6 @@ def _accepted_answers(stack: LocalCloudFormation, outcome: Outcome) -> set[str]:
         answers.add(json.dumps({k: body.get(k) for k in ("Status", "PhysicalResourceId", "Data")},
                                sort_keys=True))
     return answers
-
-
-def _logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
-    """Whether a JSON log line has ``name`` as its message (or event) and every field."""
-    for line in logs.splitlines():
-        start = line.find("{")
-        if start < 0:
-            continue
-        try:
-            entry = json.loads(line[start:])
-        except ValueError:
-            continue
-        if not isinstance(entry, dict):
-            continue
-        message = entry.get("message")
-        if isinstance(message, dict):  # a dict logged as the message: its keys are fields
-            entry = {**entry, **message}
-            message = message.get("event")
-        if message == name and all(_has(entry, f) for f in fields):
-            return True
-    return False
-
-
-def _has(entry: dict[str, Any], field_spec: str) -> bool:
-    key, equals, value = field_spec.partition("=")
-    return key in entry and (not equals or str(entry[key]) == value)
 
 
 @contextmanager

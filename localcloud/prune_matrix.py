@@ -18,7 +18,6 @@ the fault, the deploy whose prune deletes the bundle (KeepReplacedSeconds 0). It
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ import boto3
 
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.lifecycle import LocalCloudFormation, Outcome
+from localcloud.log_lines import logged
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "safe_site_app.py"
@@ -241,7 +241,7 @@ def run_prune_cell(cloud: LocalCloudFront, assemblies: dict[str, Path], fault: P
         if (REPLACED not in keys) != fault.bundle_deleted:
             problems.append(f"{REPLACED} {'kept' if REPLACED in keys else 'deleted'}, expected "
                             f"{'deleted' if fault.bundle_deleted else 'kept'}")
-        if fault.prune_status != "Skipped" and not _logged(judged.logs, "prune",
+        if fault.prune_status != "Skipped" and not logged(judged.logs, "prune",
                                                            ("prune_status", "left_behind")):
             problems.append("no JSON log line 'prune' with prune_status and left_behind")
         expected_stack = "UPDATE_ROLLBACK_COMPLETE" if fault.fail_after else "UPDATE_COMPLETE"
@@ -277,22 +277,6 @@ def _must_succeed(outcomes: list[Outcome]) -> None:
         if outcome.status != "SUCCESS":
             raise RuntimeError(f"set-up deploy {outcome.step} answered {outcome.status}: "
                                f"{outcome.reason}")
-
-
-def _logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
-    for line in logs.splitlines():
-        start = line.find("{")
-        if start < 0:
-            continue
-        try:
-            entry = json.loads(line[start:])
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("message") == name and all(
-            f in entry for f in fields
-        ):
-            return True
-    return False
 
 
 PRUNE_HEADER = """## The prune's faults
