@@ -19,8 +19,8 @@ from typing import Any
 from cloudfront_purge import engine
 from cloudfront_purge.function.responder import response_body, response_data
 from cloudfront_purge.model import rules
+from localcloud.cloudformation.responses import ResponseServer
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.responses import ResponseServer
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/6a1f0c2e"
 #: The provider function's timeout (provider.FUNCTION_TIMEOUT): each leg waits this long

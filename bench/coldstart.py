@@ -2,7 +2,7 @@
 
 A cold start here is a fresh ``python -I -S -B`` process whose ``sys.path`` is the
 synthesized Lambda asset directory plus a directory holding only boto3 and its
-dependencies (``localcloud.lambda_runtime.build_runtime_dir``), as Lambda's Python runtime
+dependencies (``localcloud.awslambda.runtime.build_runtime_dir``), as Lambda's Python runtime
 sees it. ``-B``: nothing is compiled into the asset directory, so the asset's modules are
 compiled on every start, as from a Lambda zip without ``.pyc`` files; boto3 comes with its
 ``.pyc`` files, as the runtime's does.

@@ -54,8 +54,8 @@ from bench.stats import (
 )
 from cloudfront_purge.function.responder import deliver
 from cloudfront_purge.model import rules
+from localcloud.cloudformation.responses import ResponseServer
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.responses import ResponseServer
 
 OURS = "ours"
 BASELINE = "baseline"

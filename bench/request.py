@@ -1,9 +1,9 @@
 """Sections 5 and 6: the whole request, from the event sent to SUCCESS at the ResponseURL.
 
 Runs the synthesized provider asset (and the baseline handler) in fresh Lambda-like
-processes through :class:`localcloud.lifecycle.LocalCloudFormation`, at real time (the
-handler's own ``engine.Timing``, unscaled), against a LocalCloudFront whose durations
-follow the *today* profile. Each request's timeline comes only from what the local cloud
+processes through :class:`localcloud.cloudformation.lifecycle.LocalCloudFormation`,
+at real time (the handler's own ``engine.Timing``, unscaled), against a LocalCloudFront whose
+durations follow the *today* profile. Each request's timeline comes only from what the local cloud
 records and what the handler logs:
 
 - ``sent``: the local CloudFormation invokes the function (``Invocation.started_at``);
@@ -44,10 +44,10 @@ from typing import Any
 
 from bench import request_app
 from bench.cloud import DurationBook
-from localcloud.assembly import pseudo_refs
+from localcloud.awslambda.runtime import Invocation, LambdaFunction
+from localcloud.cloudformation.assembly import pseudo_refs
+from localcloud.cloudformation.lifecycle import RESOURCE_TYPE, LocalCloudFormation
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
-from localcloud.lambda_runtime import Invocation, LambdaFunction
-from localcloud.lifecycle import RESOURCE_TYPE, LocalCloudFormation
 
 HERE = Path(__file__).resolve().parent
 BASELINE_ASSET = HERE / "baseline_lambda"

@@ -402,7 +402,7 @@ def _timing_model(
 
 def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
     from cdk_cloudfront_invalidation import provider
-    from localcloud.lambda_runtime import build_runtime_dir
+    from localcloud.awslambda.runtime import build_runtime_dir
 
     asset_dir = provider.handler_asset_dir()
     runtime_dir = str(build_runtime_dir())
@@ -463,7 +463,7 @@ def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
         f"{options.cold_runs} fresh processes of each, interleaved, after {warmup} warm-up(s) "
         f"of each; range: {', '.join(spread)}. `python -I -S -B`, sys.path = [the asset dir "
         "from provider.handler_asset_dir(), a boto3-only dir from "
-        "localcloud.lambda_runtime.build_runtime_dir()], AWS_REGION and dummy credentials "
+        "localcloud.awslambda.runtime.build_runtime_dir()], AWS_REGION and dummy credentials "
         "only. -B: the asset's modules are compiled at every start, as from a Lambda zip "
         "without .pyc; boto3 has its .pyc, as in the runtime.",
         f"Python {sys.version.split()[0]} here; the function's runtime is Python 3.14 on "
@@ -857,9 +857,9 @@ def request_sections(options: Options) -> tuple[list[Section], dict[str, Any]]:
         "slowest of many locations reports.",
         "Real time, no time factor: the function runs the synthesized provider asset with "
         "its own engine.Timing, in a fresh `python -I -S` process per invocation started by "
-        "localcloud.lambda_runtime.LocalLambda (only the asset and boto3 importable), from "
-        "events built as localcloud.lifecycle.LocalCloudFormation builds them, answered over "
-        f"HTTPS to its ResponseServer. {concurrency} requests at a time (baseline "
+        "localcloud.awslambda.runtime.LocalLambda (only the asset and boto3 importable), from "
+        "events built as localcloud.cloudformation.lifecycle.LocalCloudFormation builds them, "
+        f"answered over HTTPS to its ResponseServer. {concurrency} requests at a time (baseline "
         f"{baseline_concurrency}), each on the same distribution with its own path.",
         "Split, from what the local cloud records and what the handler logs: sent = "
         "LocalLambda invocation start; ready = the handler's first structured log line "

@@ -35,12 +35,12 @@ from bench.report import Row, Section, fmt
 from bench.stats import Goal
 from bench.visitor_apps import PEER, PURGE, SAFE, STACK
 from localcloud.clock import ScaledClock
+from localcloud.cloudformation.lifecycle import Outcome
 from localcloud.cloudfront import LEGACY, TODAY, LocalCloudFront, TimingProfile
 from localcloud.cloudfront.edge import s3_site_config
-from localcloud.lifecycle import Outcome
 from localcloud.site_stack import SiteStack, success_at
-from localcloud.sites import Site, mark_version, single_page_app
-from localcloud.visitors import BROKEN, PageLoad, TrafficRunner, TrafficSummary, summarize
+from localcloud.traffic.sites import Site, mark_version, single_page_app
+from localcloud.traffic.visitors import BROKEN, PageLoad, TrafficRunner, TrafficSummary, summarize
 
 if TYPE_CHECKING:
     from bench.options import Options
@@ -322,7 +322,7 @@ def serve_from_template(cloud: LocalCloudFront, site: SiteStack) -> str:
 
 
 def _examples(loads: Sequence[PageLoad], limit: int = 3) -> tuple[str, ...]:
-    from localcloud.visitors import classify
+    from localcloud.traffic.visitors import classify
 
     out: list[str] = []
     for load in loads:

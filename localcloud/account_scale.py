@@ -26,12 +26,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from localcloud.awslambda.model import LambdaFunction
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.cloudfront.faults import CREATE, GET, LIST
 from localcloud.cloudfront.rates import AccountRates, RateLimit
 from localcloud.iam.authorizer import access_key_for
-from localcloud.lambda_model import LambdaFunction
-from localcloud.lifecycle import LocalCloudFormation, Outcome
 
 __all__ = ["AccountRun", "deploy_at_once", "ideal_seconds"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from localcloud.cdk_app import synthesize
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome, ProgressFn
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation, Outcome, ProgressFn
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "changed_only_app.py"

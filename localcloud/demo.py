@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TextIO
 
 from localcloud.cdk_app import synthesize
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome, Progress
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation, Outcome, Progress
 from localcloud.scenarios import SCENARIOS, Story
 
 ROOT = Path(__file__).resolve().parent.parent

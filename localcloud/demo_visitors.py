@@ -5,13 +5,13 @@ changes standing for new site content (localcloud/scenarios.py); its BucketDeplo
 not run there. So that visitors see content change, each step's content version is put
 in a bucket the stack's distribution serves before the step's deploy, the way the
 stack's BucketDeployment runs before its purge (the purge depends on it): a generated
-multi-page site (:func:`localcloud.sites.multi_page_site`) whose every file says which
+multi-page site (:func:`localcloud.traffic.sites.multi_page_site`) whose every file says which
 version it is (each version has the same keys, changed in place; keys a version does not
 have would be deleted, as a pruning sync does). A SourceHash
 seen before (a revert) puts that version back; a rolled-back step puts nothing (the content
 stays). Visitors (few, on every POP) load pages from before the upload until a moment
 after the answer; the line gives page loads, broken loads and stale loads after SUCCESS
-(localcloud/visitors.py). ``python -m bench --sections visitors`` measures the real
+(localcloud/traffic/visitors.py). ``python -m bench --sections visitors`` measures the real
 BucketDeployment handler under heavier traffic.
 """
 
@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.cloudfront.edge import s3_site_config
-from localcloud.lifecycle import LocalCloudFormation, Outcome
 from localcloud.site_stack import success_at
-from localcloud.sites import Site, multi_page_site, put_site
-from localcloud.visitors import TrafficRunner, summarize
+from localcloud.traffic.sites import Site, multi_page_site, put_site
+from localcloud.traffic.visitors import TrafficRunner, summarize
 
 __all__ = ["DemoVisitors"]
 

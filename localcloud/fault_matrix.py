@@ -33,10 +33,10 @@ from typing import Any
 
 from localcloud.account_scale import AccountRun, deploy_at_once
 from localcloud.account_scale import markdown as account_markdown
-from localcloud.assembly import PSEUDO_PARAMETERS
-from localcloud.cloudformation_api import DescribeFault
+from localcloud.cloudformation.api import DescribeFault
+from localcloud.cloudformation.assembly import PSEUDO_PARAMETERS
+from localcloud.cloudformation.lifecycle import REMOVE, LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import REMOVE, LocalCloudFormation, Outcome
 from localcloud.log_lines import logged
 from localcloud.scenarios import SOURCE_HASH, Story
 

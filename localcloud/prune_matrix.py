@@ -27,8 +27,8 @@ from typing import Any
 
 import boto3
 
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation, Outcome
 from localcloud.log_lines import logged
 
 ROOT = Path(__file__).resolve().parent.parent

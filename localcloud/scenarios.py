@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from localcloud.lifecycle import LocalCloudFormation, Outcome
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome
 
 SOURCE_HASH = "SourceHash"
 

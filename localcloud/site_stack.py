@@ -1,10 +1,12 @@
 """Deploy a site stack through the local CloudFormation: the peer's upload, then any purge.
 
 For the bench and the demo: one stack of a synthesized app whose ``Custom::CDKBucketDeployment``
-(aws-cdk-lib's own handler and AWS CLI layer, see :mod:`localcloud.bucket_deployment`) and
+(aws-cdk-lib's own handler and AWS CLI layer, see
+:mod:`localcloud.cloudformation.bucket_deployment`) and
 ``Custom::CloudFrontInvalidation`` resources run in dependency order, as CloudFormation runs
-them. Each answer is an :class:`~localcloud.lifecycle.Outcome` with ``answered_at`` (when the
-ResponseURL got it, on the cloud's clock); ``on_outcome`` hears of each as it is recorded.
+them. Each answer is an :class:`~localcloud.cloudformation.lifecycle.Outcome` with
+``answered_at`` (when the ResponseURL got it, on the cloud's clock); ``on_outcome`` hears of
+each as it is recorded.
 
     with LocalCloudFront(invalidation_seconds=2) as cloud:
         outs = synthesize_versions([v1_dir, v2_dir], tmp)
@@ -22,9 +24,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from localcloud.bucket_deployment import BUCKET_DEPLOYMENT_TYPE
+from localcloud.cloudformation.bucket_deployment import BUCKET_DEPLOYMENT_TYPE
+from localcloud.cloudformation.lifecycle import SITE_RESOURCE_TYPES, LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import SITE_RESOURCE_TYPES, LocalCloudFormation, Outcome
 
 __all__ = ["PEER_SITE_APP", "SiteStack", "success_at", "synthesize_versions"]
 

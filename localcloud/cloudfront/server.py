@@ -83,7 +83,7 @@ from localcloud.cloudfront.model import (
 from localcloud.cloudfront.rates import AccountRates
 from localcloud.iam.authorizer import Authorizer, access_key_from_headers
 from localcloud.iam.s3 import guard_s3
-from localcloud.s3_faults import S3DeleteDenial
+from localcloud.s3.faults import S3DeleteDenial
 
 __all__ = ["DistributionTenant", "LocalCloudFront"]
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from localcloud.assembly import AssemblyError, StackTemplate
+from localcloud.awslambda.model import LambdaFunction
+from localcloud.cloudformation.assembly import AssemblyError, StackTemplate
 from localcloud.iam.authorizer import Authorizer, Principal, access_key_for
 from localcloud.iam.template import function_role, physical_refs, role_arn, role_policies
-from localcloud.lambda_model import LambdaFunction
 
 __all__ = ["RoleBinding", "bind_role", "register_roles"]
 

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from localcloud.assembly import AssemblyError, StackTemplate, pseudo_refs, resolve
+from localcloud.cloudformation.assembly import AssemblyError, StackTemplate, pseudo_refs, resolve
 from localcloud.iam import NamedPolicy
 
 __all__ = ["function_role", "physical_refs", "role_arn", "role_policies"]

@@ -18,7 +18,7 @@ from bench.report import Row, Section, splice_sections
 from bench.stats import Goal
 from bench.visitor_apps import PEER, PURGE, SAFE
 from localcloud.cloudfront import LEGACY
-from localcloud.visitors import version_of
+from localcloud.traffic.visitors import version_of
 
 
 def test_marked_versions_mark_only_what_differs(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_tiny_visitors_run() -> None:
 
 
 def _result(setup: str, transition: str, broken: int, new: float | None) -> visitors.Result:
-    from localcloud.visitors import TrafficSummary
+    from localcloud.traffic.visitors import TrafficSummary
 
     summary = TrafficSummary(
         page_loads=100, broken=broken, broken_share=broken / 100, open_tab_loads=10,

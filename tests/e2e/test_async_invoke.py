@@ -14,9 +14,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Progress
+from localcloud.cloudformation.responses import PutAttempt
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation, Progress
-from localcloud.responses import PutAttempt
 from localcloud.scenarios import Story
 
 SERVICE_TIMEOUT = 120.0

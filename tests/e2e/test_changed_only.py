@@ -12,9 +12,9 @@ import pytest
 
 from cloudfront_purge.changed import changes, manifest
 from localcloud.changed_only import SiteVersions, synthesize_versions
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.demo import check
-from localcloud.lifecycle import LocalCloudFormation, Outcome
 
 #: What v1 -> v2 changes (localcloud.changed_only.write_site): two pages edited, a post
 #: added, one removed, and the blog's index (both its URLs).

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from localcloud.assembly import load_assembly
+from localcloud.awslambda.runtime import AsyncConfig
+from localcloud.cloudformation.assembly import load_assembly
+from localcloud.cloudformation.dependencies import creation_order, dependencies
+from localcloud.cloudformation.lifecycle import RESOURCE_TYPE, LocalCloudFormation, Progress
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.dependencies import creation_order, dependencies
-from localcloud.lambda_runtime import AsyncConfig
-from localcloud.lifecycle import RESOURCE_TYPE, LocalCloudFormation, Progress
 
 INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
 

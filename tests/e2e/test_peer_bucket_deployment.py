@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.bucket_deployment import BUCKET_DEPLOYMENT_TYPE
+from localcloud.cloudformation.bucket_deployment import BUCKET_DEPLOYMENT_TYPE
+from localcloud.cloudformation.lifecycle import Outcome
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import Outcome
 from localcloud.peer_site_app import NO_PRUNE, PLAIN, WITH_DISTRIBUTION
 from localcloud.site_stack import SiteStack, success_at, synthesize_versions
 

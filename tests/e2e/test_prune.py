@@ -22,8 +22,8 @@ import boto3
 import pytest
 
 from localcloud.cdk_app import synthesize
+from localcloud.cloudformation.lifecycle import LocalCloudFormation, Outcome
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation, Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "safe_site_app.py"

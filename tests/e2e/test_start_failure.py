@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cloudfront_purge import __version__
+from localcloud.cloudformation.lifecycle import LocalCloudFormation
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation
 
 SERVICE_TIMEOUT = 120.0
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.cloudformation.lifecycle import LocalCloudFormation
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.demo import check
-from localcloud.lifecycle import LocalCloudFormation
 from localcloud.scenarios import SCENARIOS, Story
-from tests.e2e.conftest import INVALIDATION_SECONDS, ROOT, synthesized
+from tests.support.synth import INVALIDATION_SECONDS, ROOT, synthesized
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,39 +21,9 @@ import pytest
 import cloudfront_purge
 from cloudfront_purge.cli import command as cli
 from localcloud.cloudfront import LocalCloudFront
+from tests.support.cli import CI_VARIABLES, rows, run
 
 VENV_BIN = Path(sys.executable).parent
-CI_VARIABLES = (
-    "CLOUDFRONT_INVALIDATE_RUN_ID",
-    "GITHUB_RUN_ID",
-    "CI_PIPELINE_ID",
-    "CODEBUILD_BUILD_ID",
-    "BUILD_ID",
-)
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture(autouse=True)
-def no_ci_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A CI run id in the environment would stand in for a missing --run-id.
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(cf: LocalCloudFront, *argv: str) -> Run:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), client=cf.client(), out=out, err=err)
-    return Run(code, out.getvalue(), err.getvalue())
-
-
-def rows(text: str) -> list[list[str]]:
-    return [line.split("\t") for line in text.splitlines() if line]
 
 
 # --- purge ----------------------------------------------------------------------------------

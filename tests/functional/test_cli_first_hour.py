@@ -17,7 +17,7 @@ from cloudfront_purge.cli import command as cli
 from cloudfront_purge.cli.progress import HEARTBEAT_SECONDS, Progress, fit
 from cloudfront_purge.model import rules
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_cli import Run, rows
+from tests.support.cli import Run, rows
 
 
 @pytest.fixture(autouse=True)

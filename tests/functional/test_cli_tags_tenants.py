@@ -8,9 +8,7 @@ import json
 import pytest
 
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_cli import no_ci_run_id, rows, run
-
-__all__ = ["no_ci_run_id"]  # a fixture, shared with test_cli (cf comes from conftest)
+from tests.support.cli import rows, run
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import itertools
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,30 +21,16 @@ from cloudfront_purge.model import rules
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
 from tests.support.fakes import lambda_json_logs
-
-SECRET_URL = "https://cfn-responses.example/stack/resource?X-Amz-Signature=s3cr3t-sig"
-INVALIDATION_SECONDS = 0.6
-STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/site/abc"
-#: Every attribute a SUCCESS carries, whatever happened.
-ATTRIBUTES = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
-              rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
-              rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM,
-              rules.ATTR_DISTRIBUTION_TENANT_IDS,
-              rules.ATTR_PURGE_SCOPE, rules.ATTR_SCOPE_REASON, rules.ATTR_CHANGED_FILES,
-              rules.ATTR_UNCHANGED_KEPT}
-
-
-class StackStatus:
-    """DescribeStacks answering one status, counting the calls."""
-
-    def __init__(self, status: str = "UPDATE_IN_PROGRESS") -> None:
-        self.status = status
-        self.calls: list[dict[str, Any]] = []
-
-    def describe_stacks(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        return {"Stacks": [{"StackId": kwargs["StackName"], "StackName": "site", "StackStatus": self.status,
-                            "CreationTime": "2026-01-01T00:00:00Z"}]}
+from tests.support.handler import (
+    ATTRIBUTES,
+    INVALIDATION_SECONDS,
+    STACK_ID,
+    LambdaContext,
+    Responses,
+    StackStatus,
+    event,
+    props,
+)
 
 
 def stubbed_cloudformation(monkeypatch: pytest.MonkeyPatch) -> Stubber:
@@ -68,39 +53,6 @@ def rolling_back(monkeypatch: pytest.MonkeyPatch) -> Stubber:
     return stubber
 
 
-class Context:
-    """Lambda's context: remaining time counts down from the function's timeout."""
-
-    def __init__(self, timeout: float = 60.0) -> None:
-        self.deadline = time.monotonic() + timeout
-        self.aws_request_id = str(uuid.uuid4())
-        self.function_name = "provider"
-        self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:provider"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
-
-
-class Responses:
-    """Stands in for the ResponseURL: records each body and when it arrived."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.times: list[float] = []
-
-    def __call__(self, url: str, body: dict[str, Any], _ssl: object = None) -> bool:
-        assert url == SECRET_URL
-        payload = json.dumps(body)
-        assert len(payload.encode()) <= 4096
-        self.bodies.append(json.loads(payload))
-        self.times.append(time.time())
-        return True
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.bodies[-1]
-
-
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloudFront]:
     with LocalCloudFront(invalidation_seconds=INVALIDATION_SECONDS) as local:
@@ -121,30 +73,8 @@ def responses(cloud: LocalCloudFront, monkeypatch: pytest.MonkeyPatch) -> Respon
     return recorder
 
 
-def event(request_type: str, props: dict[str, Any], *, old: dict[str, Any] | None = None,
-          physical_id: str | None = None, request_id: str | None = None) -> dict[str, Any]:
-    ev: dict[str, Any] = {
-        "RequestType": request_type,
-        "ResponseURL": SECRET_URL,
-        "StackId": STACK_ID,
-        "RequestId": request_id or str(uuid.uuid4()),
-        "ResourceType": "Custom::CloudFrontInvalidation",
-        "LogicalResourceId": "Purge",
-        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider", **props},
-    }
-    if old is not None:
-        ev["OldResourceProperties"] = old
-    if physical_id is not None:
-        ev["PhysicalResourceId"] = physical_id
-    return ev
-
-
-def props(dist: str, source_hash: str = "aaaa1111bbbb2222", **extra: Any) -> dict[str, Any]:
-    return {"DistributionIds": [dist], "Paths": ["/*"], "SourceHash": source_hash, **extra}
-
-
 def test_create_answers_success_only_after_completed(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
-    handler.handler(event("Create", props(dist)), Context())
+    handler.handler(event("Create", props(dist)), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     (record,) = cloud.invalidations(dist)
@@ -159,18 +89,18 @@ def test_create_answers_success_only_after_completed(cloud: LocalCloudFront, dis
 
 def test_redelivered_event_makes_no_second_invalidation(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
     ev = event("Create", props(dist))
-    handler.handler(ev, Context())
-    handler.handler(dict(ev), Context())
+    handler.handler(ev, LambdaContext())
+    handler.handler(dict(ev), LambdaContext())
     assert len(cloud.invalidations(dist)) == 1
     assert responses.bodies[0]["Data"]["InvalidationId"] == responses.bodies[1]["Data"]["InvalidationId"]
 
 
 def test_revert_a_b_a_purges_three_times_and_physical_id_is_stable(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
     a, b = props(dist, "hashA000000000"), props(dist, "hashB000000000")
-    handler.handler(event("Create", a), Context())
+    handler.handler(event("Create", a), LambdaContext())
     pid = responses.last["PhysicalResourceId"]
-    handler.handler(event("Update", b, old=a, physical_id=pid), Context())
-    handler.handler(event("Update", a, old=b, physical_id=pid), Context())
+    handler.handler(event("Update", b, old=a, physical_id=pid), LambdaContext())
+    handler.handler(event("Update", a, old=b, physical_id=pid), LambdaContext())
     records = cloud.invalidations(dist)
     assert len(records) == 3
     assert len({r.caller_reference for r in records}) == 3
@@ -181,11 +111,11 @@ def test_revert_a_b_a_purges_three_times_and_physical_id_is_stable(cloud: LocalC
 
 def test_rollback_update_with_swapped_properties_purges(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
     a, b = props(dist, "contentA"), props(dist, "contentB")
-    handler.handler(event("Create", a), Context())
+    handler.handler(event("Create", a), LambdaContext())
     pid = responses.last["PhysicalResourceId"]
-    handler.handler(event("Update", b, old=a, physical_id=pid), Context())
+    handler.handler(event("Update", b, old=a, physical_id=pid), LambdaContext())
     # Another resource failed; CloudFormation rolls back with old and new swapped.
-    handler.handler(event("Update", a, old=b, physical_id=pid), Context())
+    handler.handler(event("Update", a, old=b, physical_id=pid), LambdaContext())
     assert len(cloud.invalidations(dist)) == 3
     assert responses.last["Status"] == "SUCCESS"
 
@@ -195,7 +125,7 @@ def test_delete_answers_at_once_and_purges_nothing(cloud: LocalCloudFront, dist:
     started = time.time()
     # The real function's 15 minutes: with crhelper's default sleep_on_delete the answer would
     # wait 120 s for CloudWatch Logs; a bound far above any machine's load still tells.
-    handler.handler(event("Delete", props(dist), physical_id="Purge-123"), Context(timeout=900))
+    handler.handler(event("Delete", props(dist), physical_id="Purge-123"), LambdaContext(timeout=900))
     assert time.time() - started < 60
     assert responses.last["Status"] == "SUCCESS"
     assert responses.last["PhysicalResourceId"] == "Purge-123"
@@ -205,7 +135,7 @@ def test_delete_answers_at_once_and_purges_nothing(cloud: LocalCloudFront, dist:
 
 def test_unknown_distribution_fails_with_a_clear_reason(cloud: LocalCloudFront, responses: Responses) -> None:
     before = cloud.calls("CreateInvalidation")
-    handler.handler(event("Create", props("ENOSUCHDIST")), Context())
+    handler.handler(event("Create", props("ENOSUCHDIST")), LambdaContext())
     body = responses.last
     assert body["Status"] == "FAILED"
     assert "ENOSUCHDIST" in body["Reason"] and "NoSuchDistribution" in body["Reason"]
@@ -224,7 +154,7 @@ def test_access_denied_past_the_iam_window_fails_with_a_reason_saying_what_to_gr
     started = time.time()
     try:
         with lambda_json_logs() as logs:
-            handler.handler(event("Create", props(dist)), Context())
+            handler.handler(event("Create", props(dist)), LambdaContext())
     finally:
         cloud.faults.allow(dist)
     body = responses.last
@@ -257,7 +187,7 @@ def test_access_denied_while_iam_propagates_is_waited_out(
     granter.start()
     try:
         with lambda_json_logs() as logs:
-            handler.handler(event("Create", props(dist)), Context())
+            handler.handler(event("Create", props(dist)), LambdaContext())
     finally:
         granter.join(35)
         cloud.faults.allow(dist)
@@ -269,7 +199,7 @@ def test_access_denied_while_iam_propagates_is_waited_out(
 def test_a_bad_window_setting_fails_naming_the_variable(dist: str, responses: Responses,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(handler.IAM_WAIT_VARIABLE, "a minute")
-    handler.handler(event("Create", props(dist)), Context())
+    handler.handler(event("Create", props(dist)), LambdaContext())
     assert responses.last["Status"] == "FAILED"
     assert f"{handler.IAM_WAIT_VARIABLE} is 'a minute'; it must be a number of seconds from 0 to 600" in responses.last["Reason"]
 
@@ -280,7 +210,7 @@ def test_an_invalidation_not_yet_visible_after_create_is_polled_again(
     cloud.faults.on_call("GetInvalidation", 1, "NoSuchInvalidation")
     cloud.faults.on_call("GetInvalidation", 2, "NoSuchInvalidation")
     with lambda_json_logs() as logs:
-        handler.handler(event("Create", props(dist)), Context())
+        handler.handler(event("Create", props(dist)), LambdaContext())
     assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
     assert responses.last["Data"]["Status"] == "Completed"
     assert len(cloud.invalidations(dist)) == 1
@@ -288,7 +218,7 @@ def test_an_invalidation_not_yet_visible_after_create_is_polled_again(
 
 
 def test_bad_properties_fail_naming_the_property(dist: str, responses: Responses) -> None:
-    handler.handler(event("Create", props(dist, Paths=["index.html"])), Context())
+    handler.handler(event("Create", props(dist, Paths=["index.html"])), LambdaContext())
     assert responses.last["Status"] == "FAILED"
     assert "Paths" in responses.last["Reason"] and "'index.html' must start with '/'" in responses.last["Reason"]
 
@@ -296,7 +226,7 @@ def test_bad_properties_fail_naming_the_property(dist: str, responses: Responses
 def test_not_waiting_answers_once_accepted(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
     cloud.set_invalidation_seconds(30)
     try:
-        handler.handler(event("Create", props(dist, WaitForCompletion="false")), Context())
+        handler.handler(event("Create", props(dist, WaitForCompletion="false")), LambdaContext())
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     assert responses.last["Status"] == "SUCCESS"
@@ -308,7 +238,7 @@ def test_not_waiting_answers_once_accepted(cloud: LocalCloudFront, dist: str, re
 
 
 def test_invalidate_on_create_false_skips_the_first_purge(cloud: LocalCloudFront, dist: str, responses: Responses) -> None:
-    handler.handler(event("Create", props(dist, InvalidateOnCreate="false")), Context())
+    handler.handler(event("Create", props(dist, InvalidateOnCreate="false")), LambdaContext())
     assert responses.last["Status"] == "SUCCESS"
     assert cloud.invalidations(dist) == []
     # Every attribute is answered, so a GetAtt on any of them does not fail the deploy.
@@ -334,12 +264,12 @@ def test_a_wait_longer_than_the_invocation_hands_off_and_the_next_leg_answers(
     monkeypatch.setattr(handler.boto3, "client", lambda service, **_: FakeLambda())
     cloud.set_invalidation_seconds(4.0)
     try:
-        handler.handler(event("Create", props(dist)), Context(timeout=2.5))
+        handler.handler(event("Create", props(dist)), LambdaContext(timeout=2.5))
         assert responses.bodies == []  # handed off: this leg must not answer
         assert len(invoked) == 1
         continuation = invoked[0][handler.CONTINUATION]
         assert continuation["Leg"] == 2 and continuation["Known"]
-        handler.handler(invoked[0], Context(timeout=60))
+        handler.handler(invoked[0], LambdaContext(timeout=60))
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     assert responses.last["Status"] == "SUCCESS"
@@ -360,7 +290,7 @@ def test_an_invocation_with_less_time_than_the_hand_off_margin_fails_saying_so(
     monkeypatch.setattr(handler.boto3, "client", lambda service, **_: NoInvoke())
     continued = event("Create", props(dist))
     continued[handler.CONTINUATION] = {"Leg": 3, "Known": {"ref": "I2EXAMPLE"}}
-    handler.handler(continued, Context(timeout=1.5))
+    handler.handler(continued, LambdaContext(timeout=1.5))
     reason = responses.last["Reason"]
     assert responses.last["Status"] == "FAILED"
     assert "longer timeout" in reason and "I2EXAMPLE" in reason
@@ -373,10 +303,10 @@ def test_logs_keep_their_fields_in_lambdas_json_format_and_never_the_response_ur
     """Runs the formatter Lambda runs for logging_format JSON (awslambdaric's) over a success,
     a failure and a rollback, and reads the lines as CloudWatch Logs would get them."""
     with lambda_json_logs() as logs:
-        handler.handler(event("Create", props(dist)), Context())
-        handler.handler(event("Create", props("ENOPE")), Context())
+        handler.handler(event("Create", props(dist)), LambdaContext())
+        handler.handler(event("Create", props("ENOPE")), LambdaContext())
         rolling_back(monkeypatch)
-        handler.handler(event("Update", props("EGONE", "other"), old=props(dist), physical_id="Purge-1"), Context())
+        handler.handler(event("Update", props("EGONE", "other"), old=props(dist), physical_id="Purge-1"), LambdaContext())
     text = "".join(logs.lines)
     assert "s3cr3t-sig" not in text and "cfn-responses.example" not in text
     (purge,) = [r for r in logs.events("purge") if r["distributions"] == [dist]]
@@ -401,7 +331,7 @@ def test_several_distributions_purge_in_parallel_and_one_failing_names_itself(
     cloud.set_invalidation_seconds(1.5)
     try:
         handler.handler(event("Create", {"DistributionIds": [d1, "EGONE00000", d2], "Paths": ["/*"],
-                                         "SourceHash": "multi"}), Context())
+                                         "SourceHash": "multi"}), LambdaContext())
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     body = responses.last
@@ -419,7 +349,7 @@ def test_more_paths_than_the_in_progress_limit_are_batched_and_all_complete(
     cloud: LocalCloudFront, dist: str, responses: Responses
 ) -> None:
     paths = [f"/assets/file-{i}.js" for i in range(6500)] + ["/assets/file-1.js"]
-    handler.handler(event("Create", props(dist, Paths=paths)), Context())
+    handler.handler(event("Create", props(dist, Paths=paths)), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     records = sorted(cloud.invalidations(dist), key=lambda r: r.create_time)
@@ -441,7 +371,7 @@ def test_an_update_asks_the_stack_status_once_and_answers_every_attribute(
     stubber.add_response("describe_stacks", {"Stacks": [{"StackId": STACK_ID, "StackName": "site",
                          "StackStatus": "UPDATE_IN_PROGRESS", "CreationTime": "2026-01-01T00:00:00Z"}]},
                          {"StackName": STACK_ID})
-    handler.handler(event("Update", props(dist, "b"), old=props(dist), physical_id="Purge-1"), Context())
+    handler.handler(event("Update", props(dist, "b"), old=props(dist), physical_id="Purge-1"), LambdaContext())
     stubber.assert_no_pending_responses()
     body = responses.last
     assert body["Status"] == "SUCCESS" and set(body["Data"]) == ATTRIBUTES
@@ -456,7 +386,7 @@ def test_a_rollback_whose_purge_times_out_still_succeeds_saying_so(
     try:
         with lambda_json_logs() as logs:
             handler.handler(event("Update", props(dist, "a", TimeoutSeconds="1"), old=props(dist, "b"),
-                                  physical_id="Purge-1"), Context())
+                                  physical_id="Purge-1"), LambdaContext())
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     stubber.assert_no_pending_responses()
@@ -477,7 +407,7 @@ def test_a_rollback_to_a_deleted_distribution_succeeds_without_a_purge(
 ) -> None:
     rolling_back(monkeypatch)
     before = cloud.calls("CreateInvalidation")
-    handler.handler(event("Update", props("EDELETED0"), old=props("ENEW0"), physical_id="Purge-1"), Context())
+    handler.handler(event("Update", props("EDELETED0"), old=props("ENEW0"), physical_id="Purge-1"), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS"
     assert body["Data"]["PurgeConfirmed"] == "false" and "NoSuchDistribution" in body["Data"]["PurgeProblem"]
@@ -493,7 +423,7 @@ def test_when_the_stack_status_cannot_be_read_an_update_fails_as_usual(
     stubber.add_client_error("describe_stacks", "AccessDenied", "not authorized to perform: cloudformation:DescribeStacks",
                              403, expected_params={"StackName": STACK_ID})
     with lambda_json_logs() as logs:
-        handler.handler(event("Update", props("EGONE0"), old=props(dist), physical_id="Purge-1"), Context())
+        handler.handler(event("Update", props("EGONE0"), old=props(dist), physical_id="Purge-1"), LambdaContext())
     assert responses.last["Status"] == "FAILED" and "NoSuchDistribution" in responses.last["Reason"]
     (unknown,) = logs.events("stack_status_unknown")
     assert "AccessDenied" in unknown["problem"] and "grant_rollback_detection" in unknown["advice"]
@@ -514,7 +444,7 @@ def test_a_rollback_hand_off_carries_the_decision_and_the_iam_clock(
     cloud.set_invalidation_seconds(4.0)
     try:
         handler.handler(event("Update", props(dist, "a", TimeoutSeconds="5"), old=props(dist, "b"),
-                              physical_id="Purge-1"), Context(timeout=2.5))
+                              physical_id="Purge-1"), LambdaContext(timeout=2.5))
         assert responses.bodies == [] and len(invoked) == 1
         continuation = invoked[0][handler.CONTINUATION]
         assert continuation["Rollback"] is True and set(continuation["FirstCalls"]) == {dist}
@@ -522,7 +452,7 @@ def test_a_rollback_hand_off_carries_the_decision_and_the_iam_clock(
         status = StackStatus("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         monkeypatch.setattr(handler, "cloudformation", status)
         with lambda_json_logs() as logs:
-            handler.handler(invoked[0], Context(timeout=60))
+            handler.handler(invoked[0], LambdaContext(timeout=60))
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     assert status.calls == []
@@ -549,7 +479,7 @@ def test_a_rollback_whose_cloudfront_call_hangs_still_succeeds_when_time_runs_ou
     rolling_back(monkeypatch)
     monkeypatch.setattr(handler, "cloudfront", Hangs())
     worker = threading.Thread(target=handler.handler, args=(
-        event("Update", props(dist, "a"), old=props(dist, "b"), physical_id="Purge-1"), Context(timeout=3.0)))
+        event("Update", props(dist, "a"), old=props(dist, "b"), physical_id="Purge-1"), LambdaContext(timeout=3.0)))
     worker.start()
     bound = time.monotonic() + 20
     while not responses.bodies and time.monotonic() < bound:
@@ -579,7 +509,7 @@ def test_an_invalidation_that_never_appears_fails_after_the_window_saying_what_t
     monkeypatch.setenv(handler.NOT_FOUND_WAIT_VARIABLE, "1")
     cloud.faults.rate("GetInvalidation", "NoSuchInvalidation", 1.0)
     try:
-        handler.handler(event("Create", props(dist)), Context())
+        handler.handler(event("Create", props(dist)), LambdaContext())
     finally:
         cloud.faults.clear()
     body = responses.last
@@ -596,13 +526,13 @@ def test_only_in_rollback_purges_nothing_on_a_deploy_and_purges_in_the_rollback(
     once, Skipped; the stack's rollback (DescribeStacks: UPDATE_ROLLBACK_IN_PROGRESS) purges."""
     a = props(dist, "rollonlyA0000000", OnlyInRollback="true")
     b = props(dist, "rollonlyB0000000", OnlyInRollback="true")
-    handler.handler(event("Create", a), Context())
+    handler.handler(event("Create", a), LambdaContext())
     pid = responses.last["PhysicalResourceId"]
-    handler.handler(event("Update", b, old=a, physical_id=pid), Context())
+    handler.handler(event("Update", b, old=a, physical_id=pid), LambdaContext())
     assert [body["Data"]["Status"] for body in responses.bodies] == ["Skipped", "Skipped"]
     assert cloud.invalidations(dist) == []
     monkeypatch.setattr(handler, "cloudformation", StackStatus("UPDATE_ROLLBACK_IN_PROGRESS"))
-    handler.handler(event("Update", a, old=b, physical_id=pid), Context())
+    handler.handler(event("Update", a, old=b, physical_id=pid), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS" and body["Data"]["Status"] == "Completed"
     (record,) = cloud.invalidations(dist)
@@ -611,6 +541,6 @@ def test_only_in_rollback_purges_nothing_on_a_deploy_and_purges_in_the_rollback(
 
 
 def test_only_in_rollback_must_be_a_boolean(dist: str, responses: Responses) -> None:
-    handler.handler(event("Create", props(dist, OnlyInRollback="sometimes")), Context())
+    handler.handler(event("Create", props(dist, OnlyInRollback="sometimes")), LambdaContext())
     assert responses.last["Status"] == "FAILED"
     assert "OnlyInRollback must be true or false" in responses.last["Reason"]

@@ -15,9 +15,9 @@ from cloudfront_purge.changed.manifest import Manifest
 from cloudfront_purge.model import rules
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_handler import (
+from tests.support.handler import (
     INVALIDATION_SECONDS,
-    Context,
+    LambdaContext,
     Responses,
     StackStatus,
     event,
@@ -77,7 +77,7 @@ def test_an_update_purges_the_changed_urls_and_says_what_it_kept(
     cloud: LocalCloudFront, dist: str, responses: Responses, bucket: ManifestBucket
 ) -> None:
     old, new = changed_only(dist, "v1.cfpurge-manifest", "h1"), changed_only(dist, "v2.cfpurge-manifest", "h2")
-    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), Context())
+    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     (record,) = cloud.invalidations(dist)
@@ -103,12 +103,12 @@ def test_a_hand_off_submits_the_same_paths_without_reading_the_manifests_again(
     old, new = changed_only(dist, "v1.cfpurge-manifest", "h1"), changed_only(dist, "v2.cfpurge-manifest", "h2")
     cloud.set_invalidation_seconds(4.0)
     try:
-        handler.handler(event("Update", new, old=old, physical_id="Purge-1"), Context(timeout=2.5))
+        handler.handler(event("Update", new, old=old, physical_id="Purge-1"), LambdaContext(timeout=2.5))
         assert responses.bodies == [] and len(invoked) == 1
         reads = bucket.reads
         # The next leg has no OldResourceProperties: the plan travels in the continuation.
         assert "OldResourceProperties" not in invoked[0]
-        handler.handler(invoked[0], Context(timeout=60))
+        handler.handler(invoked[0], LambdaContext(timeout=60))
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     assert bucket.reads == reads
@@ -123,7 +123,7 @@ def test_nothing_changed_answers_at_once_without_an_invalidation(
 ) -> None:
     old = changed_only(dist, "v1.cfpurge-manifest", "h1")
     new = {**old, rules.PROP_TIMEOUT_SECONDS: "600"}
-    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), Context())
+    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), LambdaContext())
     assert responses.last["Status"] == "SUCCESS"
     assert cloud.invalidations(dist) == []
     assert responses.last["Data"]["Status"] == rules.STATUS_SKIPPED
@@ -133,7 +133,7 @@ def test_bad_changed_only_properties_fail_naming_the_property(
     cloud: LocalCloudFront, dist: str, responses: Responses, bucket: ManifestBucket
 ) -> None:
     bad = props(dist, OnlyChanged="true")
-    handler.handler(event("Update", bad, old=props(dist), physical_id="Purge-1"), Context())
+    handler.handler(event("Update", bad, old=props(dist), physical_id="Purge-1"), LambdaContext())
     assert responses.last["Status"] == "FAILED"
     assert "Manifest is required when OnlyChanged is true" in responses.last["Reason"]
     assert cloud.invalidations(dist) == []

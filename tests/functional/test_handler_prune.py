@@ -21,7 +21,7 @@ from cloudfront_purge.model import rules
 from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_handler import Context, Responses, StackStatus, event, props
+from tests.support.handler import LambdaContext, Responses, StackStatus, event, props
 
 SITE = "site-bucket"
 ASSETS = "asset-bucket"
@@ -109,7 +109,7 @@ def keys(s3: Recording) -> set[str]:
 def run(responses: Responses, request: str, new: dict[str, Any],
         old: dict[str, Any] | None = None) -> dict[str, Any]:
     handler.handler(event(request, new, old=old, physical_id=None if old is None else "Purge-1"),
-                    Context())
+                    LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     return dict(body["Data"])
@@ -186,7 +186,7 @@ def test_on_timeout_fail_is_todays_failure(
 ) -> None:
     cloud.set_invalidation_seconds(30)
     try:
-        handler.handler(event("Create", pruning(dist, "v1", TimeoutSeconds="1")), Context())
+        handler.handler(event("Create", pruning(dist, "v1", TimeoutSeconds="1")), LambdaContext())
     finally:
         cloud.set_invalidation_seconds(0.5)
     assert responses.last["Status"] == "FAILED" and "timed out" in responses.last["Reason"]
@@ -196,7 +196,7 @@ def test_on_timeout_fail_is_todays_failure(
 def test_delete_removes_nothing(dist: str, s3: Recording, responses: Responses) -> None:
     run(responses, "Create", pruning(dist, "v1"))
     before = keys(s3)
-    handler.handler(event("Delete", pruning(dist, "v1"), physical_id="Purge-1"), Context())
+    handler.handler(event("Delete", pruning(dist, "v1"), physical_id="Purge-1"), LambdaContext())
     assert responses.last["Status"] == "SUCCESS"
     assert keys(s3) == before and s3.deletes == []
 
@@ -218,9 +218,9 @@ def test_a_wait_handed_to_a_next_leg_still_schedules_what_the_deploy_replaced(
     answered = len(responses.bodies)
     try:
         handler.handler(event("Update", pruning(dist, "v2"), old=pruning(dist, "v1"),
-                              physical_id="Purge-1"), Context(timeout=2.5))
+                              physical_id="Purge-1"), LambdaContext(timeout=2.5))
         assert len(responses.bodies) == answered and len(invoked) == 1  # handed off
-        handler.handler(invoked[0], Context(timeout=60))
+        handler.handler(invoked[0], LambdaContext(timeout=60))
     finally:
         cloud.set_invalidation_seconds(0.5)
     handed = responses.last
@@ -307,7 +307,7 @@ def test_a_failed_revert_and_its_unconfirmed_rollback_do_not_let_a_served_file_g
         # ...then a revert to v1 served it again; its purge timed out (FAILED), and the
         # rollback to v2, whose purge timed out too, answered SUCCESS without a prune.
         handler.handler(event("Update", slow("v1"), old=pruning(dist, "v2", "3600"),
-                              physical_id="Purge-1"), Context())
+                              physical_id="Purge-1"), LambdaContext())
         assert responses.last["Status"] == "FAILED"
         monkeypatch.setattr(handler, "cloudformation", StackStatus(rules.ROLLBACK_STACK_STATUS))
         run(responses, "Update", slow("v2"), slow("v1"))

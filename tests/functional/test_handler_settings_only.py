@@ -12,9 +12,9 @@ import pytest
 from cloudfront_purge.model import rules
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_handler import (
+from tests.support.handler import (
     INVALIDATION_SECONDS,
-    Context,
+    LambdaContext,
     Responses,
     StackStatus,
     event,
@@ -74,7 +74,7 @@ def test_a_timeout_only_update_purges_nothing_and_answers_skipped(
         monkeypatch.setattr(handler, "cloudformation", StackStatus(rules.ROLLBACK_STACK_STATUS))
         old, new = new, old
     started = time.time()
-    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), Context())
+    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), LambdaContext())
     assert time.time() - started < INVALIDATION_SECONDS  # no wait on CloudFront
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
@@ -97,10 +97,10 @@ def test_a_change_of_content_paths_or_anything_unknown_still_purges(
     new = {**old, "TimeoutSeconds": "600", change: value}
     if change == "Unknown":
         # An unknown property fails parsing, so its Update fails saying so: never skipped.
-        handler.handler(event("Update", new, old=old, physical_id="Purge-1"), Context())
+        handler.handler(event("Update", new, old=old, physical_id="Purge-1"), LambdaContext())
         assert responses.last["Status"] == "FAILED"
         return
-    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), Context())
+    handler.handler(event("Update", new, old=old, physical_id="Purge-1"), LambdaContext())
     assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
     assert len(cloud.invalidations(dist)) == 1
 
@@ -110,7 +110,7 @@ def test_a_change_of_targets_purges_the_new_distribution(
 ) -> None:
     other = cloud.create_distribution()
     old = props(dist, **TOKEN)
-    handler.handler(event("Update", props(other), old=old, physical_id="Purge-1"), Context())
+    handler.handler(event("Update", props(other), old=old, physical_id="Purge-1"), LambdaContext())
     assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
     assert len(cloud.invalidations(other)) == 1
 
@@ -121,5 +121,5 @@ def test_a_resent_identical_update_purges_as_before(
     # No change at all is not "settings only": an Update CloudFormation sends with equal
     # properties (a re-delivery, or a forced update) purges as it always did.
     same = props(dist, **TOKEN)
-    handler.handler(event("Update", same, old=dict(same), physical_id="Purge-1"), Context())
+    handler.handler(event("Update", same, old=dict(same), physical_id="Purge-1"), LambdaContext())
     assert len(cloud.invalidations(dist)) == 1

@@ -19,15 +19,15 @@ from cloudfront_purge import engine
 from cloudfront_purge.model import rules
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
-from tests.functional.test_handler import (
+from tests.support.fakes import lambda_json_logs
+from tests.support.handler import (
     ATTRIBUTES,
     INVALIDATION_SECONDS,
-    Context,
+    LambdaContext,
     Responses,
     StackStatus,
     event,
 )
-from tests.support.fakes import lambda_json_logs
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_tag_items_purge_unencoded_deduplicated_and_never_covered_by_a_wildcard(
     cloud: LocalCloudFront, tagged: str, responses: Responses
 ) -> None:
     paths = ["#Release:42", "/index.html", "#release:42", "/*", "#product:tv"]
-    handler.handler(event("Create", {"DistributionIds": [tagged], "Paths": paths, "SourceHash": "tags1"}), Context())
+    handler.handler(event("Create", {"DistributionIds": [tagged], "Paths": paths, "SourceHash": "tags1"}), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     (record,) = cloud.invalidations(tagged)
@@ -82,7 +82,7 @@ def test_a_malformed_tag_fails_naming_the_item_and_purges_nothing(
     cloud: LocalCloudFront, tagged: str, responses: Responses
 ) -> None:
     handler.handler(event("Create", {"DistributionIds": [tagged], "Paths": ["/a", "#on sale"], "SourceHash": "t"}),
-                    Context())
+                    LambdaContext())
     body = responses.last
     assert body["Status"] == "FAILED"
     assert "Paths: tag item '#on sale' contains ' '" in body["Reason"]
@@ -93,7 +93,7 @@ def test_tags_on_a_distribution_without_cache_tag_config_fail_with_cloudfronts_e
     cloud: LocalCloudFront, responses: Responses
 ) -> None:
     plain = cloud.create_distribution("no tags")
-    handler.handler(event("Create", {"DistributionIds": [plain], "Paths": ["#release"], "SourceHash": "t"}), Context())
+    handler.handler(event("Create", {"DistributionIds": [plain], "Paths": ["#release"], "SourceHash": "t"}), LambdaContext())
     body = responses.last
     assert body["Status"] == "FAILED"
     assert f"distribution {plain}" in body["Reason"] and "InvalidArgument" in body["Reason"]
@@ -133,7 +133,7 @@ def test_tags_count_against_the_individual_items_in_progress(cloud: LocalCloudFr
 def test_a_tenant_is_purged_and_waited_on_and_named_in_the_attributes(
     cloud: LocalCloudFront, tenant: str, responses: Responses
 ) -> None:
-    handler.handler(event("Create", tenant_props(tenant, Paths=["/*", "#release"])), Context())
+    handler.handler(event("Create", tenant_props(tenant, Paths=["/*", "#release"])), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     (record,) = cloud.invalidations(tenant_id=tenant)
@@ -150,8 +150,8 @@ def test_a_redelivered_tenant_event_makes_no_second_invalidation_and_the_referen
     cloud: LocalCloudFront, tenant: str, responses: Responses
 ) -> None:
     ev = event("Create", tenant_props(tenant))
-    handler.handler(ev, Context())
-    handler.handler(dict(ev), Context())
+    handler.handler(ev, LambdaContext())
+    handler.handler(dict(ev), LambdaContext())
     (record,) = cloud.invalidations(tenant_id=tenant)
     assert responses.bodies[0]["Data"]["InvalidationId"] == responses.bodies[1]["Data"]["InvalidationId"] == record.id
     as_distribution = rules.caller_reference(source_hash="tenant0hash1", request_id=ev["RequestId"],
@@ -168,7 +168,7 @@ def test_tenants_and_a_distribution_purge_in_parallel_and_an_unknown_tenant_fail
     try:
         started = time.time()
         handler.handler(event("Create", {"DistributionIds": [dist], "DistributionTenantIds": [tenant, "dt_gone0000", other],
-                                         "Paths": ["/*"], "SourceHash": "multi"}), Context())
+                                         "Paths": ["/*"], "SourceHash": "multi"}), LambdaContext())
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     body = responses.last
@@ -191,7 +191,7 @@ def test_access_denied_on_a_tenant_is_waited_out_while_iam_propagates(
 ) -> None:
     cloud.faults.iam_lag(tenant, seconds=1.0)
     with lambda_json_logs() as logs:
-        handler.handler(event("Create", tenant_props(tenant)), Context())
+        handler.handler(event("Create", tenant_props(tenant)), LambdaContext())
     assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
     assert len(cloud.invalidations(tenant_id=tenant)) == 1
     waits = logs.events("waiting_for_iam")
@@ -203,7 +203,7 @@ def test_access_denied_on_a_tenant_past_the_window_says_which_actions_to_grant(
 ) -> None:
     monkeypatch.setenv(handler.IAM_WAIT_VARIABLE, "1")
     cloud.faults.deny(tenant)
-    handler.handler(event("Create", tenant_props(tenant)), Context())
+    handler.handler(event("Create", tenant_props(tenant)), LambdaContext())
     reason = responses.last["Reason"]
     assert responses.last["Status"] == "FAILED"
     assert f"distribution tenant {tenant}" in reason and "AccessDenied" in reason
@@ -220,7 +220,7 @@ def test_a_lost_create_answer_on_a_tenant_adopts_the_invalidation_it_made(
     cloud.reused_reference_error = True
     try:
         with lambda_json_logs() as logs:
-            handler.handler(event("Create", tenant_props(tenant)), Context())
+            handler.handler(event("Create", tenant_props(tenant)), LambdaContext())
     finally:
         cloud.reused_reference_error = False
     body = responses.last
@@ -235,7 +235,7 @@ def test_a_tenant_invalidation_not_yet_readable_is_polled_again(
     cloud: LocalCloudFront, tenant: str, responses: Responses
 ) -> None:
     cloud.faults.read_lag(1.0, tenant)
-    handler.handler(event("Create", tenant_props(tenant)), Context())
+    handler.handler(event("Create", tenant_props(tenant)), LambdaContext())
     assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
     assert len(cloud.invalidations(tenant_id=tenant)) == 1
 
@@ -248,7 +248,7 @@ def test_a_rollback_on_a_tenant_purges_and_succeeds(
     new = tenant_props(tenant, SourceHash="old")
     physical = rules.physical_resource_id(stack_id=event("Create", new)["StackId"], logical_id="Purge",
                                           distribution_ids=[], distribution_tenant_ids=[tenant])
-    handler.handler(event("Update", new, old=old, physical_id=physical), Context())
+    handler.handler(event("Update", new, old=old, physical_id=physical), LambdaContext())
     body = responses.last
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["PhysicalResourceId"] == physical
@@ -258,10 +258,10 @@ def test_a_rollback_on_a_tenant_purges_and_succeeds(
 
 def test_adding_a_tenant_changes_the_physical_id(cloud: LocalCloudFront, tenant: str, responses: Responses) -> None:
     dist = cloud.create_distribution()
-    handler.handler(event("Create", {"DistributionIds": [dist], "Paths": ["/*"], "SourceHash": "a"}), Context())
+    handler.handler(event("Create", {"DistributionIds": [dist], "Paths": ["/*"], "SourceHash": "a"}), LambdaContext())
     first = responses.last["PhysicalResourceId"]
     handler.handler(event("Create", {"DistributionIds": [dist], "DistributionTenantIds": [tenant], "Paths": ["/*"],
-                                     "SourceHash": "a"}), Context())
+                                     "SourceHash": "a"}), LambdaContext())
     assert responses.last["Status"] == "SUCCESS"
     assert responses.last["PhysicalResourceId"] != first
 
@@ -279,11 +279,11 @@ def test_a_tenant_wait_longer_than_the_invocation_hands_off_and_resumes_the_same
     monkeypatch.setattr(handler.boto3, "client", lambda service, **_: FakeLambda())
     cloud.set_invalidation_seconds(4.0)
     try:
-        handler.handler(event("Create", tenant_props(tenant)), Context(timeout=2.5))
+        handler.handler(event("Create", tenant_props(tenant)), LambdaContext(timeout=2.5))
         assert responses.bodies == [] and len(invoked) == 1
         assert invoked[0][handler.CONTINUATION]["Known"]
         creates = cloud.calls("CreateInvalidationForDistributionTenant")
-        handler.handler(invoked[0], Context(timeout=60))
+        handler.handler(invoked[0], LambdaContext(timeout=60))
     finally:
         cloud.set_invalidation_seconds(INVALIDATION_SECONDS)
     assert responses.last["Status"] == "SUCCESS", responses.last["Reason"]
@@ -297,7 +297,7 @@ def test_a_multi_tenant_distribution_given_as_a_distribution_fails_pointing_at_i
     cloud: LocalCloudFront, tenant: str, responses: Responses
 ) -> None:
     parent = cloud.tenants()[0].distribution_id
-    handler.handler(event("Create", {"DistributionIds": [parent], "Paths": ["/*"], "SourceHash": "t"}), Context())
+    handler.handler(event("Create", {"DistributionIds": [parent], "Paths": ["/*"], "SourceHash": "t"}), LambdaContext())
     reason = responses.last["Reason"]
     assert responses.last["Status"] == "FAILED"
     assert "NoSuchDistribution" in reason and "purged through its tenants (DistributionTenantIds)" in reason

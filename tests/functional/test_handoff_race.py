@@ -8,28 +8,15 @@ starts. Whatever the order, exactly one of the two reaches the outside world."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from cloudfront_purge.resource import handler
+from tests.support.handler import LambdaContext
 
 URL = "https://cfn-responses.example/r?X-Amz-Signature=sig"
-
-
-class Ctx:
-    """A Lambda context whose time is nearly up, so the first wait hands off."""
-
-    def __init__(self, timeout: float) -> None:
-        self.deadline = time.monotonic() + timeout
-        self.aws_request_id = str(uuid.uuid4())
-        self.function_name = "provider"
-        self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:provider"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
 
 
 class CloudFront:
@@ -86,7 +73,7 @@ def test_the_timer_firing_during_the_hand_off_sends_nothing(world) -> None:
     monkeypatch.setattr(handler, "cloudfront", CloudFront())
     monkeypatch.setattr(handler.boto3, "client",
                         lambda *_a, **_k: lambda_client(invoked, during_invoke=timer_fires))
-    handler.handler(event(), Ctx(timeout=3.0))
+    handler.handler(event(), LambdaContext(timeout=3.0))
     assert len(invoked) == 1, "the next leg was invoked"
     assert answers == [], "CloudFormation got an answer while the next leg goes on waiting"
 
@@ -95,7 +82,7 @@ def test_the_timer_firing_before_the_hand_off_answers_failed_and_invokes_no_leg(
     answers, invoked, monkeypatch = world
     monkeypatch.setattr(handler, "cloudfront", CloudFront(on_create=timer_fires))
     monkeypatch.setattr(handler.boto3, "client", lambda *_a, **_k: lambda_client(invoked))
-    handler.handler(event(), Ctx(timeout=3.0))
+    handler.handler(event(), LambdaContext(timeout=3.0))
     assert invoked == [], "a next leg was invoked after FAILED went out"
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert "ran out of time before it could hand the wait" in answers[0]["Reason"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.lambda_runtime import Invocation, LambdaFunction, LocalLambda
+from localcloud.awslambda.runtime import Invocation, LambdaFunction, LocalLambda
 
 LOGGER = """
 import logging

@@ -9,6 +9,7 @@ import uuid
 
 from cloudfront_purge.resource import handler
 from tests.support.fakes import FakeClock, FakeCloudFront, client_error
+from tests.support.handler import LambdaContext
 
 ROLE = ("arn:aws:sts::123456789012:assumed-role/SiteStack-CloudFrontInvalidationProvider7a1c2-"
         "Q1W2E3R4T5Y6/SiteStack-CloudFrontInvalidationProvider7a1c2f6-AbCdEfGhIjKl")
@@ -17,13 +18,6 @@ def denied(dist):
         f"User: {ROLE} is not authorized to perform: cloudfront:CreateInvalidation on resource: "
         f"arn:aws:cloudfront::123456789012:distribution/{dist} because no identity-based policy "
         "allows the cloudfront:CreateInvalidation action")
-
-
-class Ctx:
-    aws_request_id = "a"
-    function_name = "p"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:p"
-    def get_remaining_time_in_millis(self): return 900_000
 
 
 def test_reason_keeps_advice_and_every_failed_distribution(monkeypatch):
@@ -42,7 +36,7 @@ def test_reason_keeps_advice_and_every_failed_distribution(monkeypatch):
     ev = {"RequestType": "Create", "ResponseURL": "https://x/y", "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/x",
           "RequestId": str(uuid.uuid4()), "LogicalResourceId": "Purge", "ResourceType": "Custom::CloudFrontInvalidation",
           "ResourceProperties": {"ServiceToken": "x", "DistributionIds": ["EDIST1", "EDIST2"], "SourceHash": "abc"}}
-    handler.handler(ev, Ctx())
+    handler.handler(ev, LambdaContext(timeout=900))
     reason = answers[-1]["Reason"]
     assert answers[-1]["Status"] == "FAILED"
     assert "EDIST1" in reason and "EDIST2" in reason and "grant cloudfront:CreateInvalidation" in reason

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.assembly import (
+from localcloud.cloudformation.assembly import (
     AssemblyError,
     UnresolvedReferenceError,
     cfn_stringify,
@@ -20,6 +19,7 @@ from localcloud.assembly import (
     load_assembly,
     resolve,
 )
+from tests.support.assembly import cr, function_resource, write_assembly
 
 HANDLER_SOURCE = "def handler(event, context):\n    return 'purged'\n"
 
@@ -202,30 +202,6 @@ def test_unsupported_intrinsics_are_refused() -> None:
 
 def test_cfn_stringify_matches_what_a_handler_receives() -> None:
     assert [cfn_stringify(v) for v in (True, False, 42, "x")] == ["true", "false", "42", "x"]
-
-
-def write_assembly(root: Path, template: dict[str, Any], **stack_props: Any) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "Stack.template.json").write_text(json.dumps(template))
-    manifest = {
-        "version": "55.0.0",
-        "artifacts": {
-            "Stack": {
-                "type": "aws:cloudformation:stack",
-                "properties": {"templateFile": "Stack.template.json", **stack_props},
-            }
-        },
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    return root
-
-
-def function_resource(**props: Any) -> dict[str, Any]:
-    return {"Type": "AWS::Lambda::Function", "Properties": {"Handler": "app.main", **props}}
-
-
-def cr(token: Any) -> dict[str, Any]:
-    return {"Type": "Custom::CloudFrontInvalidation", "Properties": {"ServiceToken": token}}
 
 
 def test_asset_path_metadata_inline_code_and_aliases(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.assembly import AssemblyError, find_custom_resources, load_assembly
-from localcloud.lambda_model import LambdaFunction
-from tests.localcloud.test_assembly import cr, function_resource, write_assembly
+from localcloud.awslambda.model import LambdaFunction
+from localcloud.cloudformation.assembly import AssemblyError, find_custom_resources, load_assembly
+from tests.support.assembly import cr, function_resource, write_assembly
 
 
 def provider_of(tmp_path: Path, **props: Any) -> LambdaFunction:

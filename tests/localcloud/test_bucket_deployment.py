@@ -1,4 +1,4 @@
-"""localcloud.bucket_deployment: the two strings it changes, and nothing else; the order it
+"""localcloud.cloudformation.bucket_deployment: the two strings it changes, and nothing else; the order it
 runs custom resources in; properties delivered as strings."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.assembly import AssemblyError, StackTemplate
-from localcloud.bucket_deployment import (
+from localcloud.awslambda.runtime import LambdaFunction
+from localcloud.cloudformation.assembly import AssemblyError, StackTemplate
+from localcloud.cloudformation.bucket_deployment import (
     CLI_IN_HANDLER,
     LayerError,
     MountedFunction,
@@ -22,8 +23,7 @@ from localcloud.bucket_deployment import (
     layer_sources,
     mount_layers,
 )
-from localcloud.lambda_runtime import LambdaFunction
-from localcloud.lifecycle import as_delivered
+from localcloud.cloudformation.lifecycle import as_delivered
 
 HANDLER = (
     "import subprocess\n"

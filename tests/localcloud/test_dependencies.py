@@ -1,4 +1,4 @@
-"""Which resources CloudFormation creates before another (localcloud/dependencies.py)."""
+"""Which resources CloudFormation creates before another (localcloud/cloudformation/dependencies.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.assembly import AssemblyError, StackTemplate, load_assembly
-from localcloud.dependencies import creation_order, dependencies, direct_dependencies
-from tests.localcloud.test_assembly import write_assembly
+from localcloud.cloudformation.assembly import AssemblyError, StackTemplate, load_assembly
+from localcloud.cloudformation.dependencies import creation_order, dependencies, direct_dependencies
+from tests.support.assembly import write_assembly
 
 
 def _stack(tmp_path: Path, resources: dict[str, Any]) -> StackTemplate:

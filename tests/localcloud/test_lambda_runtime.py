@@ -19,8 +19,8 @@ import crhelper
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.lambda_runtime import RUNTIME_MODULES, AsyncConfig, LambdaFunction, LocalLambda
-from localcloud.responses import ResponseServer
+from localcloud.awslambda.runtime import RUNTIME_MODULES, AsyncConfig, LambdaFunction, LocalLambda
+from localcloud.cloudformation.responses import ResponseServer
 
 # Sends a CloudFormation response the way crhelper does, but retries a failed PUT.
 PUT_HANDLER = """

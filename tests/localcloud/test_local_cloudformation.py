@@ -3,15 +3,15 @@ given (AWS_ENDPOINT_URL_CLOUDFORMATION), answering the stack's status at each st
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from localcloud.cloudformation.lifecycle import LocalCloudFormation
 from localcloud.cloudfront import LocalCloudFront
-from localcloud.lifecycle import LocalCloudFormation
+from tests.support.assembly import write_assembly
 
 # A handler that reports, in its answer, what DescribeStacks said of its own stack.
 REPORTER = """
@@ -36,7 +36,7 @@ def handler(event, context):
 """
 
 
-def write_assembly(root: Path) -> Path:
+def reporter_assembly(root: Path) -> Path:
     template = {
         "Resources": {
             "Reporter": {
@@ -53,24 +53,12 @@ def write_assembly(root: Path) -> Path:
             },
         }
     }
-    root.mkdir(parents=True)
-    (root / "Stack.template.json").write_text(json.dumps(template))
-    manifest = {
-        "version": "55.0.0",
-        "artifacts": {
-            "Stack": {
-                "type": "aws:cloudformation:stack",
-                "properties": {"templateFile": "Stack.template.json"},
-            }
-        },
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    return root
+    return write_assembly(root, template)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloudFormation]:
-    cdk_out = write_assembly(tmp_path_factory.mktemp("reporter") / "cdk.out")
+    cdk_out = reporter_assembly(tmp_path_factory.mktemp("reporter") / "cdk.out")
     with LocalCloudFront() as cloud, LocalCloudFormation(
         cdk_out, cloud=cloud, service_timeout=60
     ) as local:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.responses import ResponseServer
+from localcloud.cloudformation.responses import ResponseServer
 
 
 @pytest.fixture(scope="module")

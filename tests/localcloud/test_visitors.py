@@ -15,14 +15,14 @@ import pytest
 
 from localcloud.clock import RealClock, ScaledClock
 from localcloud.cloudfront.edge import s3_site_config
-from localcloud.sites import (
+from localcloud.traffic.sites import (
     Site,
     multi_page_site,
     put_site,
     single_page_app,
     site_from_directory,
 )
-from localcloud.visitors import (
+from localcloud.traffic.visitors import (
     Browser,
     Fetch,
     PageLoad,

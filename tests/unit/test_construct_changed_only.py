@@ -182,7 +182,7 @@ def test_bad_changed_only_props_fail_at_synth_naming_the_prop(
 
 
 def test_cdk_nag_finds_nothing_unacknowledged_with_only_changed(tmp_path: Path) -> None:
-    from tests.unit.test_static_checks import acknowledgements, nag_violations
+    from tests.support.nag import acknowledgements, nag_violations
 
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "PurgeOnly")

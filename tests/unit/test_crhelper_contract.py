@@ -26,19 +26,11 @@ from crhelper import CfnResource
 
 from cloudfront_purge.resource import _crhelper
 from tests.support.fakes import lambda_json_logs
+from tests.support.handler import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "lambda" / "cloudfront_purge"
 URL = "https://cfn-responses.example/r?X-Amz-Signature=sig"
-
-
-class Context:
-    aws_request_id = "a1"
-    function_name = "provider"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:provider"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 def cfn_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
@@ -140,7 +132,7 @@ def test_a_request_runs_the_registered_function_then_sends_once_without_a_status
         return "id-1"
 
     resource.create(create)
-    context = Context()
+    context = LambdaContext()
     resource(cfn_event(), context)
     assert resource.wrapped == [create] and resource.context is context
     # ``_send()`` with no status: the body's Status and Reason are the attributes.
@@ -153,11 +145,11 @@ def test_the_timer_calls_timeout_half_a_second_before_the_end_and_is_cancelled(
 ) -> None:
     resource = Recording()
     resource.create(lambda event, context: "id-1")
-    resource(cfn_event(), Context())
+    resource(cfn_event(), LambdaContext())
     timer = resource.timer
     assert timer is not None
     assert timer.function == resource._timeout  # type: ignore[attr-defined]
-    assert timer.interval == pytest.approx(60.0 - 0.5)
+    assert timer.interval == pytest.approx(60.0 - 0.5, abs=0.05)  # the context counts down
     assert timer.finished.is_set(), "crhelper no longer cancels its timer after the request"
 
 
@@ -171,11 +163,11 @@ def test_an_empty_id_is_filled_from_the_event_and_state_resets_per_request(
 
     resource.update(fail)
     resource.delete(lambda event, context: "")
-    resource(cfn_event("Update", PhysicalResourceId="P-1"), Context())
+    resource(cfn_event("Update", PhysicalResourceId="P-1"), LambdaContext())
     assert resource.sent[-1][2:4] == ("FAILED", "boom")
     assert resource.PhysicalResourceId == "P-1"
     # The next request starts from SUCCESS: nothing of the failed one leaks.
-    resource(cfn_event("Delete", PhysicalResourceId="P-2"), Context())
+    resource(cfn_event("Delete", PhysicalResourceId="P-2"), LambdaContext())
     assert resource.sent[-1][2:4] == ("SUCCESS", "")
     assert resource.PhysicalResourceId == "P-2"
 
@@ -214,7 +206,7 @@ def test_a_success_answers_the_requests_id_data_and_reason(no_clients: list[str]
         request.reason = "why"
         return "Purge-1"
 
-    life(cfn_event(), Context(), Request())
+    life(cfn_event(), LambdaContext(), Request())
     assert answers == [
         {
             "Status": "SUCCESS",
@@ -240,7 +232,7 @@ def test_a_failure_answers_failed_and_logs_the_event_name_with_fields(
         raise ValueError("the distribution E1 is gone")
 
     with lambda_json_logs() as logs:
-        life(cfn_event("Update", PhysicalResourceId="P-old"), Context(), Request())
+        life(cfn_event("Update", PhysicalResourceId="P-old"), LambdaContext(), Request())
     assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("FAILED", "P-old")]
     assert answers[0]["Reason"] == "the distribution E1 is gone"
     (failed,) = logs.events("request_failed")
@@ -270,7 +262,7 @@ def test_the_timer_before_a_hand_off_answers_and_the_hand_off_is_refused(
         claimed.append(life.begin_hand_off())
         return "Purge-1"
 
-    life(cfn_event(), Context(), Request())
+    life(cfn_event(), LambdaContext(), Request())
     assert claimed == [False]
     ((status, reason, data),) = [(a["Status"], a["Reason"], a["Data"]) for a in answers]
     assert (status, reason) == ("SUCCESS", "settled")
@@ -289,10 +281,10 @@ def test_after_a_hand_off_neither_the_timer_nor_the_end_answers(no_clients: list
             life.end_hand_off(succeeded=True)
         return "Purge-1"
 
-    life(cfn_event(), Context(), Request())
+    life(cfn_event(), LambdaContext(), Request())
     assert answers == []
     # The next request answers again.
-    life(cfn_event(), Context(), Request())
+    life(cfn_event(), LambdaContext(), Request())
     assert [a["Status"] for a in answers] == ["SUCCESS"]
 
 
@@ -336,7 +328,7 @@ def test_crhelpers_own_log_lines_follow_the_convention(no_clients: list[str]) ->
         aws_request_id = "a2"  # no get_remaining_time_in_millis: crhelper's timer fails
 
     with lambda_json_logs() as logs:
-        life(cfn_event(), Context(), Request())
+        life(cfn_event(), LambdaContext(), Request())
         life(cfn_event(), NoClock(), Request())
     # A Create that failed before choosing an id: crhelper makes one up, and says so.
     assert re.fullmatch(r"s_Purge_[A-Z0-9]{8}", answers[0]["PhysicalResourceId"])

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from cloudfront_purge import engine
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import PurgeFailed, PurgeTimeout
+from tests.support.engine import run, spec
 from tests.support.fakes import FakeClock, FakeCloudFront, client_error
-
-
-def spec(paths: tuple[str, ...] = ("/*",), dists: tuple[str, ...] = ("EDIST1",), wait: bool = True) -> rules.PurgeSpec:
-    return rules.PurgeSpec(distribution_ids=dists, paths=paths, source_hash="abc123def456", wait_for_completion=wait, timeout_seconds=600)
-
-
-def run(cf: FakeCloudFront, clock: FakeClock, s: rules.PurgeSpec, *, request_id: str = "req-1", timeout: float = 600,
-        stop_at: float | None = None, known: dict[str, str] | None = None, events: list[str] | None = None,
-        first_calls: dict[str, float] | None = None) -> engine.PurgeResult:
-    jobs = engine.plan_jobs(s, request_id=request_id)
-    return engine.purge(cf, jobs, deadline=clock.now + timeout, timeout_seconds=timeout, wait=s.wait_for_completion,
-                        stop_at=stop_at, known=known, clock=clock, rng=random.Random(1), first_calls=first_calls,
-                        report=(lambda kind, _job: events.append(kind)) if events is not None else None)
 
 
 def test_waits_until_completed_and_notices_within_a_poll() -> None:

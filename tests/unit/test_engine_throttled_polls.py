@@ -4,11 +4,10 @@ pace (doubling, capped) instead of backing off exponentially, and the pace eases
 from __future__ import annotations
 
 from cloudfront_purge import engine
+from tests.support.engine import run, spec
 from tests.support.fakes import FakeClock, FakeCloudFront, client_error
-from tests.unit.test_engine import run, spec
 
 THROTTLED = client_error("Throttling", "GetInvalidation", 400, "Rate exceeded")
-
 
 
 def test_throttled_polls_double_the_pace_up_to_the_cap_then_ease_back() -> None:

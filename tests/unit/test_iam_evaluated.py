@@ -23,7 +23,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from localcloud.assembly import (
+from localcloud.cloudformation.assembly import (
     StackTemplate,
     find_custom_resources,
     load_assembly,

@@ -21,9 +21,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
-from cdk_nag import AwsSolutionsChecks
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
+from tests.support.nag import acknowledgements, nag_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -122,33 +122,6 @@ def test_cfn_lint_passes_every_template(site_app: dict[str, Any], shared_app_out
 
 
 # --- cdk-nag --------------------------------------------------------------------------------
-
-
-def nag_violations(app: cdk.App, outdir: Path) -> list[str]:
-    """Synthesize with AwsSolutionsChecks as a validation plugin; its unacknowledged findings."""
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
-    try:
-        app.synth()
-    except RuntimeError as exc:
-        assert "ValidationFailed" in str(exc)
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return [
-        f"{violation['ruleName']} ({violation['severity']}) at {construct['constructPath']}"
-        for plugin in report["pluginReports"]
-        for violation in plugin["violations"]
-        for construct in violation["violatingConstructs"]
-    ]
-
-
-def acknowledgements(scope: cdk.Stack) -> dict[str, str]:
-    """Every acknowledged rule in the stack, path/rule -> reason."""
-    found: dict[str, str] = {}
-    for construct in scope.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                for rule, reason in entry.data.items():
-                    found[f"{construct.node.path} {rule}"] = reason
-    return found
 
 
 def test_cdk_nag_finds_nothing_unacknowledged_in_the_example_site(

@@ -21,7 +21,7 @@ response objects"):
   (1 and 2 minutes apart, times ``async_time_scale``), its maximum event age, and its
   on-failure destination function, registered from the same assembly. It applies from when
   CloudFormation has created it: before the first Create of a resource only if that resource
-  depends on it (:mod:`localcloud.dependencies`; CloudFormation creates resources that do not
+  depends on it (:mod:`.dependencies`; CloudFormation creates resources that do not
   depend on each other in parallel), else once that first deployment is over.
 - ``DescribeStacks`` answers the stack's status as it goes (CREATE_IN_PROGRESS,
   UPDATE_IN_PROGRESS, UPDATE_ROLLBACK_IN_PROGRESS while the rollback Update runs, then
@@ -47,7 +47,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from localcloud.assembly import (
+from localcloud.awslambda.runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda
+from localcloud.cloudformation.api import CloudFormationApi, DescribeFault, StackState
+from localcloud.cloudformation.assembly import (
     CustomResourceSpec,
     StackTemplate,
     cfn_stringify,
@@ -57,21 +59,19 @@ from localcloud.assembly import (
     pseudo_refs,
     resolve,
 )
-from localcloud.asset_bucket import AssetBucket
-from localcloud.bucket_deployment import (
+from localcloud.cloudformation.asset_bucket import AssetBucket
+from localcloud.cloudformation.bucket_deployment import (
     BUCKET_DEPLOYMENT_TYPE,
     MountedFunction,
     deletion_order,
     dependency_order,
     mount_function,
 )
-from localcloud.cloudformation_api import CloudFormationApi, DescribeFault, StackState
+from localcloud.cloudformation.dependencies import dependencies
+from localcloud.cloudformation.responses import ResponseServer
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
-from localcloud.dependencies import dependencies
 from localcloud.iam.authorizer import access_key_from_headers
 from localcloud.iam.deployed import RoleBinding, bind_role, register_roles
-from localcloud.lambda_runtime import AsyncConfig, Invocation, LambdaFunction, LocalLambda
-from localcloud.responses import ResponseServer
 
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 BUCKET_TYPE = "AWS::S3::Bucket"
@@ -185,7 +185,7 @@ class LocalCloudFormation:
     ``resource_types``: the custom resource types it runs (default: the invalidation
     only), in dependency order; :data:`SITE_RESOURCE_TYPES` adds aws-cdk-lib's
     ``Custom::CDKBucketDeployment``, run by its own handler and AWS CLI layer from the
-    assembly (:mod:`localcloud.bucket_deployment`), after the stack's ``AWS::S3::Bucket``
+    assembly (:mod:`.bucket_deployment`), after the stack's ``AWS::S3::Bucket``
     resources are created in moto's S3 (:attr:`buckets`). ``waiter_delay_scale``: botocore
     waiters in the handlers sleep that fraction of their delay (1: untouched).
     """

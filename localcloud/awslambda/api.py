@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 
-from localcloud.lambda_model import Invocation, LambdaFunction
+from localcloud.awslambda.model import Invocation, LambdaFunction
 
 __all__ = ["ApiServer", "InvokeTarget"]
 

@@ -36,9 +36,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from localcloud.assembly import AssemblyError, StackTemplate
-from localcloud.dependencies import direct_dependencies
-from localcloud.lambda_runtime import LambdaFunction
+from localcloud._cache import build_once
+from localcloud.awslambda.runtime import LambdaFunction
+from localcloud.cloudformation.assembly import AssemblyError, StackTemplate
+from localcloud.cloudformation.dependencies import direct_dependencies
 
 __all__ = [
     "BUCKET_DEPLOYMENT_TYPE",
@@ -152,7 +153,7 @@ def mount_layers(sources: Sequence[Path], python: str, mount: Path) -> None:
             script.write_bytes(shebang + body[len(LAMBDA_PYTHON_SHEBANG):])
 
 
-_DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".build" / "lambda-layers"
+_DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".build" / "lambda-layers"
 
 
 def mounted_layers(
@@ -169,22 +170,12 @@ def mounted_layers(
     identity = [python, *(_layer_identity(src) for src in sources)]
     digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
     target = root / digest
-    if (target / ".complete").exists():
-        return target / "opt"
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    try:
+
+    def fill(staging: Path) -> str:
         mount_layers(sources, python, staging / "opt")
-        (staging / ".complete").write_text("\n".join(identity) + "\n")
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / ".complete").exists():
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target / "opt"
+        return "\n".join(identity) + "\n"
+
+    return build_once(target, fill) / "opt"
 
 
 def _layer_identity(source: Path) -> str:

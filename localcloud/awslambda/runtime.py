@@ -1,10 +1,10 @@
 """Run a Python Lambda handler locally the way AWS Lambda does.
 
-One concern per module: :mod:`localcloud.lambda_model` (a function, an invocation),
-:mod:`localcloud.lambda_runtime_dir` (boto3 and nothing else beside the standard library),
-:mod:`localcloud.lambda_process` (one fresh process per invocation, timeouts),
-:mod:`localcloud.lambda_api` (the Invoke API a handler calls to re-invoke itself),
-:mod:`localcloud.lambda_async` (asynchronous retries, event age, on-failure destinations,
+One concern per module: :mod:`localcloud.awslambda.model` (a function, an invocation),
+:mod:`localcloud.awslambda.runtime_dir` (boto3 and nothing else beside the standard library),
+:mod:`localcloud.awslambda.process` (one fresh process per invocation, timeouts),
+:mod:`localcloud.awslambda.api` (the Invoke API a handler calls to re-invoke itself),
+:mod:`localcloud.awslambda.async_invoke` (asynchronous retries, event age, on-failure destinations,
 lost and duplicated events). This module ties them together in :class:`LocalLambda`.
 
 * Each invocation is a FRESH process with ``sys.path`` = [asset dir, runtime dir] + the
@@ -39,11 +39,11 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from localcloud._service import LocalService, serve_in_thread, stop_serving
-from localcloud.lambda_api import ApiServer
-from localcloud.lambda_async import AsyncConfig, AsyncQueue, DestinationRecord
-from localcloud.lambda_model import Invocation, InvocationSource, InvocationType, LambdaFunction
-from localcloud.lambda_process import BOOTSTRAP, kill_group, run, spawn
-from localcloud.lambda_runtime_dir import RUNTIME_MODULES, build_runtime_dir
+from localcloud.awslambda.api import ApiServer
+from localcloud.awslambda.async_invoke import AsyncConfig, AsyncQueue, DestinationRecord
+from localcloud.awslambda.model import Invocation, InvocationSource, InvocationType, LambdaFunction
+from localcloud.awslambda.process import BOOTSTRAP, kill_group, run, spawn
+from localcloud.awslambda.runtime_dir import RUNTIME_MODULES, build_runtime_dir
 
 __all__ = [
     "BOOTSTRAP",
@@ -114,7 +114,7 @@ class LocalLambda(LocalService):
     ``env`` of the latest :meth:`invoke` of that function, as if the caller's ``env``
     were part of the function's configuration.
 
-    Asynchronous invocations follow :mod:`localcloud.lambda_async`. A function given an
+    Asynchronous invocations follow :mod:`localcloud.awslambda.async_invoke`. A function given an
     :class:`AsyncConfig` (:meth:`configure_async`) gets Lambda's rules: its retries 1 and
     2 minutes apart, its maximum event age, its on-failure destination, all times
     multiplied by ``async_time_scale``. Any other function: an Event invocation that fails
@@ -375,7 +375,7 @@ class LocalLambda(LocalService):
         event: Any,  # noqa: ANN401 - any JSON value, as Lambda accepts
         invocation_type: Literal["Event", "RequestResponse"],
     ) -> Invocation:
-        """Start an invocation that arrived through the Invoke API (``lambda_api``)."""
+        """Start an invocation that arrived through the Invoke API (:mod:`.api`)."""
         return self._start(
             fn, event, env=self._api_env(fn.name), invocation_type=invocation_type, source="api"
         )

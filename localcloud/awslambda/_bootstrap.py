@@ -1,6 +1,6 @@
 """Process entry point that runs one Lambda handler invocation, as the Python runtime does.
 
-Started by :mod:`localcloud.lambda_process` as ``python -I -S -u -B _bootstrap.py RESULT_FILE``:
+Started by :mod:`localcloud.awslambda.process` as ``python -I -S -u -B _bootstrap.py RESULT_FILE``:
 isolated mode and no ``site``, so ``sys.path`` starts as the standard library only.
 This file imports only the standard library and the runtime dir's awslambdaric (and its
 botocore.waiter, when told to scale waiter delays).

@@ -5,8 +5,8 @@
 * :func:`find_custom_resources` lists the custom resources of one type in a stack, each with
   the Lambda function that backs it (its ServiceToken followed through ``Fn::GetAtt``,
   ``Ref`` to a version/alias, or ``Fn::ImportValue`` to another stack's export) as a
-  :class:`~localcloud.lambda_runtime.LambdaFunction` ready for
-  :class:`~localcloud.lambda_runtime.LocalLambda`.
+  :class:`~localcloud.awslambda.runtime.LambdaFunction` ready for
+  :class:`~localcloud.awslambda.runtime.LocalLambda`.
 * :func:`resolve` evaluates the intrinsic functions a template uses for property values
   (``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::Sub``,
   ``Fn::Base64``, ``Fn::ImportValue``), given substitutes for the resources.
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localcloud.lambda_runtime import LambdaFunction
+from localcloud.awslambda.runtime import LambdaFunction
 
 __all__ = [
     "PSEUDO_PARAMETERS",

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from localcloud.lambda_model import Invocation, LambdaFunction
+from localcloud.awslambda.model import Invocation, LambdaFunction
 
 __all__ = [
     "RETRY_DELAYS_SECONDS",

@@ -8,7 +8,7 @@ attributes name chunks a page loads later (code-split chunks loaded on navigatio
 not fetched on load, but by open tabs.
 
 Versions: a page's version is its ``<meta name="build" content="...">``; any other file's
-is the first ``build: VERSION`` in it (:mod:`localcloud.sites` writes both). A file
+is the first ``build: VERSION`` in it (:mod:`localcloud.traffic.sites` writes both). A file
 without a marker has no version and never counts as another version.
 
 Classification of a page load (:func:`classify`):

@@ -13,10 +13,10 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
+
+from localcloud._cache import build_once
 
 __all__ = ["RUNTIME_MODULES", "build_runtime_dir"]
 
@@ -37,7 +37,7 @@ RUNTIME_MODULES: tuple[str, ...] = (
 )
 
 
-_DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".build" / "lambda-runtime"
+_DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".build" / "lambda-runtime"
 
 
 def build_runtime_dir(cache_root: Path | None = None) -> Path:
@@ -69,21 +69,10 @@ def build_runtime_dir(cache_root: Path | None = None) -> Path:
         ).encode()
     ).hexdigest()[:16]
     target = root / f"py{sys.version_info[0]}{sys.version_info[1]}-{digest}"
-    if (target / ".complete").exists():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    try:
-        staging.chmod(0o755)
+
+    def fill(staging: Path) -> str:
         for name, source in links.items():
             (staging / name).symlink_to(source, target_is_directory=source.is_dir())
-        (staging / ".complete").write_text("\n".join(sorted(links)) + "\n")
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / ".complete").exists():
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+        return "\n".join(sorted(links)) + "\n"
+
+    return build_once(target, fill)

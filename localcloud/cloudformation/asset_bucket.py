@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from localcloud.assembly import FileAsset
+from localcloud.cloudformation.assembly import FileAsset
 
 
 class AssetBucket:

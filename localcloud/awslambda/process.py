@@ -1,6 +1,6 @@
 """The process supervisor of the local Lambda: one handler process per invocation.
 
-``<python> -I -S -u -B localcloud/_bootstrap.py RESULT_FILE`` (isolated mode, no ``site``,
+``<python> -I -S -u -B localcloud/awslambda/_bootstrap.py RESULT_FILE`` (isolated mode, no ``site``,
 unbuffered, no ``.pyc`` written: /var/task is read-only on Lambda, and a cdk.out asset
 should stay as synthesized), with ``cwd`` = the asset dir. The event goes in on stdin, the
 outcome comes back in RESULT_FILE, stdout and stderr are the function's log. Past
@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from localcloud.lambda_model import Invocation
+from localcloud.awslambda.model import Invocation
 
 __all__ = ["BOOTSTRAP", "collect", "kill_group", "run", "spawn"]
 

@@ -1,6 +1,6 @@
 """Small generated test sites whose every file says which build it belongs to.
 
-The version marker (what :mod:`localcloud.visitors` reads): an HTML page carries
+The version marker (what :mod:`localcloud.traffic.visitors` reads): an HTML page carries
 ``<meta name="build" content="VERSION">``; every other text file (CSS, JavaScript, SVG)
 carries the comment ``build: VERSION`` (``/* build: v2 */``, ``<!-- build: v2 -->``).
 

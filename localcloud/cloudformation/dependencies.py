@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from localcloud.assembly import AssemblyError, StackTemplate
+from localcloud.cloudformation.assembly import AssemblyError, StackTemplate
 
 __all__ = ["creation_order", "dependencies", "direct_dependencies"]
 

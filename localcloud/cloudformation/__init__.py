@@ -1,0 +1,1 @@
+"""A local CloudFormation: deploys a synthesized cloud assembly's stacks in dependency order."""
