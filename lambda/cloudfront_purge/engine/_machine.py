@@ -10,11 +10,11 @@ place that applies it::
                                    └─ Verdict.ADOPT ───▶ _adopt: accepted ("resumed"), or FAILED
 
     any state, on an error, by classify() in _errors:
-        RETRY             same state, again after Timing.retry_delay (throttled: a
+        RETRY             same state, again after _backoff (throttled: a
                           poll slows the job's pace, a create retries within 8 s)
         WAIT_FOR_IAM      same state, within Timing.iam_window (_wait_for_iam)
         NOT_VISIBLE_YET   same state, within Timing.not_found_window (_not_visible_yet)
-        FAIL, or a window passed: FAILED (_fail), and so are the target's other jobs
+        FAIL, or a window passed: FAILED (_failed), and so are the target's other jobs
 
     a job COMPLETED frees capacity: its target's BLOCKED jobs are stepped at once (schedule)
 
@@ -188,10 +188,10 @@ class Machine:
         """CloudFront refused our reference as used: this request's earlier leg made it."""
         found = self.calls.find_by_reference(job, self.clock.time() - _LOOKBACK_SECONDS)
         if found is None:
-            return self._fail(job, _reference_used_elsewhere(job, error))
+            return _failed(_reference_used_elsewhere(job, error))
         paths = tuple(found.get("InvalidationBatch", {}).get("Paths", {}).get("Items", []))
         if sorted(paths) != sorted(job.batch.paths):
-            return self._fail(job, _reference_taken(job, error, str(found["Id"])))
+            return _failed(_reference_taken(job, error, str(found["Id"])))
         return self._accept(job, found, Event.RESUMED)
 
     def _on_error(self, job: Job, error: AwsError, *, creating: bool) -> Next:
@@ -207,7 +207,7 @@ class Machine:
             return self._wait_for_iam(job, error)
         if verdict is Verdict.NOT_VISIBLE_YET and self._not_visible_yet(job):
             return self._retry(job, error.code, error.message, event=Event.NOT_VISIBLE_YET)
-        return self._fail(job, _call_error(job, error))
+        return _failed(_call_error(job, error))
 
     def _retry(
         self, job: Job, code: str, detail: str, *, event: str = "", until: float | None = None
@@ -218,17 +218,7 @@ class Machine:
         job.attempts += 1
         now = self.clock.time()
         if until is None:
-            polling_for = now - (job.created_at or now) if job.accepted else None
-            throttled = is_throttling(code)
-            if throttled and job.accepted:
-                job.poll_slowdown = slowed(job.poll_slowdown)  # over the account's rate
-            delay = self.timing.retry_delay(
-                job.attempts,
-                self.rng,
-                polling_for=polling_for,
-                throttled=throttled,
-                slowdown=job.poll_slowdown,
-            )
+            delay = _backoff(job, code, self.timing, self.rng, now)
         else:
             delay = min(self.timing.iam_retry_delay(job.attempts, self.rng), until - now)
         return Next(event or Event.retry(code), delay=delay)
@@ -244,7 +234,7 @@ class Machine:
                 if waited >= 1
                 else ""
             )
-            return self._fail(job, _call_error(job, error, note=note))
+            return _failed(_call_error(job, error, note=note))
         # The last try falls at the window's end, so "denied after the window" is observed.
         return self._retry(
             job, error.code, error.message, event=Event.WAITING_FOR_IAM, until=window_ends
@@ -256,9 +246,6 @@ class Machine:
             return False
         return self.clock.time() - job.accepted_at < self.timing.not_found_window
 
-    def _fail(self, job: Job, error: CloudFrontCallError) -> Next:
-        return Next(Event.FAILED, JobState.FAILED, error=error)
-
     def _behind_another_blocked(self, job: Job) -> bool:
         return any(
             other.status == JobState.BLOCKED and other.batch.index < job.batch.index
@@ -268,6 +255,21 @@ class Machine:
     def _siblings(self, job: Job) -> Iterator[Job]:
         """The run's jobs on ``job``'s target, ``job`` included."""
         return (other for other in self.jobs if other.distribution_id == job.distribution_id)
+
+
+def _failed(error: CloudFrontCallError) -> Next:
+    return Next(Event.FAILED, JobState.FAILED, error=error)
+
+
+def _backoff(job: Job, code: str, timing: Timing, rng: random.Random, now: float) -> float:
+    """The pause before retrying after a transient error; a throttled poll slows the pace."""
+    polling_for = now - (job.created_at or now) if job.accepted else None
+    throttled = is_throttling(code)
+    if throttled and job.accepted:
+        job.poll_slowdown = slowed(job.poll_slowdown)  # over the account's rate
+    return timing.retry_delay(
+        job.attempts, rng, polling_for=polling_for, throttled=throttled, slowdown=job.poll_slowdown
+    )
 
 
 def _fits(batch: Batch, files: int, wildcards: int) -> bool:
