@@ -65,6 +65,7 @@ def test_botocore_waiter_succeeds(client, dist):
     client.get_waiter("invalidation_completed").wait(
         DistributionId=dist, Id=inv["Id"], WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
     )
+    assert status_of(client, dist, inv["Id"]) == "Completed"
 
 
 def test_duration_callable_and_setter(cf, client, dist):
@@ -410,8 +411,9 @@ def test_clear_removes_rules(cf, client, dist):
     cf.faults.rate("CreateInvalidation", "Throttling", 1.0)
     cf.faults.on_call("ListInvalidations", 1, "InternalError")
     cf.faults.clear()
-    create(client, dist, ["/a"], "r")
-    client.list_invalidations(DistributionId=dist)
+    made = create(client, dist, ["/a"], "r")["Invalidation"]
+    listed = client.list_invalidations(DistributionId=dist)["InvalidationList"]["Items"]
+    assert [item["Id"] for item in listed] == [made["Id"]]
 
 
 def test_fault_rules_are_checked(cf):

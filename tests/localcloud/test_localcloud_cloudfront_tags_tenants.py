@@ -65,7 +65,9 @@ def test_malformed_tag_is_refused_naming_the_item(cf, client, tagged, item, why)
 
 def test_longest_tag_and_every_visible_character_are_accepted(client, tagged):
     visible = "".join(chr(c) for c in range(33, 127) if chr(c) not in ",*")
-    create(client, tagged, ["#" + "t" * 256, "#" + visible], "edge-tags")
+    items = ["#" + "t" * 256, "#" + visible]
+    made = create(client, tagged, items, "edge-tags")["Invalidation"]
+    assert made["InvalidationBatch"]["Paths"]["Items"] == items
 
 
 def test_tags_are_refused_on_a_distribution_without_cache_tag_config(cf, client):
