@@ -119,7 +119,9 @@ class CloudFrontInvalidation(Construct):
                 manifests say which files each deploy put there) and
                 ``wait_for_completion``; give the BucketDeployment ``prune=False``. A failed
                 prune never fails the deploy (PruneStatus, PruneLeftBehind); a Delete of
-                this resource removes nothing. Default: - nothing is ever deleted.
+                this resource removes no site file, only its prune state; another
+                writer's prune state in the same folder holds the prune. Default: -
+                nothing is ever deleted.
             prune_key_prefix: Where the site's files are in ``prune_bucket``: the
                 BucketDeployment's ``destination_key_prefix`` (``site`` and ``site/`` are
                 the same). The provider may delete only under it. Default: ``""`` (the

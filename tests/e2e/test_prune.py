@@ -91,6 +91,10 @@ class Site:
         listed = self.client.list_objects_v2(Bucket=self.name).get("Contents", [])
         return {o["Key"] for o in listed if not o["Key"].startswith(STATE_FOLDER)}
 
+    def state_keys(self) -> set[str]:
+        listed = self.client.list_objects_v2(Bucket=self.name, Prefix=STATE_FOLDER)
+        return {o["Key"] for o in listed.get("Contents", [])}
+
 
 def log_times(outcome: Outcome, event: str) -> list[float]:
     """When the handler logged ``event`` (Lambda's JSON log lines carry a timestamp)."""
@@ -171,10 +175,36 @@ def test_a_rollback_deletes_nothing_and_keeps_the_restored_version_live(
     assert after.data["PrunedCount"] == "1"
 
 
-def test_a_delete_removes_nothing(stack: LocalCloudFormation, assemblies: dict[str, Path]) -> None:
+def test_a_delete_removes_its_prune_state_and_no_site_file(
+    stack: LocalCloudFormation, assemblies: dict[str, Path]
+) -> None:
     site = Site(stack)
     ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
     ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
     before = site.keys()
+    assert len(site.state_keys()) == 1
     (delete,) = stack.delete()
     assert delete.status == "SUCCESS" and site.keys() == before
+    # Removed with the role's own grants (the local cloud's S3 decides IAM).
+    assert site.state_keys() == set(), delete.logs
+
+
+def test_another_writers_state_in_the_folder_holds_the_prune_until_it_is_deleted(
+    stack: LocalCloudFormation, assemblies: dict[str, Path]
+) -> None:
+    site = Site(stack)
+    # A pipeline (cloudfront-invalidate purge --prune-bucket) syncs its pages to the same
+    # folder; they load app.1111.js too.
+    other = f"{STATE_FOLDER}prune-state-0123456789abcdef0123.json"
+    site.client.put_object(Bucket=site.name, Key=other, Body=b'{"format":"cloudfront-purge-'
+                           b'prune-state","replaced":{},"seen":"","version":1}')
+    ok(deploy(stack, site, "v1", V1, assemblies["v1"], overrides=NOW))
+    ok(deploy(stack, site, "v2", V2, assemblies["v2"], overrides=NOW))
+    held = ok(stack.deploy("v2 again", overrides={**NOW, "TimeoutSeconds": "900"}))
+    assert held.data["PruneStatus"] == "Held" and "app.1111.js" in site.keys()
+    assert "prune-state-0123456789abcdef0123.json" in held.data["PruneProblem"]
+    assert "own prefix" in held.data["PruneProblem"]
+    # The pipeline moved elsewhere: a person deletes its state, and the next deploy prunes.
+    site.client.delete_object(Bucket=site.name, Key=other)
+    after = ok(stack.deploy("v2 once more", overrides={**NOW, "TimeoutSeconds": "901"}))
+    assert after.data["PruneStatus"] == "Pruned" and site.keys() == set(V2)

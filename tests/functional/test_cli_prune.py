@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from cloudfront_purge.cli import command as cli
+from cloudfront_purge.prune import run as prune_run
 from localcloud.cloudfront import LocalCloudFront
 
 BUCKET = "cli-site"
@@ -125,3 +126,29 @@ def test_an_old_manifest_from_another_site_never_gets_that_sites_files_deleted(
         assert code == 0, err
     assert {"www/blog.html", "www/blog.js"} <= keys(s3)
     assert "www/app.1.js" not in keys(s3)
+
+
+def test_two_pipelines_pruning_one_folder_hold_until_the_other_state_is_deleted(
+    cf: LocalCloudFront, dist: str, s3: Any, tmp_path: Path
+) -> None:
+    v1 = version(cf, s3, tmp_path, "v1", {"index.html": "1", "app.1.js": "a"})
+    v2 = version(cf, s3, tmp_path, "v2", {"index.html": "2", "app.2.js": "b"})
+    # The blog's pipeline syncs to the same folder, and its page still loads app.1.js.
+    blog = version(cf, s3, tmp_path, "blog", {"blog.html": "o", "app.1.js": "a"})
+    prune = ["--prune-bucket", BUCKET, "--prune-prefix", "www", "--keep-replaced", "0s"]
+    code, _, err = run(cf, "purge", "-d", dist, "--changed", str(blog), str(blog), *prune,
+                       "--prune-state", "blog")
+    assert code == 0, err
+    for old, new in ((v1, v2), (v2, v2)):
+        code, out, err = run(cf, "purge", "-d", dist, "--changed", str(old), str(new), "--json",
+                             *prune, "--prune-state", "site")
+        assert code == 0, err
+    blog_state = prune_run.PruneSpec(BUCKET, "www/", 0).state_key("cli|blog")
+    assert json.loads(out)["prune"]["status"] == "Held" and "www/app.1.js" in keys(s3)
+    assert "prune Held: 0 deleted" in err and blog_state.rpartition("/")[2] in err
+    # The blog moved away: its state is an orphan, deleted by hand; the site prunes again.
+    s3.delete_object(Bucket=BUCKET, Key=blog_state)
+    code, out, err = run(cf, "purge", "-d", dist, "--changed", str(v2), str(v2), "--json",
+                         *prune, "--prune-state", "site")
+    assert code == 0 and json.loads(out)["prune"]["pruned"] == 1, err
+    assert "www/app.1.js" not in keys(s3) and "www/blog.html" in keys(s3)

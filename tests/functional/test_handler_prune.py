@@ -193,12 +193,71 @@ def test_on_timeout_fail_is_todays_failure(
     assert s3.deletes == []
 
 
-def test_delete_removes_nothing(dist: str, s3: Recording, responses: Responses) -> None:
+def state_keys(s3: Recording) -> set[str]:
+    listed = s3.client.list_objects_v2(Bucket=SITE, Prefix=f"www/{prune_plan.STATE_FOLDER}")
+    return {o["Key"] for o in listed.get("Contents", [])}
+
+
+def test_a_delete_removes_its_prune_state_and_no_site_file(
+    dist: str, s3: Recording, responses: Responses
+) -> None:
     run(responses, "Create", pruning(dist, "v1"))
+    physical_id = responses.last["PhysicalResourceId"]
+    run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v1"))
     before = keys(s3)
-    handler.handler(event("Delete", pruning(dist, "v1"), physical_id="Purge-1"), LambdaContext())
+    assert len(state_keys(s3)) == 1
+    handler.handler(event("Delete", pruning(dist, "v2"), physical_id=physical_id), LambdaContext())
     assert responses.last["Status"] == "SUCCESS"
     assert keys(s3) == before and s3.deletes == []
+    assert state_keys(s3) == set()  # no orphan left to hold another writer of the folder
+
+
+def test_the_delete_of_a_replaced_resource_keeps_the_state_its_replacement_wrote(
+    cloud: LocalCloudFront, dist: str, s3: Recording, responses: Responses
+) -> None:
+    run(responses, "Create", pruning(dist, "v1"))
+    replaced_id = responses.last["PhysicalResourceId"]
+    # Another distribution: a new physical id, so CloudFormation deletes the old one after.
+    other = cloud.create_distribution()
+    run(responses, "Update", pruning(other, "v2"), pruning(dist, "v1"))
+    assert responses.last["PhysicalResourceId"] != replaced_id
+    (state,) = state_keys(s3)
+    handler.handler(event("Delete", pruning(dist, "v1"), physical_id=replaced_id), LambdaContext())
+    assert responses.last["Status"] == "SUCCESS" and state_keys(s3) == {state}
+    # The replacement prunes on from it: v1's bundle was scheduled, and goes now.
+    later = run(responses, "Update", pruning(other, "v2", TimeoutSeconds="600"),
+                pruning(other, "v2"))
+    assert later["PrunedCount"] == "1" and "www/a.1111.js" not in keys(s3)
+
+
+def test_two_resources_pruning_one_folder_hold_until_one_is_deleted(
+    dist: str, s3: Recording, responses: Responses
+) -> None:
+    # Blog, another resource (a raw template, another app), serves from the same folder
+    # and still links the bundle Purge's v2 replaced.
+    blog = Manifest({"blog.html": H, "a.1111.js": H})
+    s3.client.put_object(Bucket=ASSETS, Key="blog.cfpurge-manifest",
+                         Body=manifest.dumps(blog).encode())
+    s3.client.put_object(Bucket=SITE, Key="www/blog.html", Body=b"x")
+    blog_create = event("Create", pruning(dist, "blog"))
+    blog_create["LogicalResourceId"] = "Blog"
+    handler.handler(blog_create, LambdaContext())
+    blog_id = responses.last["PhysicalResourceId"]
+    run(responses, "Create", pruning(dist, "v1"))
+    run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v1"))
+    held = run(responses, "Update", pruning(dist, "v2", TimeoutSeconds="600"),
+               pruning(dist, "v2"))
+    assert held["PruneStatus"] == "Held" and held["PrunedCount"] == "0"
+    assert "www/a.1111.js" in keys(s3)  # Blog's page still loads it
+    assert "another prune state shares this folder" in held["PruneProblem"]
+    # Blog is deleted: its Delete removes its state, and Purge prunes again (what Blog's
+    # site left in the bucket is no deploy's any more: docs/retention.md).
+    blog_delete = event("Delete", pruning(dist, "blog"), physical_id=blog_id)
+    blog_delete["LogicalResourceId"] = "Blog"
+    handler.handler(blog_delete, LambdaContext())
+    later = run(responses, "Update", pruning(dist, "v2"), pruning(dist, "v2", TimeoutSeconds="600"))
+    assert later["PruneStatus"] == "Pruned" and later["PrunedCount"] == "1"
+    assert "www/a.1111.js" not in keys(s3) and "www/blog.html" in keys(s3)
 
 
 def test_a_wait_handed_to_a_next_leg_still_schedules_what_the_deploy_replaced(

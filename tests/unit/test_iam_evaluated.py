@@ -187,12 +187,14 @@ def _stack_cases(
         action: str,
         resource: str,
         resource_account: str = account,
+        context: dict[str, str] | None = None,
     ) -> None:
         cases.append(
             Case(
                 where=f"{app} {stack.name} {label}",
                 allowed=allowed,
-                request=IamRequest(who.arn, who.policies, action, resource, resource_account),
+                request=IamRequest(who.arn, who.policies, action, resource, resource_account,
+                                   context or {}),
             )
         )
 
@@ -200,6 +202,25 @@ def _stack_cases(
         stream = f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:2026/12/06/[$LATEST]0f1e2d"
         for action in LOG_CALLS:
             case(who, label, allowed, action, stream)
+
+    def prune(bucket: str, prefix: str) -> None:
+        """The prune's calls (prune/run.py): the state read (ListObjectsV2 on its key,
+        GetObject), the folder's other states (ListObjectsV2 on ``prune-state-``), the state
+        written, the deletions, a Delete removing the state; and, denied, a listing of the
+        site and a deletion in another bucket."""
+        state = f"{prefix}.cloudfront-purge/prune-state-0123456789abcdef0123.json"
+        bucket_arn = f"arn:aws:s3:::{bucket}"
+        for listed in (state, f"{prefix}.cloudfront-purge/prune-state-"):
+            case(provider, "prune state listing", True, "s3:ListBucket", bucket_arn,
+                 context={"s3:prefix": listed})
+        case(provider, "prune lists the site", False, "s3:ListBucket", bucket_arn,
+             context={"s3:prefix": prefix})
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+            case(provider, "prune state", True, action, f"{bucket_arn}/{state}")
+        case(provider, "prune deletes a replaced file", True, "s3:DeleteObject",
+             f"{bucket_arn}/{prefix}assets/app.1111.js")
+        case(provider, "prune deletes in another bucket", False, "s3:DeleteObject",
+             f"arn:aws:s3:::{bucket}-other/{prefix}assets/app.1111.js")
 
     def distribution(distribution_id: str, acct: str = account) -> str:
         return f"arn:aws:cloudfront::{acct}:distribution/{distribution_id}"
@@ -274,6 +295,8 @@ def _stack_cases(
                 "s3:GetObject",
                 f"arn:aws:s3:::{bucket}/{key}",
             )
+        if props.get("PruneBucket"):
+            prune(str(props["PruneBucket"]), str(props.get("PruneKeyPrefix") or ""))
         # Rollback detection: DescribeStacks on the stack that sent the request, from
         # the handler and from the on-failure function.
         served_id = str(
@@ -358,6 +381,7 @@ def test_every_app_gets_exactly_the_calls_it_makes(assemblies: dict[str, Path]) 
     assert sum(c.allowed for c in cases) > 50 and sum(not c.allowed for c in cases) > 50
     assert any("tenant purge" in c.where for c in cases)
     assert any("manifest" in c.where and c.allowed for c in cases)
+    assert any("prune state listing" in c.where and c.allowed for c in cases)
     print(f"{len(cases)} IAM requests evaluated in {elapsed:.2f} s")
 
 

@@ -175,3 +175,37 @@ def test_a_stale_retried_leg_of_an_old_deploy_never_gets_a_live_file_deleted() -
         plan = deploy(state, served, new, now=n * 10 * DAY, keep=0)
         assert not set(plan.delete) & (served | new)
         state, served = plan.state, new
+
+
+def test_another_writers_state_in_the_folder_holds_every_deploy_and_restamps() -> None:
+    scheduled = deploy(PruneState(), V1, V2, now=0.0).state  # a.1111.js at 0
+    other = [("www/.cloudfront-purge/prune-state-0123456789abcdef0123.json", "2026-11-02")]
+    held = deploy(scheduled, V2, V2, now=30 * DAY, sharing=other)
+    assert held.delete == () and held.state.replaced == {"a.1111.js": 30 * DAY}
+    assert "prune-state-0123456789abcdef0123.json, written 2026-11-02" in held.hold_reason
+    # Its reason wins over the one-off ones: it lasts until a person acts.
+    create = deploy(PruneState(), None, V1, now=0.0, sharing=other)
+    assert "another prune state shares this folder" in create.hold_reason
+    # Gone (deleted by hand, or by its resource's Delete): a retention after the hold.
+    assert deploy(held.state, V2, V2, now=30 * DAY + 1).delete == ()
+    assert deploy(held.state, V2, V2, now=31 * DAY).delete == ("a.1111.js",)
+
+
+def test_the_shared_folder_reason_fits_prune_problem_whatever_the_prefix() -> None:
+    long_prefix = "x" * 200 + "/"
+    spec = prune.PruneSpec("site", long_prefix, 0)
+    others = [(spec.state_key(f"stack|Site{n}"), "2026-11-02") for n in range(1000)]
+    reason = prune_plan.shared_folder_reason(others)
+    assert len(reason) <= prune.MAX_PROBLEM_CHARS and ", +999 more" in reason
+    assert others[0][0].removeprefix(spec.state_folder) in reason
+    assert "written" not in prune_plan.shared_folder_reason([(others[0][0], "")])
+
+
+def test_a_state_records_its_owner_and_reads_one_written_before_owners_existed() -> None:
+    owned = PruneState({"a.js": 1.0}, seen="s", owner=prune_plan.owner_digest("Purge-1"))
+    assert prune_plan.loads(prune_plan.dumps(owned)) == owned
+    assert len(owned.owner) == 20 and "Purge" not in prune_plan.dumps(owned)
+    before = '{"format":"cloudfront-purge-prune-state","replaced":{},"seen":"s","version":1}'
+    assert prune_plan.loads(before).owner == "" and prune_plan.dumps(PruneState(seen="s")) == before
+    with pytest.raises(prune_plan.PruneStateError, match='"owner" must be a string'):
+        prune_plan.loads(before.replace('"seen"', '"owner":1,"seen"'))

@@ -4,6 +4,7 @@ is left for the next deploy (with the stamps it had)."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,8 +19,11 @@ STATE_KEY = SPEC.state_key("stack|Purge")
 
 
 class MemoryS3:
-    """The five calls the prune makes, on a dict; ``fail_keys`` answer per-key errors,
-    ``deny`` makes DeleteObjects raise AccessDenied."""
+    """The six calls the prune makes, on a dict; ``fail_keys`` answer per-key errors,
+    ``deny`` makes DeleteObjects and DeleteObject raise AccessDenied. Every object was
+    last written on ``WRITTEN``."""
+
+    WRITTEN = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
     def __init__(self, objects: dict[str, bytes]) -> None:
         self.objects = dict(objects)
@@ -29,7 +33,13 @@ class MemoryS3:
 
     def list_objects_v2(self, *, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]:
         keys = sorted(k for k in self.objects if k.startswith(Prefix))[:MaxKeys]
-        return {"Contents": [{"Key": k} for k in keys]}
+        return {"Contents": [{"Key": k, "LastModified": self.WRITTEN} for k in keys]}
+
+    def delete_object(self, *, Bucket: str, Key: str) -> None:
+        if self.deny:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}},
+                              "DeleteObject")
+        self.objects.pop(Key, None)
 
     def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         return {"Body": io.BytesIO(self.objects[Key])}
@@ -154,16 +164,124 @@ def test_a_missed_deploy_that_served_the_very_keys_the_state_saw_needs_no_mark()
     assert s3.state().seen == prune_plan.SEEN_MISSED
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: two resources of raw templates (or two apps, "
-                   "or a pipeline and a stack) pruning one folder are refused only at synth within "
-                   "one app; at run time A deletes a file it replaced that B still serves. A fix: "
-                   "hold when another prune-state object exists in the folder (needs an escape "
-                   "for an orphan state left by a renamed resource)")
+B_KEY = SPEC.state_key("stack|OtherSite")
+A_V1, A_V2, B_V1 = {"index.html", "shared.css"}, {"index.html"}, {"blog.html", "shared.css"}
+
+
+def two_sites() -> MemoryS3:
+    """A (this test's STATE_KEY) and B (B_KEY) serve from one folder; both link shared.css.
+    A's v2 dropped it at 0."""
+    s3 = MemoryS3(site(A_V1 | B_V1))
+    prune.run(s3, SPEC, state_key=B_KEY, old=None, new=B_V1, now=0.0)  # type: ignore[arg-type]
+    run(s3, A_V1, A_V2, now=0.0)
+    return s3
+
+
 def test_two_resources_pruning_one_folder_never_delete_each_others_live_files() -> None:
-    a_v1, a_v2, b_v1 = {"index.html", "shared.css"}, {"index.html"}, {"blog.html", "shared.css"}
-    s3 = MemoryS3(site(a_v1 | b_v1))
-    b_key = SPEC.state_key("stack|OtherSite")
-    prune.run(s3, SPEC, state_key=b_key, old=None, new=b_v1, now=0.0)  # type: ignore[arg-type]
-    run(s3, a_v1, a_v2, now=0.0)
-    run(s3, a_v2, a_v2, now=10 * DAY)
+    s3 = two_sites()
+    held = run(s3, A_V2, A_V2, now=10 * DAY)
     assert "www/shared.css" in s3.objects  # B's page still links it
+    assert held.status == prune.STATUS_HELD and held.pruned == 0
+    # A's schedule is kept, restamped: its retention runs again once the folder is A's.
+    assert s3.state().replaced == {"shared.css": 10 * DAY}
+
+
+def test_the_hold_names_the_other_state_and_what_a_person_can_do() -> None:
+    s3 = two_sites()
+    attributes = run(s3, A_V2, A_V2, now=10 * DAY).attributes()
+    problem = attributes[prune.ATTR_PRUNE_PROBLEM]
+    # The whole advice fits the attribute (PruneProblem is cut at 200 characters).
+    assert len(problem) <= prune.MAX_PROBLEM_CHARS and not problem.endswith("…")
+    assert B_KEY.removeprefix("www/.cloudfront-purge/") in problem
+    assert "written 2026-11-02" in problem
+    assert "own prefix" in problem and "delete that state if its resource is gone" in problem
+
+
+def test_the_hold_is_a_warning_log_line_with_the_other_states_and_the_advice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s3 = two_sites()
+    caplog.clear()
+    run(s3, A_V2, A_V2, now=10 * DAY)
+    (line,) = [r for r in caplog.records if r.getMessage() == "prune"]
+    assert line.levelname == "WARNING" and line.other_states == [B_KEY]
+    assert "aws s3 rm" in line.advice and "orphan" in line.advice
+
+
+def test_an_orphan_state_deleted_by_hand_lets_the_next_deploys_prune_after_retention() -> None:
+    s3 = two_sites()
+    run(s3, A_V2, A_V2, now=10 * DAY)  # held, restamped
+    del s3.objects[B_KEY]  # B's resource is gone: a person removes its state
+    early = run(s3, A_V2, A_V2, now=10 * DAY + 1)
+    assert early.status == prune.STATUS_PRUNED and "www/shared.css" in s3.objects
+    later = run(s3, A_V2, A_V2, now=11 * DAY)
+    assert later.pruned == 1 and "www/shared.css" not in s3.objects
+
+
+def test_only_prune_state_objects_in_the_same_folder_hold_the_prune() -> None:
+    s3 = MemoryS3(site({"a.js", "index.html"}) | {
+        "www/.cloudfront-purge/notes.txt": b"x",  # not a state
+        "www/.cloudfront-purge/prune-state-x/old.json": b"x",  # not in the folder itself
+        "blog/.cloudfront-purge/prune-state-0123.json": b"x",  # another folder
+    })
+    run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0)
+    outcome = run(s3, {"index.html"}, {"index.html"}, now=DAY)
+    assert outcome.status == prune.STATUS_PRUNED and outcome.pruned == 1
+
+
+def test_a_folder_that_cannot_be_listed_deletes_nothing_and_says_so() -> None:
+    class NoFolderListing(MemoryS3):
+        def list_objects_v2(self, *, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]:
+            if Prefix == STATE_KEY:
+                return super().list_objects_v2(Bucket=Bucket, Prefix=Prefix, MaxKeys=MaxKeys)
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow"}}, "ListObjectsV2")
+
+    s3 = NoFolderListing(site({"a.js", "index.html"}))
+    run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0)
+    outcome = run(s3, {"index.html"}, {"index.html"}, now=DAY)
+    assert outcome.status == prune.STATUS_PARTIAL and outcome.pruned == 0
+    assert "other prune states not listed" in outcome.problem and "SlowDown" in outcome.problem
+    assert "www/a.js" in s3.objects
+
+
+def test_a_delete_removes_its_own_state_and_no_site_file() -> None:
+    s3 = MemoryS3(site({"a.js", "index.html"}))
+    me = prune_plan.owner_digest("Purge-abc")
+    run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0, owner=me)
+    assert s3.state().owner == me
+    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner=me) == ""  # type: ignore[arg-type]
+    assert set(s3.objects) == {"www/a.js", "www/index.html"}
+    # None left: nothing to do.
+    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner=me) == ""  # type: ignore[arg-type]
+
+
+def test_the_delete_of_a_replaced_resource_keeps_the_state_its_replacement_wrote() -> None:
+    s3 = MemoryS3(site({"a.js", "index.html"}))
+    run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0,
+        owner=prune_plan.owner_digest("Purge-new"))
+    old = prune_plan.owner_digest("Purge-old")
+    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner=old) == ""  # type: ignore[arg-type]
+    assert s3.state().replaced == {"a.js": 0.0}
+
+
+@pytest.mark.parametrize("body", [b"{not json", prune_plan.dumps(prune_plan.PruneState(
+    {"a.js": 0.0}, seen="x")).encode()], ids=["damaged", "written-before-owners"])
+def test_a_delete_removes_a_state_of_its_key_that_names_no_owner(body: bytes) -> None:
+    s3 = MemoryS3({STATE_KEY: body})
+    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner="me") == ""  # type: ignore[arg-type]
+    assert s3.objects == {}
+
+
+def test_a_state_that_cannot_be_removed_is_a_problem_never_an_exception() -> None:
+    s3 = MemoryS3(site({"a.js", "index.html"}))
+    run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0, owner="me")
+    s3.deny = True
+    problem = prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner="me")  # type: ignore[arg-type]
+    assert "AccessDenied" in problem and STATE_KEY in s3.objects
+
+
+def test_marking_a_missed_deploy_keeps_the_owner() -> None:
+    s3 = MemoryS3(site({"a.js", "b.js"}))
+    run(s3, {"a.js", "b.js"}, {"b.js"}, now=0.0, owner="me")
+    prune.mark_missed(s3, SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
+    assert s3.state().owner == "me" and s3.state().seen == prune_plan.SEEN_MISSED

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from cloudfront_purge.prune import run as prune
 from cloudfront_purge.prune import step as prune_step
 
@@ -21,7 +23,7 @@ def test_an_unexpected_error_is_a_failed_prune_not_a_failed_deploy() -> None:
         raise RuntimeError("no S3 client today")
 
     data = prune_step.after_purge(event(), prune_step.parse(PROPS), broken, rollback=False,
-                                  stop_at=None)
+                                  stop_at=None, physical_id="Purge-1")
     assert data[prune.ATTR_PRUNE_STATUS] in (prune.STATUS_FAILED,)
     assert "no S3 client today" in data[prune.ATTR_PRUNE_PROBLEM]
 
@@ -34,3 +36,17 @@ def test_every_success_of_a_pruning_resource_carries_every_prune_attribute() -> 
     untouched: dict[str, str] = {}
     prune_step.complete(untouched, {"DistributionIds": ["E1"]})
     assert untouched == {}
+
+
+def test_a_delete_never_fails_for_its_prune_state(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> Any:
+        raise RuntimeError("no S3 client today")
+
+    delete = {**event(), "RequestType": "Delete", "PhysicalResourceId": "Purge-1"}
+    prune_step.deleted(delete, broken)  # logged, not raised: the Delete answers SUCCESS
+    (line,) = [r for r in caplog.records if r.getMessage() == "prune_state_not_removed"]
+    assert line.levelname == "WARNING" and "no S3 client today" in line.problem
+    caplog.clear()
+    # Properties whose prune never ran: no state of its own, no S3 call, nothing logged.
+    prune_step.deleted({**delete, "ResourceProperties": {"PruneBucket": "Not_A_Bucket"}}, broken)
+    assert caplog.records == []

@@ -5,7 +5,9 @@ resource uses. Not shipped to Lambda (the CLI is not).
 The pipeline syncs without ``--delete``, entry documents last, then runs the purge: once
 every invalidation is Completed, what OLD had and NEW does not is scheduled, and what earlier
 runs scheduled and retention let go is deleted. The state lives in the bucket, under
-``<prefix>.cloudfront-purge/``, named by ``--prune-state`` (one per pipeline).
+``<prefix>.cloudfront-purge/``, named by ``--prune-state`` (one per pipeline); another
+pipeline's or resource's state in that folder holds the prune, as it does the resource's
+(docs/retention.md, "Two writers, one folder").
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def add_options(purge: argparse.ArgumentParser) -> None:
         "--prune-state",
         default=None,
         metavar="NAME",
-        help="names this pipeline's prune state in the bucket; one per pipeline "
+        help="names this pipeline's prune state in the bucket; one per pipeline, and one "
+        "pipeline per folder: another's state there holds the prune "
         f"(default: {DEFAULT_STATE_NAME})",
     )
 

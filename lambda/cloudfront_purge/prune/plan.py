@@ -18,6 +18,10 @@ From them, after every invalidation of the deploy is Completed:
    state never saw may have served (and replaced again) a key whose stamp is older than
    its last use: the prune was off for a while, a state write failed, a purge timed out.
    The state is brought up to date, and the next deploy deletes.
+5. Nothing is deleted while another resource's (or pipeline's) state shares the folder
+   (``sharing``, listed by ``run``): its manifests may name a key this one replaced, and
+   its pages may still load it. The hold says which state and what to do
+   (:func:`shared_folder_reason`).
 
 Every key here is a manifest key (relative to the prune prefix); only keys a manifest of
 this resource named ever enter the state, so objects someone else wrote are never listed.
@@ -27,7 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cloudfront_purge.model.base import CloudFrontPurgeError
@@ -40,6 +45,11 @@ STATE_FOLDER = ".cloudfront-purge/"
 #: ``seen`` of a state whose resource answered a deploy without pruning (a purge that timed
 #: out under ``OnTimeout: succeed``): never a key set digest, so the next deploy holds.
 SEEN_MISSED = "missed"
+#: How the name of a prune state object inside :data:`STATE_FOLDER` starts
+#: (``run.PruneSpec.state_key``: ``prune-state-<20 hex digits>.json``).
+STATE_OBJECT_START = "prune-state-"
+#: Any name of this form counts as another writer's state, whichever digest it carries.
+_STATE_OBJECT_NAME = re.compile(rf"^{STATE_OBJECT_START}[^/]+\.json$")
 
 
 class PruneStateError(CloudFrontPurgeError, ValueError):
@@ -54,6 +64,10 @@ class PruneState:
     replaced: Mapping[str, float] = field(default_factory=dict)
     #: :func:`key_set_digest` of the last deploy's keys that wrote this state ("" if none).
     seen: str = ""
+    #: :func:`owner_digest` of the physical resource that last wrote it ("" for the CLI's,
+    #: and for states written before the field existed): a Delete of that resource removes
+    #: the state, a Delete of the one it replaced does not.
+    owner: str = ""
 
     def __len__(self) -> int:
         return len(self.replaced)
@@ -84,6 +98,7 @@ def plan_prune(
     may_delete: bool = True,
     hold_reason: str = "",
     trust_old: bool = True,
+    sharing: Sequence[tuple[str, str]] = (),
 ) -> PrunePlan:
     """The prune of one deploy (module docstring for the rules).
 
@@ -99,7 +114,12 @@ def plan_prune(
             state last saw another version (CloudFormation's OldResourceProperties: yes).
             False for a caller's word (the CLI's OLD): then a mismatch schedules none of
             ``old``'s keys, as they may be another site's files.
+        sharing: (key, date last written) of every other prune state in this folder; any
+            holds the prune, and its reason wins over the others: it lasts until a person
+            acts, they go by themselves.
     """
+    if sharing:
+        may_delete, hold_reason = False, shared_folder_reason(sharing)
     live = set(new)
     needed_only: set[str] = set()
     missed = old is not None and bool(state.seen) and state.seen != key_set_digest(old)
@@ -121,8 +141,9 @@ def plan_prune(
         may_delete, hold_reason = False, "the previous deploy's manifest is not known"
     if not may_delete:
         # A held deploy cannot tell what was served since the stamps were written (deploys
-        # the state missed, a previous version not known): every pending key counts as
-        # replaced now, so its retention runs again from this Completed purge.
+        # the state missed, a previous version not known, another writer's pages): every
+        # pending key counts as replaced now, so its retention runs again from this
+        # Completed purge.
         pending = dict.fromkeys(pending, now)
     delete: list[str] = []
     if may_delete:
@@ -137,7 +158,9 @@ def plan_prune(
         del pending[key]
     return PrunePlan(
         delete=tuple(delete),
-        state=PruneState(dict(sorted(pending.items())), seen=key_set_digest(live)),
+        state=PruneState(
+            dict(sorted(pending.items())), seen=key_set_digest(live), owner=state.owner
+        ),
         kept=len(pending),
         hold_reason="" if may_delete else hold_reason,
     )
@@ -146,7 +169,41 @@ def plan_prune(
 def with_left_behind(state: PruneState, left: Mapping[str, float]) -> PruneState:
     """The state with keys whose deletion failed put back (with their own stamps), so the
     next deploy tries them again."""
-    return PruneState(dict(sorted({**state.replaced, **left}.items())), seen=state.seen)
+    return PruneState(
+        dict(sorted({**state.replaced, **left}.items())), seen=state.seen, owner=state.owner
+    )
+
+
+def owner_digest(physical_id: str) -> str:
+    """What a state records of the physical resource that wrote it: a digest, so the state
+    discloses no stack or resource name if it is ever served."""
+    return hashlib.sha256(physical_id.encode("utf-8")).hexdigest()[:20]
+
+
+def is_state_name(name: str) -> bool:
+    """Whether ``name`` (a key inside :data:`STATE_FOLDER`) is a prune state object."""
+    return bool(_STATE_OBJECT_NAME.match(name))
+
+
+def shared_folder_reason(others: Sequence[tuple[str, str]]) -> str:
+    """Why a prune holds while other writers' states share its folder, and what a person
+    does about it (docs/retention.md, "Two writers, one folder"). Under 200 characters for
+    the states this code writes, whatever the prefix, so ``PruneProblem`` carries all of
+    it: the state is named within its folder (``<prefix>.cloudfront-purge/``); the log
+    line names the whole keys.
+
+    Args:
+        others: (key, day it was last written, or "") of each other state object, at least
+            one.
+    """
+    key, written = others[0]
+    name = key.rpartition("/")[2]
+    when = f", written {written}" if written else ""
+    more = f", +{len(others) - 1} more" if len(others) > 1 else ""
+    return (
+        f"another prune state shares this folder ({name}{when}{more}). Give each site its "
+        "own prefix, or delete that state if its resource is gone"
+    )
 
 
 def key_set_digest(keys: Collection[str]) -> str:
@@ -172,13 +229,17 @@ def batches(keys: Iterable[str], size: int) -> Iterable[list[str]]:
 
 def dumps(state: PruneState) -> str:
     """The state object's JSON text (keys sorted: the same state gives the same bytes)."""
+    document: dict[str, object] = {
+        "format": STATE_FORMAT,
+        "version": STATE_VERSION,
+        "replaced": dict(sorted(state.replaced.items())),
+        "seen": state.seen,
+    }
+    if state.owner:
+        # Optional: a reader of version 1 without it ignores it (and forgets it on a write).
+        document["owner"] = state.owner
     return json.dumps(
-        {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "replaced": dict(sorted(state.replaced.items())),
-            "seen": state.seen,
-        },
+        document,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -210,4 +271,7 @@ def loads(text: str | bytes, *, source: str = "prune state") -> PruneState:
     seen = document.get("seen", "")
     if not isinstance(seen, str):
         raise PruneStateError(f'{source}: "seen" must be a string')
-    return PruneState({str(k): float(v) for k, v in replaced.items()}, seen=seen)
+    owner = document.get("owner", "")
+    if not isinstance(owner, str):
+        raise PruneStateError(f'{source}: "owner" must be a string')
+    return PruneState({str(k): float(v) for k, v in replaced.items()}, seen=seen, owner=owner)

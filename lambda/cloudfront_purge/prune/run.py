@@ -9,6 +9,8 @@ failure: it reports what it left behind, which the next deploy picks up.
 
 The state object is ``<prefix>.cloudfront-purge/prune-state-<id>.json`` in the prune
 bucket: one per resource (``id`` digests the stack id and logical id) or per CLI state name.
+Another writer's state in the same folder holds the prune (docs/retention.md, "Two writers,
+one folder"); :func:`remove_state` is a Delete's, so a deleted resource leaves none behind.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cloudfront_purge.model import rules
@@ -81,6 +83,14 @@ STATUS_HELD = "Held"
 DELETE_BATCH = 1000
 MAX_PROBLEM_CHARS = 200
 STATE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: The ``prune`` log line's advice when another writer's state holds the prune.
+SHARED_FOLDER_ADVICE = (
+    "two resources or pipelines prune this folder, and neither knows which files the other "
+    "serves: give each its own prefix (PruneKeyPrefix, --prune-prefix). A state whose "
+    "resource was deleted or renamed before it removed its state, whose prune moved to "
+    "another folder, or whose pipeline changed --prune-state, is an orphan: delete it "
+    "(aws s3 rm s3://<bucket>/<key>), and the next deploy prunes (docs/retention.md)"
+)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -98,7 +108,13 @@ class PruneSpec:
     def state_key(self, identity: str) -> str:
         """The state object's key for a resource (or CLI state name) ``identity``."""
         digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:20]
-        return f"{self.key_prefix}{prune_plan.STATE_FOLDER}prune-state-{digest}.json"
+        return f"{self.state_folder}{prune_plan.STATE_OBJECT_START}{digest}.json"
+
+    @property
+    def state_folder(self) -> str:
+        """Where every prune state of this prefix lives (listing it needs only the
+        ``s3:ListBucket`` grant the state's own read has)."""
+        return f"{self.key_prefix}{prune_plan.STATE_FOLDER}"
 
 
 @dataclass
@@ -244,6 +260,7 @@ def run(
     hold_reason: str = "",
     clock: Callable[[], float] = time.time,
     trust_old: bool = True,
+    owner: str = "",
 ) -> PruneOutcome:
     """Read the state, delete what expired, write the state back; never raises for S3.
 
@@ -260,6 +277,8 @@ def run(
         hold_reason: why ``may_delete`` is False.
         trust_old: False when ``old`` is a caller's word (the CLI): see
             :func:`cloudfront_purge.prune.plan.plan_prune`.
+        owner: :func:`~cloudfront_purge.prune.plan.owner_digest` of the physical resource
+            running this prune, recorded in the state for its Delete ("": the CLI's).
     """
     now = clock() if now is None else now
     problems: list[str] = []
@@ -276,9 +295,16 @@ def run(
         # wrongly), and pruning works again from this deploy on.
         state = prune_plan.PruneState()
         problems.append(f"prune state unreadable, started afresh ({exc}); files it listed stay")
+    try:
+        sharing = _other_states(s3, spec, state_key)
+    except _S3Failure as exc:
+        # Whether another writer serves from this folder is not known: delete nothing.
+        sharing = []
+        problems.append(f"other prune states not listed, nothing deleted: {exc}")
+        may_delete, hold_reason = False, "other prune states not listed"
     plan = prune_plan.plan_prune(
         state, old=old, new=new, now=now, keep_seconds=spec.keep_seconds,
-        may_delete=may_delete, hold_reason=hold_reason, trust_old=trust_old,
+        may_delete=may_delete, hold_reason=hold_reason, trust_old=trust_old, sharing=sharing,
     )
     left: dict[str, float] = {}
     pruned = 0
@@ -296,7 +322,7 @@ def run(
         left.update({k: state.replaced.get(k, now) for k in failed})
         if problem:
             problems.append(problem)
-    final = prune_plan.with_left_behind(plan.state, left)
+    final = replace(prune_plan.with_left_behind(plan.state, left), owner=owner or state.owner)
     try:
         _write_state(s3, spec.bucket, state_key, final)
     except _S3Failure as exc:
@@ -312,10 +338,45 @@ def run(
         pruned=pruned,
         left_behind=len(left),
         scheduled=len(final) - len(left),
-        problem="; ".join(problems) or plan.hold_reason,
+        # Another writer's hold lasts until a person acts: it leads, whatever else happened.
+        problem="; ".join([plan.hold_reason, *problems] if sharing else problems)
+        or plan.hold_reason,
     )
-    _log(outcome, spec, state_key)
+    _log(outcome, spec, state_key, sharing=sharing)
     return outcome
+
+
+def remove_state(s3: S3Client, spec: PruneSpec, *, state_key: str, owner: str) -> str:
+    """A Delete of the resource whose ``owner`` digest is given: remove its prune state, so
+    it does not hold other writers of the folder for good; "" or the problem. Never raises.
+
+    A state another physical resource wrote last is kept: CloudFormation deletes a replaced
+    resource after its replacement, which shares the state (same stack and logical id) and
+    has already written it. A state with no owner (written before owners were recorded) is
+    this logical resource's: removed. Site files are never touched.
+    """
+    try:
+        try:
+            state = _load_state(s3, spec.bucket, state_key)
+        except prune_plan.PruneStateError:
+            state = prune_plan.PruneState()  # damaged, at this resource's key: its own
+        if state is None:
+            return ""
+        if state.owner and state.owner != owner:
+            logger.info("prune_state_kept", extra={
+                "state": state_key, "bucket": spec.bucket,
+                "reason": "written last by the resource that replaced this one"})
+            return ""
+        s3.delete_object(Bucket=spec.bucket, Key=state_key)
+    except Exception as exc:  # a Delete never fails for the prune (docs/retention.md)
+        problem = str(exc) if isinstance(exc, _S3Failure) else _problem(exc)
+        logger.warning("prune_state_not_removed", extra={
+            "problem": problem, "state": state_key, "bucket": spec.bucket,
+            "advice": "if another resource or pipeline prunes this folder, delete the state "
+            "object by hand: it holds their prune (docs/retention.md)"})
+        return problem
+    logger.info("prune_state_removed", extra={"state": state_key, "bucket": spec.bucket})
+    return ""
 
 
 def mark_missed(
@@ -337,8 +398,7 @@ def mark_missed(
             return ""
         if served is not None and state.seen == prune_plan.key_set_digest(served):
             return ""
-        _write_state(s3, spec.bucket, state_key,
-                     prune_plan.PruneState(state.replaced, seen=prune_plan.SEEN_MISSED))
+        _write_state(s3, spec.bucket, state_key, replace(state, seen=prune_plan.SEEN_MISSED))
     except (_S3Failure, prune_plan.PruneStateError) as exc:
         logger.warning("prune_state_not_marked", extra={
             "problem": str(exc), "state": state_key,
@@ -360,7 +420,12 @@ def _problem(exc: BaseException) -> str:
 
 
 def _read_state(s3: S3Client, bucket: str, key: str) -> prune_plan.PruneState:
-    """The state, or an empty one when there is none yet.
+    """The state, or an empty one when there is none yet (:func:`_load_state`)."""
+    return _load_state(s3, bucket, key) or prune_plan.PruneState()
+
+
+def _load_state(s3: S3Client, bucket: str, key: str) -> prune_plan.PruneState | None:
+    """The state, or None when there is none.
 
     Whether it exists is asked with ListObjectsV2 (prefix = the state's key), which the
     provider may call only with that prefix (``s3:ListBucket`` conditioned on ``s3:prefix``):
@@ -371,14 +436,37 @@ def _read_state(s3: S3Client, bucket: str, key: str) -> prune_plan.PruneState:
     try:
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
         if not any(item.get("Key") == key for item in listed.get("Contents", [])):
-            return prune_plan.PruneState()
+            return None
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except Exception as exc:  # every failure is reported, never raised to the deploy
         error = AwsError.of(exc)
         if error is not None and error.code in ("NoSuchKey", "404"):
-            return prune_plan.PruneState()  # deleted between the listing and the read
+            return None  # deleted between the listing and the read
         raise _S3Failure(f"s3://{bucket}/{key} cannot be read ({_problem(exc)})") from exc
     return prune_plan.loads(body, source=f"s3://{bucket}/{key}")
+
+
+def _other_states(s3: S3Client, spec: PruneSpec, state_key: str) -> list[tuple[str, str]]:
+    """(key, day last written or "") of every prune state in the folder but ``state_key``.
+
+    One ListObjectsV2 of the state folder, whose 1,000 keys are far more writers than any
+    folder has; a longer listing only means more of them (the first page names enough).
+    """
+    folder = spec.state_folder
+    try:
+        listed = s3.list_objects_v2(
+            Bucket=spec.bucket, Prefix=f"{folder}{prune_plan.STATE_OBJECT_START}", MaxKeys=1000
+        )
+    except Exception as exc:  # reported; the prune then deletes nothing
+        raise _S3Failure(f"s3://{spec.bucket}/{folder}: {_problem(exc)}") from exc
+    others: list[tuple[str, str]] = []
+    for item in listed.get("Contents", []):
+        key = str(item.get("Key", ""))
+        if key == state_key or not prune_plan.is_state_name(key.removeprefix(folder)):
+            continue
+        modified = item.get("LastModified")
+        others.append((key, modified.strftime("%Y-%m-%d") if modified else ""))
+    return others
 
 
 def _write_state(s3: S3Client, bucket: str, key: str, state: prune_plan.PruneState) -> None:
@@ -416,10 +504,17 @@ def _delete_batch(s3: S3Client, spec: PruneSpec, batch: list[str]) -> tuple[int,
     return len(batch) - len(failed), failed, problem
 
 
-def _log(outcome: PruneOutcome, spec: PruneSpec, state_key: str) -> None:
-    level = logging.WARNING if outcome.status in (STATUS_PARTIAL, STATUS_FAILED) else logging.INFO
+def _log(
+    outcome: PruneOutcome,
+    spec: PruneSpec,
+    state_key: str,
+    *,
+    sharing: list[tuple[str, str]] | None = None,
+) -> None:
+    # A folder shared with another writer holds every deploy until a person acts: a warning.
+    warn = outcome.status in (STATUS_PARTIAL, STATUS_FAILED) or bool(sharing)
     logger.log(
-        level,
+        logging.WARNING if warn else logging.INFO,
         "prune",
         extra={
             "prune_status": outcome.status,
@@ -436,5 +531,7 @@ def _log(outcome: PruneOutcome, spec: PruneSpec, state_key: str) -> None:
                 if outcome.left_behind or outcome.status == STATUS_FAILED
                 else {}
             ),
+            **({"other_states": [key for key, _ in sharing], "advice": SHARED_FOLDER_ADVICE}
+               if sharing else {}),
         },
     )

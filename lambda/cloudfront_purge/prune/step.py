@@ -6,6 +6,8 @@
   manifests and prunes. A rollback's Update only updates the state (it deletes nothing).
 - :func:`timed_out`: the attributes of a SUCCESS under ``OnTimeout: succeed``.
 - :func:`complete`: every SUCCESS of a pruning resource carries every prune attribute.
+- :func:`deleted`: a Delete removes the resource's own prune state (never a site file), so
+  it does not hold another writer of the folder for good.
 
 Nothing here raises for an S3 failure: a prune never fails the deploy.
 """
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cloudfront_purge.changed import manifest
 from cloudfront_purge.changed import s3_plan as changed_scope
 from cloudfront_purge.model import rules
+from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.prune import run as prune
 
 if TYPE_CHECKING:
@@ -64,12 +67,18 @@ def after_purge(
     *,
     rollback: bool,
     stop_at: float | None,
+    physical_id: str,
 ) -> dict[str, str]:
-    """Prune after a Completed purge; the prune attributes (empty when prune is off)."""
+    """Prune after a Completed purge; the prune attributes (empty when prune is off).
+
+    ``physical_id``: the one this request answers, recorded (as a digest) in the state so
+    that only this physical resource's Delete removes it (:func:`deleted`).
+    """
     if options.prune is None:
         return {}
     try:
-        return _after_purge(event, options.prune, s3, rollback=rollback, stop_at=stop_at)
+        return _after_purge(event, options.prune, s3, rollback=rollback, stop_at=stop_at,
+                            owner=prune_plan.owner_digest(physical_id))
     except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
         outcome = prune.PruneOutcome(
             status=prune.STATUS_FAILED, problem=f"{type(exc).__name__}: {exc}"
@@ -86,6 +95,7 @@ def _after_purge(
     *,
     rollback: bool,
     stop_at: float | None,
+    owner: str,
 ) -> dict[str, str]:
     props = event.get("ResourceProperties", {})
     state_key = spec.state_key(state_identity(event))
@@ -108,6 +118,7 @@ def _after_purge(
         stop_at=stop_at,
         may_delete=not rollback and not hold,
         hold_reason=REASON_ROLLBACK if rollback else hold,
+        owner=owner,
     )
     return outcome.attributes()
 
@@ -206,6 +217,24 @@ def missed_by_failure(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> N
     except Exception:  # bad properties: the answer says so; no prune to speak of
         return
     missed(event, options, s3)
+
+
+def deleted(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> None:
+    """A Delete of a pruning resource: remove its prune state unless the resource that
+    replaced it wrote it last (:func:`prune.remove_state`). Site files stay, as before.
+    Properties that cannot be parsed: nothing to remove. Never raises."""
+    try:
+        spec = prune.parse_prune(event.get("ResourceProperties", {}))
+    except Exception:  # a resource whose prune never ran: no state of its own
+        return
+    if spec is None:
+        return
+    try:
+        prune.remove_state(s3(), spec, state_key=spec.state_key(state_identity(event)),
+                           owner=prune_plan.owner_digest(str(event["PhysicalResourceId"])))
+    except Exception as exc:  # a Delete never fails for the prune (docs/retention.md)
+        logger.warning("prune_state_not_removed", extra={
+            "problem": f"{type(exc).__name__}: {exc}"})
 
 
 def timed_out(problem: str) -> dict[str, str]:

@@ -24,7 +24,9 @@ Lifecycle:
   with PruneStatus / PruneLeftBehind. With OnTimeout "succeed", a purge that times out is
   SUCCESS with a Warning, and nothing is pruned.
 - Delete: SUCCESS at once. Nothing to undo: an invalidation cannot be cancelled, and a
-  purge on delete only fails stacks (aws-cdk issue 4223).
+  purge on delete only fails stacks (aws-cdk issue 4223). A pruning resource removes its
+  own prune state first (never a site file; ``prune.step.deleted``), so another resource
+  or pipeline pruning the same folder is not held by it for good.
 
 Logs: Lambda's JSON log format (the provider sets ``logging_format`` JSON), one line per
 event, the event name as the message and its fields as ``extra``, which Lambda's formatter
@@ -197,6 +199,7 @@ def update(event: dict[str, Any], context: LambdaContext, request: Request) -> s
 @lifecycle.delete
 def delete(event: dict[str, Any], _context: LambdaContext, _request: Request) -> str:
     logger.info("delete", extra={"note": "nothing to purge or undo"})
+    prune_step.deleted(event, s3_client)
     return str(event["PhysicalResourceId"])
 
 
@@ -311,7 +314,7 @@ def _purge_as_asked(
         request.data.update(_skipped(spec, 0, changed_scope.attributes(plan)))
         logger.info("nothing_to_purge", extra={"reason": plan.reason})
         # No invalidation to wait for: retention still runs its course.
-        request.data.update(_prune(event, context, pruning, started, request))
+        request.data.update(_prune(event, context, pruning, started, request, physical_id))
         return physical_id
     if not plan.is_full:
         spec = replace(spec, paths=tuple(rules.normalize_paths(plan.paths)))
@@ -382,7 +385,7 @@ def _purge_as_asked(
         )
     )
     if result.status == engine.COMPLETED:
-        request.data.update(_prune(event, context, pruning, started, request))
+        request.data.update(_prune(event, context, pruning, started, request, physical_id))
     else:
         request.data.update(prune_step.not_run(pruning, prune_step.REASON_NOT_COMPLETED))
     logger.info(
@@ -402,8 +405,10 @@ def _prune(
     pruning: prune_step.Options,
     started: float,
     request: Request,
+    physical_id: str,
 ) -> dict[str, str]:
-    """Prune after a Completed purge (docs/retention.md), within this invocation's time."""
+    """Prune after a Completed purge (docs/retention.md), within this invocation's time;
+    ``physical_id`` is the one this request answers."""
     if pruning.prune is None:
         return {}
     remaining = context.get_remaining_time_in_millis() / 1000.0
@@ -413,6 +418,7 @@ def _prune(
         s3_client,
         rollback=request.rollback is not None,
         stop_at=time.time() + remaining - handoff_margin(remaining),
+        physical_id=physical_id,
     )
 
 
