@@ -17,8 +17,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 import cloudfront_purge
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
 from cdk_cloudfront_invalidation.provider import handler_asset_dir, runtime_files
-from cloudfront_purge.changed import changes, cover, manifest
-from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.changed import changes, cover, manifest, s3_plan
 from cloudfront_purge.model import rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +61,7 @@ def test_only_changed_sends_the_manifest_url_and_the_url_options() -> None:
     url = json.dumps(stack.resolve(props[rules.PROP_MANIFEST]))
     assert "s3://" in url and f"{purge.manifest_asset.asset_hash}{rules.MANIFEST_EXTENSION}" in url
     # What the handler parses is what the construct sent.
-    parsed = changed_scope.parse_changed_only({**props, rules.PROP_MANIFEST: "s3://b/k.cfpurge-manifest"})
+    parsed = s3_plan.parse_changed_only({**props, rules.PROP_MANIFEST: "s3://b/k.cfpurge-manifest"})
     assert (parsed.url_prefix, parsed.index_document, parsed.max_paths) == ("/docs/", None, 12)
 
 

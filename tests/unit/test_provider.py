@@ -21,7 +21,7 @@ from cfnlint.decode import decode
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cdk_cloudfront_invalidation.provider import ON_FAILURE_HANDLER, handler_asset_dir
-from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.changed import s3_plan
 from cloudfront_purge.function.responder import response_data
 from cloudfront_purge.model import rules
 
@@ -397,15 +397,15 @@ def test_raw_template_properties_are_what_the_handler_accepts() -> None:
     assert set(props) == rules.KNOWN_PROPS - {rules.PROP_DISTRIBUTION_ID}
     spec = rules.parse_properties(props)
     # By default OnlyChanged is false and Paths is purged.
-    assert changed_scope.parse_changed_only(props) == changed_scope.ChangedOnlySpec(
+    assert s3_plan.parse_changed_only(props) == s3_plan.ChangedOnlySpec(
         only_changed=False, manifest=None, url_prefix="/", index_document="index.html",
         max_paths=30,
     )
     with_manifest = as_cloudformation_passes_it(
         purge["Properties"], {**parameters, "PurgeOnlyChanged": "true", "ManifestUrl": "s3://assets/site.cfpurge-manifest"}
     )
-    changed_only = changed_scope.parse_changed_only(with_manifest)
-    assert changed_only.only_changed and changed_only.manifest == changed_scope.S3Location(
+    changed_only = s3_plan.parse_changed_only(with_manifest)
+    assert changed_only.only_changed and changed_only.manifest == s3_plan.S3Location(
         "assets", "site.cfpurge-manifest"
     )
     assert spec == rules.PurgeSpec(

@@ -146,7 +146,7 @@ def _plan_update(
 ) -> scope.PurgePlan:
     assert options.manifest is not None  # parse_changed_only requires it with OnlyChanged
     try:
-        new = read_manifest(s3, options.manifest)
+        new = fetch_manifest(s3, options.manifest)
     except manifest.ManifestError as exc:
         # Without this deploy's manifest nothing can be diffed: purge everything.
         return scope.full_plan(f"this deploy's manifest cannot be used: {exc}", full_paths)
@@ -161,7 +161,7 @@ def _plan_update(
         old = None
         if previous.manifest is not None:
             try:
-                old = read_manifest(s3, previous.manifest)
+                old = fetch_manifest(s3, previous.manifest)
             except manifest.ManifestError as exc:
                 old = exc
     return scope.plan_purge(
@@ -183,7 +183,7 @@ ACCESS_DENIED_HINT = "; gone (S3 says 403 without s3:ListBucket) or kms:Decrypt 
 _ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
 
 
-def read_manifest(s3: Callable[[], S3Client], location: S3Location) -> manifest.Manifest:
+def fetch_manifest(s3: Callable[[], S3Client], location: S3Location) -> manifest.Manifest:
     """Read and parse one manifest object.
 
     Raises:

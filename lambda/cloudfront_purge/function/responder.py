@@ -54,7 +54,7 @@ def response_data(
     Every SUCCESS carries every attribute, so a GetAtt on any of them always works. Every
     value is a string: CloudFormation hands GetAtt values over as strings. ``problem`` is
     set only when a rollback answers SUCCESS without a confirmed purge. ``scope`` holds
-    PurgeScope, ScopeReason, ChangedFiles and UnchangedKept (``changed_scope.attributes``);
+    PurgeScope, ScopeReason, ChangedFiles and UnchangedKept (``s3_plan.attributes``);
     a key it lacks is present and empty.
     """
     data = {

@@ -68,7 +68,7 @@ PROP_SOURCE_HASH = "SourceHash"
 PROP_WAIT_FOR_COMPLETION = "WaitForCompletion"
 PROP_TIMEOUT_SECONDS = "TimeoutSeconds"
 PROP_INVALIDATE_ON_CREATE = "InvalidateOnCreate"
-# Changed-only purges (docs/changed-only.md); parsed by changed_scope.parse_changed_only.
+# Changed-only purges (docs/changed-only.md); parsed by s3_plan.parse_changed_only.
 PROP_ONLY_CHANGED = "OnlyChanged"
 #: ``s3://<bucket>/<key>`` of this deploy's manifest (the construct's file asset).
 PROP_MANIFEST = "Manifest"
@@ -76,7 +76,7 @@ PROP_URL_PREFIX = "UrlPrefix"
 #: The index document's file name; an empty string means none (no directory forms).
 PROP_INDEX_DOCUMENT = "IndexDocument"
 PROP_MAX_PATHS = "MaxPaths"
-# Prune after the purge and the timeout answer (docs/retention.md); parsed by prune.py.
+# Prune after the purge and the timeout answer (docs/retention.md); parsed by prune/run.py.
 PROP_PRUNE_BUCKET = "PruneBucket"
 PROP_PRUNE_KEY_PREFIX = "PruneKeyPrefix"
 PROP_KEEP_REPLACED_SECONDS = "KeepReplacedSeconds"

@@ -19,8 +19,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cloudfront_purge.changed import manifest
-from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.changed import manifest, s3_plan
 from cloudfront_purge.model import rules
 from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.prune import run as prune
@@ -99,10 +98,10 @@ def _after_purge(
 ) -> dict[str, str]:
     props = event.get("ResourceProperties", {})
     state_key = spec.state_key(state_identity(event))
-    new_location = changed_scope.parse_changed_only(props).manifest
+    new_location = s3_plan.parse_changed_only(props).manifest
     assert new_location is not None  # parse_prune requires OnlyChanged, which requires it
     try:
-        new = changed_scope.read_manifest(s3, new_location)
+        new = s3_plan.fetch_manifest(s3, new_location)
     except manifest.ManifestError as exc:
         return prune.PruneOutcome(
             status=prune.STATUS_FAILED,
@@ -131,7 +130,7 @@ def _old_keys(
         return None, "a Create: the previous deploy's files are not known"
     old_props = event.get("OldResourceProperties") or {}
     try:
-        previous = changed_scope.parse_changed_only(old_props)
+        previous = s3_plan.parse_changed_only(old_props)
         previous_prune = prune.parse_prune(old_props)
     except rules.RuleError as exc:
         return None, f"the previous deploy's properties cannot be used: {exc}"
@@ -142,7 +141,7 @@ def _old_keys(
     if previous.manifest is None:
         return None, "the previous deploy had no manifest"
     try:
-        keys = list(changed_scope.read_manifest(s3, previous.manifest).files)
+        keys = list(s3_plan.fetch_manifest(s3, previous.manifest).files)
     except manifest.ManifestError as exc:
         return None, f"the previous deploy's manifest cannot be read: {exc}"
     if previous_prune is None:
@@ -195,9 +194,9 @@ def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client
     try:
         served: list[str] | None = None
         try:
-            location = changed_scope.parse_changed_only(event.get("ResourceProperties", {}))
+            location = s3_plan.parse_changed_only(event.get("ResourceProperties", {}))
             if location.manifest is not None:
-                served = list(changed_scope.read_manifest(s3, location.manifest).files)
+                served = list(s3_plan.fetch_manifest(s3, location.manifest).files)
         except (rules.RuleError, manifest.ManifestError):
             served = None  # not known: mark
         prune.mark_missed(s3(), options.prune, served=served,

@@ -5,7 +5,7 @@ under a guard and calls its ``handler``.
 
 Lifecycle:
 - Create / Update: purge (rules + engine), wait for Completed, answer SUCCESS with the ids.
-  What is purged is planned first (``changed_scope``): ``Paths``, or with OnlyChanged only
+  What is purged is planned first (``changed.s3_plan``): ``Paths``, or with OnlyChanged only
   the URLs of the files that changed between the old and the new manifest; nothing at all
   when no file changed, or when an Update changes only settings such as TimeoutSeconds
   (SUCCESS at once, Status Skipped; ``changed.plan.settings_only_change``). The plan rides
@@ -48,7 +48,7 @@ from botocore.config import Config
 
 from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import plan as scope
-from cloudfront_purge.changed import s3_plan as changed_scope
+from cloudfront_purge.changed import s3_plan
 from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
     deliver,
@@ -100,7 +100,7 @@ class Request:
     reason: str = ""
     #: Set once this request is known to be a rollback's Update: it must not fail.
     rollback: Rollback | None = None
-    #: What this request purges and why (changed_scope); None until planned.
+    #: What this request purges and why (s3_plan); None until planned.
     plan: scope.PurgePlan | None = None
 
 
@@ -126,7 +126,7 @@ class Rollback:
             distribution_ids=distributions,
             distribution_tenant_ids=tenants,
             path_count=len(self.spec.paths) if self.spec else 0,
-            scope=changed_scope.attributes(request.plan) if request.plan else None,
+            scope=s3_plan.attributes(request.plan) if request.plan else None,
         )
         request.data.update(data)
 
@@ -296,22 +296,22 @@ def _purge_as_asked(
     if only_in_rollback and request.rollback is None:
         # Its purge is for rollbacks only: it runs after the rolled-back uploads put the old
         # files back (rules.PROP_ONLY_IN_ROLLBACK).
-        request.data.update(_skipped(spec, 0, changed_scope.attributes(None)))
+        request.data.update(_skipped(spec, 0, s3_plan.attributes(None)))
         logger.info("skipped", extra={"reason": "OnlyInRollback: not a rollback"})
         return physical_id
     if request_type == "Create" and not spec.invalidate_on_create:
         # Every attribute is present, so a GetAtt on any of them works on this deploy too.
-        request.data.update(_skipped(spec, len(spec.paths), changed_scope.attributes(None)))
+        request.data.update(_skipped(spec, len(spec.paths), s3_plan.attributes(None)))
         logger.info("skipped", extra={"reason": "InvalidateOnCreate is false"})
         return physical_id
 
     # What to purge: Paths, or only what changed (docs/changed-only.md).
-    plan = changed_scope.from_continuation(continuation, spec.paths)
+    plan = s3_plan.from_continuation(continuation, spec.paths)
     if plan is None:
-        plan = changed_scope.plan_for(event, spec.paths, s3_client)
+        plan = s3_plan.plan_for(event, spec.paths, s3_client)
     request.plan = plan
     if not plan.paths:
-        request.data.update(_skipped(spec, 0, changed_scope.attributes(plan)))
+        request.data.update(_skipped(spec, 0, s3_plan.attributes(plan)))
         logger.info("nothing_to_purge", extra={"reason": plan.reason})
         # No invalidation to wait for: retention still runs its course.
         request.data.update(_prune(event, context, pruning, started, request, physical_id))
@@ -381,7 +381,7 @@ def _purge_as_asked(
             distribution_ids=spec.distribution_ids,
             distribution_tenant_ids=spec.distribution_tenant_ids,
             path_count=len(spec.paths),
-            scope=changed_scope.attributes(plan),
+            scope=s3_plan.attributes(plan),
         )
     )
     if result.status == engine.COMPLETED:
@@ -443,7 +443,7 @@ def _succeed_timed_out(
             distribution_tenant_ids=spec.distribution_tenant_ids,
             path_count=len(spec.paths),
             problem=problem,
-            scope=changed_scope.attributes(plan),
+            scope=s3_plan.attributes(plan),
         )
     )
     request.data.update(prune_step.timed_out(problem))
@@ -538,7 +538,7 @@ def _hand_off(
             "Rollback": request.rollback is not None,
             # Planned once: the next leg submits the same paths (same CallerReferences).
             **(
-                {changed_scope.CONTINUATION_KEY: changed_scope.to_continuation(request.plan)}
+                {s3_plan.CONTINUATION_KEY: s3_plan.to_continuation(request.plan)}
                 if request.plan is not None
                 else {}
             ),

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cloudfront_purge.changed import manifest
+from cloudfront_purge.changed import manifest, s3_plan
 from cloudfront_purge.changed import plan as scope
-from cloudfront_purge.changed import s3_plan as changed_scope
 from cloudfront_purge.changed.manifest import Manifest
 from cloudfront_purge.model import rules
 
@@ -53,7 +52,7 @@ def update(new: dict[str, str], old: dict[str, str]) -> dict[str, Any]:
 
 
 def plan(event: dict[str, Any], s3: FakeS3) -> scope.PurgePlan:
-    return changed_scope.plan_for(event, FULL, lambda: s3)  # type: ignore[arg-type,return-value]
+    return s3_plan.plan_for(event, FULL, lambda: s3)  # type: ignore[arg-type,return-value]
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_an_update_purges_what_changed_and_keeps_the_rest(s3: FakeS3) -> None:
     result = plan(update(props("v2.cfpurge-manifest"), props("v1.cfpurge-manifest")), s3)
     assert result.scope == scope.SCOPE_CHANGED
     assert result.paths == ("/docs/p3.html",)
-    attrs = changed_scope.attributes(result)
+    attrs = s3_plan.attributes(result)
     assert attrs[rules.ATTR_PURGE_SCOPE] == "changed"
     assert attrs[rules.ATTR_CHANGED_FILES] == "1"
     # Every other URL of the site stays cached: 20 files plus "/" for the index.
@@ -75,7 +74,7 @@ def test_an_update_purges_what_changed_and_keeps_the_rest(s3: FakeS3) -> None:
     assert s3.reads == ["s3://assets/v2.cfpurge-manifest", "s3://assets/v1.cfpurge-manifest"]
 
 
-def test_a_rollback_purges_the_reverse_diff(s3: FakeS3) -> None:
+def test_a_rollback_reads_the_manifests_swapped_and_purges_the_reverse_diff(s3: FakeS3) -> None:
     result = plan(update(props("v1.cfpurge-manifest"), props("v2.cfpurge-manifest")), s3)
     assert result.scope == scope.SCOPE_CHANGED and result.paths == ("/docs/p3.html",)
 
@@ -112,7 +111,7 @@ def test_an_unreadable_or_missing_manifest_means_a_full_purge(
     result = plan(update(props(new_key), old), s3)
     assert result.scope == scope.SCOPE_FULL and result.paths == FULL
     assert reason in result.reason
-    assert changed_scope.attributes(result)[rules.ATTR_UNCHANGED_KEPT] == "0"
+    assert s3_plan.attributes(result)[rules.ATTR_UNCHANGED_KEPT] == "0"
 
 
 def test_a_manifest_gone_without_list_bucket_reads_as_access_denied_and_says_why(
@@ -123,7 +122,7 @@ def test_a_manifest_gone_without_list_bucket_reads_as_access_denied_and_says_why
     old = "0" * 64 + ".cfpurge-manifest"
     result = plan(update(props("v2.cfpurge-manifest"), props(old)), s3)
     assert result.scope == scope.SCOPE_FULL and result.paths == FULL
-    reason = changed_scope.attributes(result)[rules.ATTR_SCOPE_REASON]
+    reason = s3_plan.attributes(result)[rules.ATTR_SCOPE_REASON]
     assert "AccessDenied" in reason and f"s3://assets/{old}" in reason
     assert "s3:ListBucket" in reason and "kms:Decrypt" in reason
     assert not reason.endswith(" ...")  # the hint fits the attribute
@@ -141,7 +140,7 @@ def test_create_and_only_changed_false_purge_paths_without_reading_s3(s3: FakeS3
     off = update({rules.PROP_ONLY_CHANGED: "false", rules.PROP_SOURCE_HASH: "b"},
                  {rules.PROP_SOURCE_HASH: "a"})
     result = plan(off, s3)
-    assert result.scope == scope.SCOPE_FULL and result.reason == changed_scope.REASON_PATHS
+    assert result.scope == scope.SCOPE_FULL and result.reason == s3_plan.REASON_PATHS
     assert s3.reads == []
 
 
@@ -159,7 +158,7 @@ def test_create_and_only_changed_false_purge_paths_without_reading_s3(s3: FakeS3
 )
 def test_bad_properties_fail_naming_the_property(properties: dict[str, str], message: str) -> None:
     with pytest.raises(rules.RuleError, match=message):
-        changed_scope.parse_changed_only(properties)
+        s3_plan.parse_changed_only(properties)
 
 
 def test_bad_old_properties_mean_a_full_purge_not_a_failure(s3: FakeS3) -> None:
@@ -171,10 +170,10 @@ def test_bad_old_properties_mean_a_full_purge_not_a_failure(s3: FakeS3) -> None:
 
 def test_the_plan_survives_a_hand_off() -> None:
     planned = scope.PurgePlan("changed", "1 file(s) changed", ("/a.html",), 1, 9, 0)
-    saved = {changed_scope.CONTINUATION_KEY: changed_scope.to_continuation(planned)}
-    assert changed_scope.from_continuation(saved, FULL) == planned
+    saved = {s3_plan.CONTINUATION_KEY: s3_plan.to_continuation(planned)}
+    assert s3_plan.from_continuation(saved, FULL) == planned
     full = scope.full_plan("Create", FULL)
-    restored = changed_scope.from_continuation(
-        {changed_scope.CONTINUATION_KEY: changed_scope.to_continuation(full)}, FULL)
+    restored = s3_plan.from_continuation(
+        {s3_plan.CONTINUATION_KEY: s3_plan.to_continuation(full)}, FULL)
     assert restored == full
-    assert changed_scope.from_continuation({}, FULL) is None
+    assert s3_plan.from_continuation({}, FULL) is None
