@@ -23,8 +23,8 @@ from localcloud.cloudformation.responses import ResponseServer
 from localcloud.cloudfront import LocalCloudFront
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/6a1f0c2e"
-#: The provider function's timeout (provider.FUNCTION_TIMEOUT): each leg waits this long
-#: less the handler's hand-off margin, then the handler re-invokes itself.
+#: The provider function's timeout (FUNCTION_TIMEOUT in the construct's _function.py): each
+#: leg waits this long less the handler's hand-off margin, then the handler re-invokes itself.
 LAMBDA_TIMEOUT_SECONDS = 15 * 60
 
 DurationRule = Callable[[Sequence[str]], float]

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 import jsii
-from aws_cdk import Stack, Stage
+from aws_cdk import Stack, Stage, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from constructs import Construct, IValidation
+
+from cloudfront_purge.model import rules
 
 T = TypeVar("T")
 
@@ -79,6 +81,29 @@ def app_defined_distribution(
         ):
             return construct
     return None
+
+
+def check_cache_tags(
+    purge: Construct, paths: Sequence[str], distributions: Sequence[cloudfront.IDistribution]
+) -> None:
+    """When ``paths`` has tag items, have the stack's CacheTagCheck look at every
+    distribution of ``purge`` that this app defines."""
+    if not _has_tag_items(paths):
+        return
+    for distribution in distributions:
+        defined = app_defined_distribution(distribution)
+        if defined is not None:
+            CacheTagCheck.of_stack(purge).add(purge.node.path, distribution.node.path, defined)
+
+
+def _has_tag_items(paths: Sequence[str]) -> bool:
+    # A list token's placeholder element starts with "#{Token[": not a tag item.
+    if Token.is_unresolved(list(paths)):
+        return False
+    return any(
+        isinstance(p, str) and not Token.is_unresolved(p) and p.startswith(rules.TAG_PREFIX)
+        for p in paths
+    )
 
 
 @jsii.implements(IValidation)

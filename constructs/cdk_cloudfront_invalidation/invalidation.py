@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Sequence
 
-from aws_cdk import CustomResource, Duration, FileSystem, Fn, RemovalPolicy, Token
+from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from cdk_cloudfront_invalidation import pruning
-from cdk_cloudfront_invalidation._checks import (
-    CacheTagCheck,
-    app_defined_distribution,
-    sequence_prop,
-)
-from cdk_cloudfront_invalidation._scratch import scratch_dir
+from cdk_cloudfront_invalidation import _changed_only, _identity, _props, pruning
+from cdk_cloudfront_invalidation._attributes import ResourceAttributes
+from cdk_cloudfront_invalidation._checks import check_cache_tags
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
 from cloudfront_purge.model import rules
 from cloudfront_purge.prune import run as prune
 
 
-class CloudFrontInvalidation(Construct):
+class CloudFrontInvalidation(ResourceAttributes, Construct):
     """Invalidate paths (and cache tags) on CloudFront distributions and distribution
     tenants whenever content changes.
 
@@ -157,414 +151,90 @@ class CloudFrontInvalidation(Construct):
                 ``RemovalPolicy.RETAIN`` (CDK's default for log groups; a failed first
                 deploy rolls back by deleting the stack, and the logs saying why survive).
         """
-        # One rule for every list prop, before anything iterates one (a str would be read
-        # one character at a time).
-        distributions = sequence_prop("distributions", distributions, "[distribution]")
-        distribution_tenants = sequence_prop(
-            "distribution_tenants", distribution_tenants, "['dt_2wjDZi3hD1ivOXf6rpZzNHkbMd9']"
-        )
-        paths = sequence_prop("paths", paths, "['/*']") or ()
-        source_directories = sequence_prop(
-            "source_directories", source_directories, "['site'] (one folder per item)"
-        )
-        assets = sequence_prop("assets", assets, "[asset]")
-        shared_token = _check_service_token(service_token)
-        if log_removal_policy is not None and shared_token is not None:
-            raise ValueError(
-                "log_removal_policy applies to this stack's own provider; with service_token the "
-                "provider's stack sets it (CloudFrontInvalidationProvider.set_log_removal_policy)"
-            )
-        timeout = timeout or Duration.seconds(rules.DEFAULT_TIMEOUT_SECONDS)
-        tenant_ids = _check_tenants(distribution_tenants)
-        dists = _check_distributions(distribution, distributions, has_tenants=bool(tenant_ids))
-        _check_paths(paths)
-        for name, flag in (
-            ("wait_for_completion", wait_for_completion),
-            ("invalidate_on_create", invalidate_on_create),
-            ("only_in_rollback", only_in_rollback),
-        ):
-            if not isinstance(flag, bool):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        timeout_seconds = _whole_seconds(timeout)
-        content_hash = _content_hash(source_hash, source_directories, assets)
-        options = _changed_only_properties(
+        # Every rule is checked before any child construct is made; each message names its
+        # prop. The order is fixed: props that break several rules get the same message.
+        props = _props.check(
+            distribution=distribution, distributions=distributions,
+            distribution_tenants=distribution_tenants, paths=paths,
+            source_directories=source_directories, assets=assets,
+            wait_for_completion=wait_for_completion, timeout=timeout,
+            invalidate_on_create=invalidate_on_create, only_in_rollback=only_in_rollback,
+            service_token=service_token, log_removal_policy=log_removal_policy,
+        )  # fmt: skip
+        content_hash = _identity.content_hash(source_hash, props.source_directories, props.assets)
+        changed_only = _changed_only.properties(
             only_changed, url_prefix, index_document, max_paths,
-            source_hash=source_hash, source_directories=source_directories, assets=assets,
-        )
+            source_hash=source_hash, source_directories=props.source_directories,
+            assets=props.assets,
+        )  # fmt: skip
         prune_props = pruning.check_props(
-            prune_bucket=prune_bucket,
-            prune_key_prefix=prune_key_prefix,
-            keep_replaced_files=keep_replaced_files,
-            on_timeout=on_timeout,
-            only_changed=only_changed,
-            wait_for_completion=wait_for_completion,
-        )
-        if only_in_rollback and prune_bucket is not None:
-            raise ValueError(
-                "only_in_rollback=True purges during rollbacks only, which never prune: give "
-                "prune_bucket to the resource that purges on every deploy instead"
-            )
-        if only_in_rollback:
-            options[rules.PROP_ONLY_IN_ROLLBACK] = "true"
-        site = manifest.build_manifest(source_directories or ()) if only_changed else None
+            prune_bucket=prune_bucket, prune_key_prefix=prune_key_prefix,
+            keep_replaced_files=keep_replaced_files, on_timeout=on_timeout,
+            only_changed=only_changed, wait_for_completion=wait_for_completion,
+            only_in_rollback=only_in_rollback,
+        )  # fmt: skip
+        site = manifest.build_manifest(props.source_directories or ()) if only_changed else None
         super().__init__(scope, construct_id)
-        if _has_tag_items(paths):
-            for dist in dists:
-                defined = app_defined_distribution(dist)
-                if defined is not None:
-                    CacheTagCheck.of_stack(self).add(self.node.path, dist.node.path, defined)
-
-        provider: CloudFrontInvalidationProvider | None = None
-        if shared_token is None:
-            provider = CloudFrontInvalidationProvider.of_stack(self)
-            if log_removal_policy is not None:
-                provider.set_log_removal_policy(log_removal_policy)
-            shared_token = provider.service_token
-            provider.grant_distributions(d.distribution_arn for d in dists)
-            provider.grant_distribution_tenant_ids(tenant_ids)
-        tenant_props = {rules.PROP_DISTRIBUTION_TENANT_IDS: tenant_ids} if tenant_ids else {}
+        check_cache_tags(self, props.paths, props.distributions)
+        provider, token = _provider(self, props, log_removal_policy)
         #: The manifest file asset of a changed-only purge; None otherwise.
-        self.manifest_asset: s3_assets.Asset | None = None
-        if site is not None:
-            self.manifest_asset = s3_assets.Asset(self, "Manifest", path=_stage_manifest(site))
-            if provider is not None:
-                provider.grant_manifest_reads(self.manifest_asset.bucket)
-            options[rules.PROP_MANIFEST] = self.manifest_asset.s3_object_url
-        #: (bucket, normalized key prefix) this resource prunes; None without prune_bucket.
-        self.prune_target: tuple[s3.IBucket, str] | None = None
-        if prune_props.bucket is not None:
-            self.prune_target = (prune_props.bucket, prune_props.key_prefix)
-            # With service_token the provider's stack grants it (grant_prune), as it grants
-            # the distributions.
-            if provider is not None:
-                provider.grant_prune(prune_props.bucket, prune_props.key_prefix)
-            self.node.add_validation(
-                pruning.PruneChecks(
-                    self,
-                    bucket=prune_props.bucket,
-                    key_prefix=prune_props.key_prefix,
-                    url_prefix=url_prefix,
-                    distributions=dists,
-                )
-            )
-        options.update(prune_props.properties)
+        self.manifest_asset: s3_assets.Asset | None = _changed_only.manifest_asset(
+            self, site, provider
+        )
         self.resource = CustomResource(
             self,
             "Resource",
-            service_token=shared_token,
+            service_token=token,
             resource_type=rules.RESOURCE_TYPE,
             service_timeout=Duration.seconds(
-                timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
+                props.timeout_seconds + rules.SERVICE_TIMEOUT_MARGIN_SECONDS
             ),
+            # In this order in the template: what every resource sends, then the options.
             properties={
-                rules.PROP_DISTRIBUTION_IDS: [d.distribution_id for d in dists],
-                **tenant_props,
-                rules.PROP_PATHS: list(paths),
-                rules.PROP_SOURCE_HASH: content_hash,
-                rules.PROP_WAIT_FOR_COMPLETION: _flag(wait_for_completion),
-                rules.PROP_TIMEOUT_SECONDS: str(timeout_seconds),
-                rules.PROP_INVALIDATE_ON_CREATE: _flag(invalidate_on_create),
-                **options,
+                **props.properties(content_hash),
+                **changed_only,
+                **({rules.PROP_ONLY_IN_ROLLBACK: _props.flag(True)} if only_in_rollback else {}),
+                **_manifest_property(self.manifest_asset),
+                **prune_props.properties,
             },
         )
         if provider is not None:
-            # The function must be allowed to re-invoke itself before the first event arrives.
-            self.resource.node.add_dependency(provider.self_invoke_policy)
-            # ... and its on-failure destination must exist before the first event:
-            # CloudFormation creates resources that do not depend on each other in parallel,
-            # so without this the first Create of a new stack can run with Lambda's default
-            # retries and no destination.
-            self.resource.node.add_dependency(provider.async_invoke_config)
+            _depend_on_provider(self.resource, provider)
+        #: (bucket, normalized key prefix) this resource prunes; None without prune_bucket.
+        self.prune_target: tuple[s3.IBucket, str] | None = pruning.wire(
+            self, prune_props, provider, url_prefix=url_prefix, distributions=props.distributions
+        )
         #: The stack's provider; None with ``service_token`` (a provider of another stack).
         self.provider = provider
         self.source_hash = content_hash
 
-    @property
-    def invalidation_id(self) -> str:
-        """The (first) invalidation's id, a GetAtt token."""
-        return self.resource.get_att_string(rules.ATTR_INVALIDATION_ID)
 
-    @property
-    def invalidation_ids(self) -> list[str]:
-        """Every invalidation id (one per distribution and batch), a list token.
-
-        After a Create skipped by ``invalidate_on_create=False`` this is ``[""]`` (CloudFormation
-        splits an empty string into one empty element); ``InvalidationCount`` is then "0".
-        """
-        return Fn.split(",", self.resource.get_att_string(rules.ATTR_INVALIDATION_IDS))
-
-    @property
-    def caller_reference(self) -> str:
-        """The (first) invalidation's CallerReference, a GetAtt token."""
-        return self.resource.get_att_string(rules.ATTR_CALLER_REFERENCE)
-
-    @property
-    def status(self) -> str:
-        """A GetAtt token: "Completed"; "InProgress" when not waiting; "Skipped" for a Create
-        skipped by ``invalidate_on_create=False``."""
-        return self.resource.get_att_string(rules.ATTR_STATUS)
-
-    @property
-    def purge_scope(self) -> str:
-        """A GetAtt token: "changed" (only what changed), "full" (``paths``), or "none"
-        (a Create skipped by ``invalidate_on_create=False``)."""
-        return self.resource.get_att_string(rules.ATTR_PURGE_SCOPE)
-
-    @property
-    def scope_reason(self) -> str:
-        """A GetAtt token: why this deploy purged what it did."""
-        return self.resource.get_att_string(rules.ATTR_SCOPE_REASON)
-
-    @property
-    def changed_files(self) -> str:
-        """A GetAtt token: files modified, added or deleted since the previous deploy
-        (empty when not known)."""
-        return self.resource.get_att_string(rules.ATTR_CHANGED_FILES)
-
-    @property
-    def prune_status(self) -> str:
-        """A GetAtt token (with ``prune_bucket``): "Pruned", "Partial" (something left
-        behind for the next deploy), "Failed", "Held" (a rollback or a Create: nothing
-        deleted on purpose) or "Skipped" (the purge did not reach Completed)."""
-        return self.resource.get_att_string(prune.ATTR_PRUNE_STATUS)
-
-    @property
-    def pruned_count(self) -> str:
-        """A GetAtt token (with ``prune_bucket``): files this deploy deleted."""
-        return self.resource.get_att_string(prune.ATTR_PRUNED_COUNT)
-
-    @property
-    def prune_left_behind(self) -> str:
-        """A GetAtt token (with ``prune_bucket``): files whose deletion failed or had no
-        time left; the next deploy deletes them."""
-        return self.resource.get_att_string(prune.ATTR_PRUNE_LEFT_BEHIND)
-
-    @property
-    def unchanged_kept(self) -> str:
-        """A GetAtt token: cached objects of the site the purge kept (empty when not known)."""
-        return self.resource.get_att_string(rules.ATTR_UNCHANGED_KEPT)
+def _provider(
+    purge: Construct, props: _props.CheckedProps, log_removal_policy: RemovalPolicy | None
+) -> tuple[CloudFrontInvalidationProvider | None, str]:
+    """The stack's provider, granted ``purge``'s distributions and tenants, and its
+    ServiceToken. With ``service_token``: no provider (None) and that token; the shared
+    provider's stack grants the distributions and tenants (``grant_distribution_ids``)."""
+    if props.service_token is not None:
+        return None, props.service_token
+    provider = CloudFrontInvalidationProvider.of_stack(purge)
+    if log_removal_policy is not None:
+        provider.set_log_removal_policy(log_removal_policy)
+    provider.grant_distributions(d.distribution_arn for d in props.distributions)
+    provider.grant_distribution_tenant_ids(props.tenant_ids)
+    return provider, provider.service_token
 
 
-def _flag(value: bool) -> str:
-    # CloudFormation hands every property over as a string; say it explicitly.
-    return "true" if value else "false"
+def _manifest_property(asset: s3_assets.Asset | None) -> dict[str, str]:
+    return {rules.PROP_MANIFEST: asset.s3_object_url} if asset is not None else {}
 
 
-def _changed_only_properties(
-    only_changed: bool,
-    url_prefix: str,
-    index_document: str | None,
-    max_paths: int,
-    *,
-    source_hash: str | None,
-    source_directories: Sequence[str] | None,
-    assets: Sequence[s3_assets.Asset] | None,
-) -> dict[str, str]:
-    """Check the changed-only props; the properties they add (none when it is off, so the
-    template of a resource without ``only_changed`` stays as it was)."""
-    if not isinstance(only_changed, bool):
-        raise ValueError(f"only_changed must be True or False, got {only_changed!r}")
-    try:
-        # A token (a parameter, say) is known only at deploy time: the handler checks it.
-        if not (isinstance(url_prefix, str) and Token.is_unresolved(url_prefix)):
-            changes.validate_url_prefix(url_prefix, field="url_prefix")
-        if not (isinstance(index_document, str) and Token.is_unresolved(index_document)):
-            changes.validate_index_document(index_document, field="index_document")
-        cover.validate_max_paths(max_paths, field="max_paths")
-    except rules.RuleError as exc:
-        raise ValueError(str(exc)) from exc
-    if not only_changed:
-        return {}
-    if not source_directories:
-        raise ValueError(
-            "only_changed=True needs source_directories: the purge compares manifests of "
-            "those directories between deploys"
-        )
-    if source_hash is not None or assets:
-        raise ValueError(
-            "only_changed=True works from source_directories alone: content identified by "
-            "source_hash or assets is not in the manifest, so its changes would not be purged"
-        )
-    return {
-        rules.PROP_ONLY_CHANGED: _flag(True),
-        rules.PROP_URL_PREFIX: url_prefix,
-        rules.PROP_INDEX_DOCUMENT: index_document or "",
-        rules.PROP_MAX_PATHS: str(max_paths),
-    }
-
-
-def _stage_manifest(site: manifest.Manifest) -> str:
-    """Write the manifest in the process's scratch folder (removed at exit, once CDK has
-    copied it into the cloud assembly), one folder per content, so the same content in one
-    synth is one file.
-
-    The file name ends in ``rules.MANIFEST_EXTENSION``: the asset's object key keeps it,
-    which is what the provider's S3 grant matches.
-    """
-    digest = manifest.manifest_digest(site)
-    folder = scratch_dir() / "manifests" / digest
-    target = folder / f"manifest{rules.MANIFEST_EXTENSION}"
-    if not target.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        # Written aside and renamed: a synth running in parallel never reads half a file.
-        partial = folder / f".{os.getpid()}.partial"
-        manifest.write_manifest(site, partial)
-        partial.chmod(0o644)
-        os.replace(partial, target)
-    return str(target)
-
-
-def _check_distributions(
-    distribution: cloudfront.IDistribution | None,
-    distributions: Sequence[cloudfront.IDistribution] | None,
-    *,
-    has_tenants: bool,
-) -> list[cloudfront.IDistribution]:
-    if distribution is not None and distributions is not None:
-        raise ValueError("give distribution or distributions, not both")
-    if distribution is not None:
-        return [distribution]
-    if distributions is None:
-        if has_tenants:
-            return []
-        raise ValueError(
-            "distribution (or distributions, or distribution_tenants) is required: "
-            "what to purge"
-        )
-    if len(distributions) == 0 and not has_tenants:
-        raise ValueError("distributions must name at least one distribution")
-    if len(distributions) > rules.MAX_DISTRIBUTIONS:
-        raise ValueError(
-            f"distributions names {len(distributions)}; at most {rules.MAX_DISTRIBUTIONS}"
-        )
-    return list(distributions)
-
-
-def _check_tenants(
-    tenants: Sequence[str | cloudfront.CfnDistributionTenant] | None,
-) -> list[str]:
-    """Tenant ids (tokens for CfnDistributionTenant resources), checked where concrete."""
-    if tenants is None:
-        return []
-    if isinstance(tenants, str) or Token.is_unresolved(list(tenants)):
-        raise ValueError(
-            "distribution_tenants must be a list of tenant ids or CfnDistributionTenant "
-            "resources, each given on its own (a list token cannot be granted at synth)"
-        )
-    if len(tenants) == 0:
-        raise ValueError("distribution_tenants must name at least one tenant when given")
-    ids: list[str] = []
-    for tenant in tenants:
-        if isinstance(tenant, cloudfront.CfnDistributionTenant):
-            ids.append(tenant.attr_id)
-        elif isinstance(tenant, str):
-            ids.append(tenant)
-        else:
-            raise ValueError(
-                "distribution_tenants: each item must be a tenant id (str) or a "
-                f"CfnDistributionTenant, got {type(tenant).__name__} {tenant!r}"
-            )
-    concrete = [t for t in ids if not Token.is_unresolved(t)]
-    try:
-        rules.validate_distribution_tenant_ids(concrete, field="distribution_tenants")
-        if len(ids) > rules.MAX_DISTRIBUTION_TENANTS:
-            rules.validate_distribution_tenant_ids(ids, field="distribution_tenants")
-    except rules.RuleError as exc:
-        raise ValueError(str(exc)) from exc
-    return list(dict.fromkeys(ids))
-
-
-def _whole_seconds(timeout: Duration) -> int:
-    """ServiceTimeout takes whole seconds; say so rather than let jsii fail obscurely."""
-    if not isinstance(timeout, Duration):
-        raise ValueError(f"timeout must be a Duration (e.g. Duration.minutes(30)), got {timeout!r}")
-    millis = int(timeout.to_milliseconds())
-    if millis % 1000:
-        raise ValueError(f"timeout must be a whole number of seconds, got {millis / 1000:g} s")
-    try:
-        rules.check_timeout(millis / 1000, field="timeout")
-    except rules.RuleError as exc:
-        raise ValueError(str(exc)) from exc
-    return millis // 1000
-
-
-def _check_paths(paths: Sequence[str]) -> None:
-    # Paths that are tokens (parameters, imports) are checked by the handler at deploy time.
-    if not isinstance(paths, str) and Token.is_unresolved(list(paths)):
-        return  # a list token (CommaDelimitedList parameter, Fn.split)
-    if isinstance(paths, str) or len(paths) == 0:
-        raise ValueError(
-            "paths must not be empty: give at least one path, such as '/*'"
-            if not isinstance(paths, str)
-            else "paths must be a list of paths such as ['/*'], not a string"
-        )
-    concrete = [p for p in paths if not (isinstance(p, str) and Token.is_unresolved(p))]
-    try:
-        if concrete:
-            rules.validate_paths(concrete, field="paths")
-        rules.normalize_paths(concrete)
-    except rules.RuleError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def _check_service_token(token: str | None) -> str | None:
-    if token is None:
-        return None
-    if not isinstance(token, str) or (not Token.is_unresolved(token) and not token.strip()):
-        raise ValueError(
-            "service_token must be the shared provider's ServiceToken (its function ARN), "
-            f'such as Fn.import_value("CloudFrontInvalidation-ServiceToken"), got {token!r}'
-        )
-    if not Token.is_unresolved(token) and not token.startswith("arn:"):
-        raise ValueError(
-            f"service_token must be a Lambda function ARN (arn:...:function:...), got {token!r}"
-        )
-    return token
-
-
-def _has_tag_items(paths: Sequence[str]) -> bool:
-    # A list token's placeholder element starts with "#{Token[": not a tag item.
-    if Token.is_unresolved(list(paths)):
-        return False
-    return any(
-        isinstance(p, str) and not Token.is_unresolved(p) and p.startswith(rules.TAG_PREFIX)
-        for p in paths
-    )
-
-
-def _content_hash(
-    source_hash: str | None,
-    source_directories: Sequence[str] | None,
-    assets: Sequence[s3_assets.Asset] | None,
-) -> str:
-    parts: list[str] = []
-    if source_hash is not None:
-        if not Token.is_unresolved(source_hash):
-            try:
-                rules.validate_source_hash(source_hash, field="source_hash")
-            except rules.RuleError as exc:
-                raise ValueError(str(exc)) from exc
-        parts.append(source_hash)
-    for directory in source_directories or ():
-        if not os.path.isdir(directory):
-            raise ValueError(
-                f"source_directories: {directory!r} is not a directory "
-                f"(relative paths start at {os.getcwd()!r})"
-            )
-        parts.append(FileSystem.fingerprint(directory))
-    parts.extend(asset.asset_hash for asset in assets or ())
-    if not parts:
-        raise ValueError(
-            "give source_hash, source_directories or assets: the purge runs when that content "
-            "identity changes, so without one it would never run again after the first deploy"
-        )
-    if len(parts) == 1:
-        return parts[0]
-    concrete = [p for p in parts if not Token.is_unresolved(p)]
-    tokens = [p for p in parts if Token.is_unresolved(p)]
-    digest = hashlib.sha256("\n".join(concrete).encode("utf-8")).hexdigest()
-    if not tokens:
-        return digest
-    # A token's value is known only at deploy time: hashing its placeholder would freeze
-    # the property, and a changed value would never trigger the Update that purges.
-    return Fn.join("-", [*tokens, digest[:32]])
+def _depend_on_provider(resource: CustomResource, provider: CloudFrontInvalidationProvider) -> None:
+    """Make ``resource`` wait for what its first event needs of the stack's provider."""
+    # The function must be allowed to re-invoke itself before the first event arrives.
+    resource.node.add_dependency(provider.self_invoke_policy)
+    # ... and its on-failure destination must exist before the first event:
+    # CloudFormation creates resources that do not depend on each other in parallel,
+    # so without this the first Create of a new stack can run with Lambda's default
+    # retries and no destination.
+    resource.node.add_dependency(provider.async_invoke_config)

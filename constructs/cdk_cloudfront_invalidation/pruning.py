@@ -1,6 +1,7 @@
-"""Synth-time side of the prune after the purge (docs/retention.md): the props' checks and
+"""Synth-time side of the prune after the purge (docs/retention.md): the props' checks,
 the checks that need the whole app (the distribution's origin path, a BucketDeployment that
-prunes the same place). The S3 grants are the provider's (``grant_prune``).
+prunes the same place), and the wiring of both to a resource. The S3 grants are the
+provider's (``grant_prune``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct, IValidation
 
+from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.model import rules
 from cloudfront_purge.prune import run as prune
 
@@ -41,8 +43,10 @@ def check_props(
     on_timeout: str,
     only_changed: bool,
     wait_for_completion: bool,
+    only_in_rollback: bool,
 ) -> PruneProps:
-    """Check the prune and on_timeout props before any child construct is made.
+    """Check the prune and on_timeout props before any child construct is made (a resource
+    that purges only in rollbacks never prunes).
 
     Raises:
         ValueError: naming the prop and the rule it broke.
@@ -95,6 +99,11 @@ def check_props(
         seconds = prune.validate_keep_seconds(millis // 1000, field="keep_replaced_files")
     except rules.RuleError as exc:
         raise ValueError(str(exc)) from exc
+    if only_in_rollback:
+        raise ValueError(
+            "only_in_rollback=True purges during rollbacks only, which never prune: give "
+            "prune_bucket to the resource that purges on every deploy instead"
+        )
     return PruneProps(
         prune_bucket,
         prefix,
@@ -105,6 +114,34 @@ def check_props(
             rules.PROP_ON_TIMEOUT: on_timeout,
         },
     )
+
+
+def wire(
+    purge: Construct,
+    props: PruneProps,
+    provider: CloudFrontInvalidationProvider | None,
+    *,
+    url_prefix: str,
+    distributions: Sequence[cloudfront.IDistribution],
+) -> tuple[s3.IBucket, str] | None:
+    """Grant the prune to the stack's provider and add the app-wide checks to ``purge``;
+    the (bucket, normalized key prefix) it prunes, None without ``prune_bucket``."""
+    if props.bucket is None:
+        return None
+    # With service_token the provider's stack grants it (grant_prune), as it grants the
+    # distributions.
+    if provider is not None:
+        provider.grant_prune(props.bucket, props.key_prefix)
+    purge.node.add_validation(
+        PruneChecks(
+            purge,
+            bucket=props.bucket,
+            key_prefix=props.key_prefix,
+            url_prefix=url_prefix,
+            distributions=distributions,
+        )
+    )
+    return (props.bucket, props.key_prefix)
 
 
 @jsii.implements(IValidation)
