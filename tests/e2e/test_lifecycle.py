@@ -1,4 +1,4 @@
-"""The main job end to end: app.py's handler, in a fresh Lambda-like process, driven through
+"""The local demo's path end to end: app.py's handler, in a fresh Lambda-like process, driven through
 CloudFormation's protocol against the local CloudFront."""
 
 from __future__ import annotations
