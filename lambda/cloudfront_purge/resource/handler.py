@@ -47,7 +47,7 @@ import boto3
 from botocore.config import Config
 
 from cloudfront_purge import __version__, engine
-from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import plan as purge_plan
 from cloudfront_purge.changed import s3_plan
 from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
@@ -101,7 +101,7 @@ class Request:
     #: Set once this request is known to be a rollback's Update: it must not fail.
     rollback: Rollback | None = None
     #: What this request purges and why (s3_plan); None until planned.
-    plan: scope.PurgePlan | None = None
+    plan: purge_plan.PurgePlan | None = None
 
 
 class Rollback:
@@ -425,7 +425,7 @@ def _prune(
 def _succeed_timed_out(
     spec: rules.PurgeSpec,
     jobs: list[engine.Job],
-    plan: scope.PurgePlan,
+    plan: purge_plan.PurgePlan,
     pruning: prune_step.Options,
     exc: PurgeTimeout,
     physical_id: str,
