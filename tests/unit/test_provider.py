@@ -223,7 +223,7 @@ def test_both_functions_run_the_same_asset_with_standard_library_entry_points() 
     }
     assert len(codes) == 1
     staged = Path(handler_asset_dir()) / "cloudfront_purge"
-    for module in ("entry.py", "fallback.py", "on_failure.py", "responder.py"):
+    for module in ("entry.py", "fallback.py", "on_failure.py", "responder.py", "stack_status.py"):
         assert (staged / "function" / module).is_file()
 
 

@@ -49,12 +49,12 @@ from botocore.config import Config
 from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import plan as purge_plan
 from cloudfront_purge.changed import s3_plan
-from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
     deliver,
     response_data,
     unconfirmed,
 )
+from cloudfront_purge.function.stack_status import stack_status
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import AwsError, PurgeError, PurgeTimeout
 from cloudfront_purge.prune import step as prune_step
