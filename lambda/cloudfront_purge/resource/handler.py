@@ -1,4 +1,9 @@
-"""The lifecycle of ``Custom::CloudFrontInvalidation``: wiring, nothing more.
+"""The lifecycle of ``Custom::CloudFrontInvalidation``: Create, Update and Delete.
+
+It parses a request's properties (``model``), plans what to purge (``changed``), runs the
+purge (``engine``), decides whether an Update is a rollback (``function.stack_status``),
+hands a long wait off to the next invocation and resumes it, prunes after a Completed purge
+(``prune.step``), and builds the one answer CloudFormation gets (``function.responder``).
 
 Lambda's entry point is ``cloudfront_purge.function.entry.handler``, which loads this module
 under a guard and calls its ``handler``.
