@@ -401,10 +401,10 @@ def _timing_model(
 
 
 def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
-    from cdk_cloudfront_invalidation import provider
+    from cdk_cloudfront_invalidation import _asset
     from localcloud.awslambda.runtime import build_runtime_dir
 
-    asset_dir = provider.handler_asset_dir()
+    asset_dir = _asset.handler_asset_dir()
     runtime_dir = str(build_runtime_dir())
     warmup = 0 if options.quick else 1
     result = coldstart.measure(asset_dir, runtime_dir, runs=options.cold_runs, warmup=warmup)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import CustomResource, Fn
 
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
 
 
 class ResourceAttributes:

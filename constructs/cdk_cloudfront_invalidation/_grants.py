@@ -13,9 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import plan as prune_plan
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
 
 INVALIDATION_ACTIONS = (
     "cloudfront:CreateInvalidation",
@@ -137,7 +135,7 @@ class Grants:
             return
         self._prune_grants.add(identity)
         objects = bucket.arn_for_objects(f"{prefix}*")
-        state_folder = f"{prefix}{prune_plan.STATE_FOLDER}"
+        state_folder = f"{prefix}{prune.STATE_FOLDER}"
         state = bucket.arn_for_objects(f"{state_folder}*")
         for actions, resource in ((PRUNE_DELETE_ACTIONS, objects), (PRUNE_STATE_ACTIONS, state)):
             self._function.add_to_role_policy(

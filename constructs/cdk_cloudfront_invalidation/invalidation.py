@@ -15,8 +15,7 @@ from cdk_cloudfront_invalidation._attributes import ResourceAttributes
 from cdk_cloudfront_invalidation._checks import check_cache_tags
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
 from cloudfront_purge.changed import changes, cover, manifest
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
 
 
 class CloudFrontInvalidation(ResourceAttributes, Construct):

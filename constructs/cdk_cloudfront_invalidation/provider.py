@@ -27,18 +27,7 @@ from constructs import Construct
 
 from cdk_cloudfront_invalidation import _function, _grants
 
-# Where tests, the benchmarks and docs/ look for them: the asset's contents, and the
-# on-failure function's handler.
-from cdk_cloudfront_invalidation._asset import handler_asset_dir, runtime_files
-from cdk_cloudfront_invalidation._function import ON_FAILURE_HANDLER
-
-__all__ = [
-    "ON_FAILURE_HANDLER",
-    "PROVIDER_ID",
-    "CloudFrontInvalidationProvider",
-    "handler_asset_dir",
-    "runtime_files",
-]
+__all__ = ["PROVIDER_ID", "CloudFrontInvalidationProvider"]
 
 #: Fixed id: the provider is looked up on the stack before it is created (a singleton).
 PROVIDER_ID = "CloudFrontInvalidationProvider-7a1c2f64-0c58-4d0e-9b8a-3f1f4b8e2d11"

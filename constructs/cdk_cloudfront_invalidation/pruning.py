@@ -19,8 +19,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IConstruct, IValidation
 
 from cdk_cloudfront_invalidation.provider import CloudFrontInvalidationProvider
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
 
 #: The default of ``keep_replaced_files`` (docs/retention.md, "Why seven days").
 DEFAULT_KEEP_REPLACED = Duration.seconds(prune.DEFAULT_KEEP_REPLACED_SECONDS)

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from cdk_cloudfront_invalidation.invalidation import CloudFrontInvalidation
 from cloudfront_purge.changed import changes
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune
 
 #: Entry documents: what a visitor's address bar names, and what references everything else.
 DEFAULT_ENTRY_DOCUMENTS: tuple[str, ...] = ("*.html",)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from cloudfront_purge.cli import command as cli
-from cloudfront_purge.prune import run as prune_run
+from cloudfront_purge.model.prune import PruneSpec
 from localcloud.cloudfront import LocalCloudFront
 
 BUCKET = "cli-site"
@@ -143,7 +143,7 @@ def test_two_pipelines_pruning_one_folder_hold_until_the_other_state_is_deleted(
         code, out, err = run(cf, "purge", "-d", dist, "--changed", str(old), str(new), "--json",
                              *prune, "--prune-state", "site")
         assert code == 0, err
-    blog_state = prune_run.PruneSpec(BUCKET, "www/", 0).state_key("cli|blog")
+    blog_state = PruneSpec(BUCKET, "www/", 0).state_key("cli|blog")
     assert json.loads(out)["prune"]["status"] == "Held" and "www/app.1.js" in keys(s3)
     assert "prune Held: 0 deleted" in err and blog_state.rpartition("/")[2] in err
     # The blog moved away: its state is an orphan, deleted by hand; the site prunes again.

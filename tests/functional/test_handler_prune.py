@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from cloudfront_purge.changed import manifest
 from cloudfront_purge.changed.manifest import Manifest
-from cloudfront_purge.model import rules
+from cloudfront_purge.model import prune, rules
 from cloudfront_purge.prune import plan as prune_plan
 from cloudfront_purge.resource import handler
 from localcloud.cloudfront import LocalCloudFront
@@ -103,7 +103,7 @@ def pruning(dist: str, version: str, keep: str = "0", **extra: Any) -> dict[str,
 def keys(s3: Recording) -> set[str]:
     listed = s3.client.list_objects_v2(Bucket=SITE)
     return {o["Key"] for o in listed.get("Contents", [])
-            if not o["Key"].startswith(f"www/{prune_plan.STATE_FOLDER}")}
+            if not o["Key"].startswith(f"www/{prune.STATE_FOLDER}")}
 
 
 def run(responses: Responses, request: str, new: dict[str, Any],
@@ -194,7 +194,7 @@ def test_on_timeout_fail_is_todays_failure(
 
 
 def state_keys(s3: Recording) -> set[str]:
-    listed = s3.client.list_objects_v2(Bucket=SITE, Prefix=f"www/{prune_plan.STATE_FOLDER}")
+    listed = s3.client.list_objects_v2(Bucket=SITE, Prefix=f"www/{prune.STATE_FOLDER}")
     return {o["Key"] for o in listed.get("Contents", [])}
 
 
@@ -295,7 +295,7 @@ def test_a_wait_handed_to_a_next_leg_still_schedules_what_the_deploy_replaced(
 def _age_state(s3: Recording, seconds: float) -> None:
     """Move every stamp of the prune state back: the deploys before happened long ago."""
     (item,) = s3.client.list_objects_v2(
-        Bucket=SITE, Prefix=f"www/{prune_plan.STATE_FOLDER}")["Contents"]
+        Bucket=SITE, Prefix=f"www/{prune.STATE_FOLDER}")["Contents"]
     state = prune_plan.loads(s3.client.get_object(Bucket=SITE, Key=item["Key"])["Body"].read())
     aged = prune_plan.PruneState({k: t - seconds for k, t in state.replaced.items()},
                                  seen=state.seen)

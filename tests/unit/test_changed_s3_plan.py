@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cloudfront_purge.changed import manifest, s3_plan
-from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import plan as purge_plan
 from cloudfront_purge.changed.manifest import Manifest
 from cloudfront_purge.model import rules
 
@@ -51,7 +51,7 @@ def update(new: dict[str, str], old: dict[str, str]) -> dict[str, Any]:
     return {"RequestType": "Update", "ResourceProperties": new, "OldResourceProperties": old}
 
 
-def plan(event: dict[str, Any], s3: FakeS3) -> scope.PurgePlan:
+def plan(event: dict[str, Any], s3: FakeS3) -> purge_plan.PurgePlan:
     return s3_plan.plan_for(event, FULL, lambda: s3)  # type: ignore[arg-type,return-value]
 
 
@@ -64,7 +64,7 @@ def s3() -> FakeS3:
 
 def test_an_update_purges_what_changed_and_keeps_the_rest(s3: FakeS3) -> None:
     result = plan(update(props("v2.cfpurge-manifest"), props("v1.cfpurge-manifest")), s3)
-    assert result.scope == scope.SCOPE_CHANGED
+    assert result.scope == purge_plan.SCOPE_CHANGED
     assert result.paths == ("/docs/p3.html",)
     attrs = s3_plan.attributes(result)
     assert attrs[rules.ATTR_PURGE_SCOPE] == "changed"
@@ -76,7 +76,7 @@ def test_an_update_purges_what_changed_and_keeps_the_rest(s3: FakeS3) -> None:
 
 def test_a_rollback_reads_the_manifests_swapped_and_purges_the_reverse_diff(s3: FakeS3) -> None:
     result = plan(update(props("v1.cfpurge-manifest"), props("v2.cfpurge-manifest")), s3)
-    assert result.scope == scope.SCOPE_CHANGED and result.paths == ("/docs/p3.html",)
+    assert result.scope == purge_plan.SCOPE_CHANGED and result.paths == ("/docs/p3.html",)
 
 
 def test_the_same_manifest_purges_nothing(s3: FakeS3) -> None:
@@ -91,7 +91,7 @@ def test_the_same_manifest_purges_nothing(s3: FakeS3) -> None:
 def test_a_settings_only_update_reads_no_manifest(s3: FakeS3) -> None:
     result = plan(update(props("v1.cfpurge-manifest"), props("v1.cfpurge-manifest",
                                                             TimeoutSeconds="60")), s3)
-    assert (result.scope, result.paths, s3.reads) == (scope.SCOPE_NONE, (), [])
+    assert (result.scope, result.paths, s3.reads) == (purge_plan.SCOPE_NONE, (), [])
     assert result.reason.startswith("only settings changed (TimeoutSeconds)")
 
 
@@ -100,7 +100,7 @@ def test_a_settings_only_update_reads_no_manifest(s3: FakeS3) -> None:
     [
         ("v2.cfpurge-manifest", "gone.cfpurge-manifest", "NoSuchKey"),
         ("v2.cfpurge-manifest", "bad.cfpurge-manifest", "is not JSON"),
-        ("v2.cfpurge-manifest", None, scope.REASON_NO_OLD_MANIFEST),
+        ("v2.cfpurge-manifest", None, purge_plan.REASON_NO_OLD_MANIFEST),
         ("gone.cfpurge-manifest", "v1.cfpurge-manifest", "this deploy's manifest cannot be used"),
     ],
 )
@@ -109,7 +109,7 @@ def test_an_unreadable_or_missing_manifest_means_a_full_purge(
 ) -> None:
     old = props(old_key) if old_key else {rules.PROP_SOURCE_HASH: "h"}
     result = plan(update(props(new_key), old), s3)
-    assert result.scope == scope.SCOPE_FULL and result.paths == FULL
+    assert result.scope == purge_plan.SCOPE_FULL and result.paths == FULL
     assert reason in result.reason
     assert s3_plan.attributes(result)[rules.ATTR_UNCHANGED_KEPT] == "0"
 
@@ -121,7 +121,7 @@ def test_a_manifest_gone_without_list_bucket_reads_as_access_denied_and_says_why
     s3.list_bucket = False
     old = "0" * 64 + ".cfpurge-manifest"
     result = plan(update(props("v2.cfpurge-manifest"), props(old)), s3)
-    assert result.scope == scope.SCOPE_FULL and result.paths == FULL
+    assert result.scope == purge_plan.SCOPE_FULL and result.paths == FULL
     reason = s3_plan.attributes(result)[rules.ATTR_SCOPE_REASON]
     assert "AccessDenied" in reason and f"s3://assets/{old}" in reason
     assert "s3:ListBucket" in reason and "kms:Decrypt" in reason
@@ -131,16 +131,16 @@ def test_a_manifest_gone_without_list_bucket_reads_as_access_denied_and_says_why
 def test_a_changed_url_prefix_means_a_full_purge(s3: FakeS3) -> None:
     result = plan(update(props("v2.cfpurge-manifest", UrlPrefix="/site/"),
                          props("v1.cfpurge-manifest")), s3)
-    assert result.scope == scope.SCOPE_FULL and "URL mapping changed" in result.reason
+    assert result.scope == purge_plan.SCOPE_FULL and "URL mapping changed" in result.reason
 
 
 def test_create_and_only_changed_false_purge_paths_without_reading_s3(s3: FakeS3) -> None:
     create = {"RequestType": "Create", "ResourceProperties": props("v1.cfpurge-manifest")}
-    assert plan(create, s3).reason == scope.REASON_CREATE
+    assert plan(create, s3).reason == purge_plan.REASON_CREATE
     off = update({rules.PROP_ONLY_CHANGED: "false", rules.PROP_SOURCE_HASH: "b"},
                  {rules.PROP_SOURCE_HASH: "a"})
     result = plan(off, s3)
-    assert result.scope == scope.SCOPE_FULL and result.reason == s3_plan.REASON_PATHS
+    assert result.scope == purge_plan.SCOPE_FULL and result.reason == s3_plan.REASON_PATHS
     assert s3.reads == []
 
 
@@ -164,15 +164,15 @@ def test_bad_properties_fail_naming_the_property(properties: dict[str, str], mes
 def test_bad_old_properties_mean_a_full_purge_not_a_failure(s3: FakeS3) -> None:
     result = plan(update(props("v2.cfpurge-manifest"), props("v1.cfpurge-manifest",
                                                             MaxPaths="0")), s3)
-    assert result.scope == scope.SCOPE_FULL
+    assert result.scope == purge_plan.SCOPE_FULL
     assert "previous deploy's properties cannot be used" in result.reason
 
 
 def test_the_plan_survives_a_hand_off() -> None:
-    planned = scope.PurgePlan("changed", "1 file(s) changed", ("/a.html",), 1, 9, 0)
+    planned = purge_plan.PurgePlan("changed", "1 file(s) changed", ("/a.html",), 1, 9, 0)
     saved = {s3_plan.CONTINUATION_KEY: s3_plan.to_continuation(planned)}
     assert s3_plan.from_continuation(saved, FULL) == planned
-    full = scope.full_plan("Create", FULL)
+    full = purge_plan.full_plan("Create", FULL)
     restored = s3_plan.from_continuation(
         {s3_plan.CONTINUATION_KEY: s3_plan.to_continuation(full)}, FULL)
     assert restored == full

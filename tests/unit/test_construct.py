@@ -19,7 +19,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
-from cdk_cloudfront_invalidation.provider import handler_asset_dir
+from cdk_cloudfront_invalidation._asset import handler_asset_dir
 from cloudfront_purge.model import rules
 
 ROOT = Path(__file__).resolve().parents[2]

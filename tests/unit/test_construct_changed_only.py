@@ -16,7 +16,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 
 import cloudfront_purge
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
-from cdk_cloudfront_invalidation.provider import handler_asset_dir, runtime_files
+from cdk_cloudfront_invalidation._asset import handler_asset_dir, runtime_files
 from cloudfront_purge.changed import changes, cover, manifest, s3_plan
 from cloudfront_purge.model import rules
 

@@ -15,8 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, SafeSiteDeployment
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "site")

@@ -13,8 +13,7 @@ import pytest
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
 from cloudfront_purge.function.responder import response_data
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
 
 ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "README.md"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cloudfront_purge.function import entry, fallback, on_failure
+from cloudfront_purge.function.stack_status import stack_status
 
 URL = "https://cloudformation-custom-resource-response.example/abc?X-Amz-Signature=secret"
 
@@ -124,7 +125,7 @@ def test_a_stack_status_that_cannot_be_read_is_unknown(
 
     monkeypatch.setattr(boto3, "client", broken)
     with caplog.at_level("WARNING"):
-        assert fallback.stack_status(cfn_event("Update")) is None
+        assert stack_status(cfn_event("Update")) is None
     assert "stack_status_unknown" in caplog.text
     assert URL.split("?")[0] not in caplog.text
 
@@ -192,7 +193,8 @@ GUARDED.append("__init__.py")
 
 def test_the_standard_library_folders_hold_what_answers_a_broken_function() -> None:
     assert {"function/entry.py", "function/fallback.py", "function/on_failure.py",
-            "function/responder.py", "model/rules.py"} <= set(GUARDED)  # fmt: skip
+            "function/responder.py", "function/stack_status.py",
+            "model/rules.py"} <= set(GUARDED)  # fmt: skip
 
 
 @pytest.mark.parametrize("module", GUARDED)
@@ -204,7 +206,7 @@ def test_what_answers_a_broken_function_needs_nothing_that_can_break(module: str
     source = PACKAGE / module
     tree = ast.parse(source.read_text())
     # An import inside a function's try block is guarded: its failure is handled there
-    # (fallback asks DescribeStacks through boto3, and answers FAILED without it).
+    # (stack_status asks DescribeStacks through boto3; fallback answers FAILED without it).
     guarded = {
         id(inner)
         for function in ast.walk(tree)

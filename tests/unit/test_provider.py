@@ -20,7 +20,8 @@ from aws_cdk import aws_cloudfront as cloudfront
 from cfnlint.decode import decode
 
 from cdk_cloudfront_invalidation import CloudFrontInvalidation, CloudFrontInvalidationProvider
-from cdk_cloudfront_invalidation.provider import ON_FAILURE_HANDLER, handler_asset_dir
+from cdk_cloudfront_invalidation._asset import handler_asset_dir
+from cdk_cloudfront_invalidation._function import ON_FAILURE_HANDLER
 from cloudfront_purge.changed import s3_plan
 from cloudfront_purge.function.responder import response_data
 from cloudfront_purge.model import rules
@@ -223,7 +224,7 @@ def test_both_functions_run_the_same_asset_with_standard_library_entry_points() 
     }
     assert len(codes) == 1
     staged = Path(handler_asset_dir()) / "cloudfront_purge"
-    for module in ("entry.py", "fallback.py", "on_failure.py", "responder.py"):
+    for module in ("entry.py", "fallback.py", "on_failure.py", "responder.py", "stack_status.py"):
         assert (staged / "function" / module).is_file()
 
 
@@ -233,7 +234,7 @@ import json, os, sys
 os.umask(0o077)
 import aws_cdk as cdk
 from cdk_cloudfront_invalidation import CloudFrontInvalidationProvider
-from cdk_cloudfront_invalidation.provider import handler_asset_dir
+from cdk_cloudfront_invalidation._asset import handler_asset_dir
 app = cdk.App(outdir=sys.argv[1])
 CloudFrontInvalidationProvider.of_stack(cdk.Stack(app, "S"))
 app.synth()

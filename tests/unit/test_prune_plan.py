@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cloudfront_purge.model import rules
+from cloudfront_purge.model import prune
 from cloudfront_purge.prune import plan as prune_plan
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.prune import run as prune_run
 from cloudfront_purge.prune.plan import PruneState, plan_prune
 
 DAY = 86400.0
@@ -86,7 +86,7 @@ def test_nothing_is_deleted_when_the_previous_manifest_is_unknown() -> None:
 
 
 def test_only_keys_a_manifest_named_are_ever_planned_and_never_the_state_folder() -> None:
-    state = PruneState({f"{prune_plan.STATE_FOLDER}x.json": 0.0, "old.js": 0.0})
+    state = PruneState({f"{prune.STATE_FOLDER}x.json": 0.0, "old.js": 0.0})
     plan = deploy(state, V1, V1, now=10 * DAY)
     assert plan.delete == ("old.js",)
 
@@ -97,7 +97,7 @@ def test_a_site_of_100000_files_is_planned_in_batches_of_1000() -> None:
     first = deploy(PruneState(), old, new, now=0.0)
     second = deploy(first.state, new, new, now=DAY)
     assert len(second.delete) == 100_000 and second.state.replaced == {}
-    sizes = [len(b) for b in prune_plan.batches(second.delete, prune.DELETE_BATCH)]
+    sizes = [len(b) for b in prune_plan.batches(second.delete, prune_run.DELETE_BATCH)]
     assert sizes == [1000] * 100
 
 
@@ -109,35 +109,6 @@ def test_the_state_round_trips_and_a_bad_one_is_refused() -> None:
                 b'{"format":"cloudfront-purge-prune-state","version":1,"replaced":{"a":"x"}}'):
         with pytest.raises(prune_plan.PruneStateError):
             prune_plan.loads(bad)
-
-
-@pytest.mark.parametrize(
-    ("props", "message"),
-    [
-        ({"PruneBucket": "site"}, "PruneBucket needs OnlyChanged"),
-        ({"PruneBucket": "site", "OnlyChanged": "true", "WaitForCompletion": "false"},
-         "PruneBucket needs WaitForCompletion"),
-        ({"PruneBucket": "Not_A_Bucket", "OnlyChanged": "true"}, "PruneBucket must be an S3"),
-        ({"PruneBucket": "site", "OnlyChanged": "true", "PruneKeyPrefix": "/site"},
-         "must not start with '/'"),
-        ({"PruneBucket": "site", "OnlyChanged": "true", "KeepReplacedSeconds": "1.5"},
-         "KeepReplacedSeconds must be whole seconds"),
-    ],
-)
-def test_prune_properties_are_checked_and_named(props: dict[str, str], message: str) -> None:
-    with pytest.raises(rules.RuleError, match=message):
-        prune.parse_prune(props)
-
-
-def test_prune_properties_defaults_and_prefix_forms() -> None:
-    spec = prune.parse_prune({"PruneBucket": "site", "OnlyChanged": "true"})
-    assert spec == prune.PruneSpec("site", "", prune.DEFAULT_KEEP_REPLACED_SECONDS)
-    assert prune.normalize_prefix("site") == prune.normalize_prefix("site/") == "site/"
-    assert spec.state_key("stack|Purge").startswith(".cloudfront-purge/prune-state-")
-    assert prune.parse_on_timeout({}) == "fail"
-    assert prune.parse_prune({"PruneBucket": "", "PruneKeyPrefix": "x/"}) is None
-    with pytest.raises(rules.RuleError, match="OnTimeout must be 'fail' or 'succeed'"):
-        prune.parse_on_timeout({"OnTimeout": "ignore"})
 
 
 def test_a_state_that_missed_a_deploy_deletes_nothing_until_it_has_caught_up() -> None:
@@ -196,7 +167,7 @@ def test_the_shared_folder_reason_fits_prune_problem_whatever_the_prefix() -> No
     spec = prune.PruneSpec("site", long_prefix, 0)
     others = [(spec.state_key(f"stack|Site{n}"), "2026-11-02") for n in range(1000)]
     reason = prune_plan.shared_folder_reason(others)
-    assert len(reason) <= prune.MAX_PROBLEM_CHARS and ", +999 more" in reason
+    assert len(reason) <= prune_run.MAX_PROBLEM_CHARS and ", +999 more" in reason
     assert others[0][0].removeprefix(spec.state_folder) in reason
     assert "written" not in prune_plan.shared_folder_reason([(others[0][0], "")])
 

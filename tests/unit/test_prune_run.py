@@ -1,4 +1,4 @@
-"""prune.run against an in-memory S3: batches of 1,000, time limits, per-key errors, and what
+"""prune_run.run against an in-memory S3: batches of 1,000, time limits, per-key errors, and what
 is left for the next deploy (with the stamps it had)."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from cloudfront_purge.model import prune
 from cloudfront_purge.prune import plan as prune_plan
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.prune import run as prune_run
 
 DAY = 86400.0
 SPEC = prune.PruneSpec(bucket="site", key_prefix="www/", keep_seconds=int(DAY))
@@ -70,8 +71,8 @@ def site(keys: set[str]) -> dict[str, bytes]:
 
 
 def run(s3: MemoryS3, old: set[str] | None, new: set[str], now: float,
-        **kwargs: Any) -> prune.PruneOutcome:
-    return prune.run(s3, SPEC, state_key=STATE_KEY, old=old, new=new, now=now,  # type: ignore[arg-type]
+        **kwargs: Any) -> prune_run.PruneOutcome:
+    return prune_run.run(s3, SPEC, state_key=STATE_KEY, old=old, new=new, now=now,  # type: ignore[arg-type]
                      **kwargs)
 
 
@@ -133,7 +134,7 @@ def test_a_damaged_state_is_replaced_and_nothing_it_listed_is_deleted() -> None:
 def test_a_deploy_marked_missed_makes_the_next_one_hold_and_restamp() -> None:
     s3 = MemoryS3(site({"a.js", "b.js"}))
     run(s3, {"a.js", "b.js"}, {"b.js"}, now=0.0)  # a.js scheduled at 0
-    assert prune.mark_missed(s3, SPEC, state_key=STATE_KEY) == ""  # type: ignore[arg-type]
+    assert prune_run.mark_missed(s3, SPEC, state_key=STATE_KEY) == ""  # type: ignore[arg-type]
     assert s3.state().seen == prune_plan.SEEN_MISSED
     held = run(s3, {"b.js"}, {"b.js"}, now=10 * DAY)
     assert held.status == prune.STATUS_HELD and held.pruned == 0 and "www/a.js" in s3.objects
@@ -142,7 +143,7 @@ def test_a_deploy_marked_missed_makes_the_next_one_hold_and_restamp() -> None:
 
 def test_marking_with_no_state_writes_nothing_and_a_denied_mark_never_raises() -> None:
     s3 = MemoryS3(site({"a.js"}))
-    assert prune.mark_missed(s3, SPEC, state_key=STATE_KEY) == ""  # type: ignore[arg-type]
+    assert prune_run.mark_missed(s3, SPEC, state_key=STATE_KEY) == ""  # type: ignore[arg-type]
     assert STATE_KEY not in s3.objects
 
     class Denied(MemoryS3):
@@ -150,7 +151,7 @@ def test_marking_with_no_state_writes_nothing_and_a_denied_mark_never_raises() -
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}},
                               "ListObjectsV2")
 
-    problem = prune.mark_missed(Denied({}), SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
+    problem = prune_run.mark_missed(Denied({}), SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
     assert "AccessDenied" in problem
 
 
@@ -158,9 +159,9 @@ def test_a_missed_deploy_that_served_the_very_keys_the_state_saw_needs_no_mark()
     s3 = MemoryS3(site({"a.js", "b.js"}))
     run(s3, {"a.js", "b.js"}, {"b.js"}, now=0.0)
     before = s3.state()
-    assert prune.mark_missed(s3, SPEC, state_key=STATE_KEY, served={"b.js"}) == ""  # type: ignore[arg-type]
+    assert prune_run.mark_missed(s3, SPEC, state_key=STATE_KEY, served={"b.js"}) == ""  # type: ignore[arg-type]
     assert s3.state() == before
-    prune.mark_missed(s3, SPEC, state_key=STATE_KEY, served={"a.js", "b.js"})  # type: ignore[arg-type]
+    prune_run.mark_missed(s3, SPEC, state_key=STATE_KEY, served={"a.js", "b.js"})  # type: ignore[arg-type]
     assert s3.state().seen == prune_plan.SEEN_MISSED
 
 
@@ -172,7 +173,7 @@ def two_sites() -> MemoryS3:
     """A (this test's STATE_KEY) and B (B_KEY) serve from one folder; both link shared.css.
     A's v2 dropped it at 0."""
     s3 = MemoryS3(site(A_V1 | B_V1))
-    prune.run(s3, SPEC, state_key=B_KEY, old=None, new=B_V1, now=0.0)  # type: ignore[arg-type]
+    prune_run.run(s3, SPEC, state_key=B_KEY, old=None, new=B_V1, now=0.0)  # type: ignore[arg-type]
     run(s3, A_V1, A_V2, now=0.0)
     return s3
 
@@ -191,7 +192,7 @@ def test_the_hold_names_the_other_state_and_what_a_person_can_do() -> None:
     attributes = run(s3, A_V2, A_V2, now=10 * DAY).attributes()
     problem = attributes[prune.ATTR_PRUNE_PROBLEM]
     # The whole advice fits the attribute (PruneProblem is cut at 200 characters).
-    assert len(problem) <= prune.MAX_PROBLEM_CHARS and not problem.endswith("…")
+    assert len(problem) <= prune_run.MAX_PROBLEM_CHARS and not problem.endswith("…")
     assert B_KEY.removeprefix("www/.cloudfront-purge/") in problem
     assert "written 2026-11-02" in problem
     assert "own prefix" in problem and "delete that state if its resource is gone" in problem
@@ -249,10 +250,10 @@ def test_a_delete_removes_its_own_state_and_no_site_file() -> None:
     me = prune_plan.owner_digest("Purge-abc")
     run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0, owner=me)
     assert s3.state().owner == me
-    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner=me) == ""  # type: ignore[arg-type]
+    assert prune_run.remove_state(s3, SPEC, state_key=STATE_KEY, owner=me) == ""  # type: ignore[arg-type]
     assert set(s3.objects) == {"www/a.js", "www/index.html"}
     # None left: nothing to do.
-    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner=me) == ""  # type: ignore[arg-type]
+    assert prune_run.remove_state(s3, SPEC, state_key=STATE_KEY, owner=me) == ""  # type: ignore[arg-type]
 
 
 def test_the_delete_of_a_replaced_resource_keeps_the_state_its_replacement_wrote() -> None:
@@ -260,7 +261,7 @@ def test_the_delete_of_a_replaced_resource_keeps_the_state_its_replacement_wrote
     run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0,
         owner=prune_plan.owner_digest("Purge-new"))
     old = prune_plan.owner_digest("Purge-old")
-    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner=old) == ""  # type: ignore[arg-type]
+    assert prune_run.remove_state(s3, SPEC, state_key=STATE_KEY, owner=old) == ""  # type: ignore[arg-type]
     assert s3.state().replaced == {"a.js": 0.0}
 
 
@@ -268,7 +269,7 @@ def test_the_delete_of_a_replaced_resource_keeps_the_state_its_replacement_wrote
     {"a.js": 0.0}, seen="x")).encode()], ids=["damaged", "written-before-owners"])
 def test_a_delete_removes_a_state_of_its_key_that_names_no_owner(body: bytes) -> None:
     s3 = MemoryS3({STATE_KEY: body})
-    assert prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner="me") == ""  # type: ignore[arg-type]
+    assert prune_run.remove_state(s3, SPEC, state_key=STATE_KEY, owner="me") == ""  # type: ignore[arg-type]
     assert s3.objects == {}
 
 
@@ -276,12 +277,12 @@ def test_a_state_that_cannot_be_removed_is_a_problem_never_an_exception() -> Non
     s3 = MemoryS3(site({"a.js", "index.html"}))
     run(s3, {"a.js", "index.html"}, {"index.html"}, now=0.0, owner="me")
     s3.deny = True
-    problem = prune.remove_state(s3, SPEC, state_key=STATE_KEY, owner="me")  # type: ignore[arg-type]
+    problem = prune_run.remove_state(s3, SPEC, state_key=STATE_KEY, owner="me")  # type: ignore[arg-type]
     assert "AccessDenied" in problem and STATE_KEY in s3.objects
 
 
 def test_marking_a_missed_deploy_keeps_the_owner() -> None:
     s3 = MemoryS3(site({"a.js", "b.js"}))
     run(s3, {"a.js", "b.js"}, {"b.js"}, now=0.0, owner="me")
-    prune.mark_missed(s3, SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
+    prune_run.mark_missed(s3, SPEC, state_key=STATE_KEY)  # type: ignore[arg-type]
     assert s3.state().owner == "me" and s3.state().seen == prune_plan.SEEN_MISSED

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune
 from cloudfront_purge.prune import step as prune_step
 
 PROPS = {"PruneBucket": "site", "OnlyChanged": "true", "Manifest": "s3://assets/v2.cfpurge-manifest"}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudfront_purge.changed import changes, cover, manifest
-from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import plan as purge_plan
 from cloudfront_purge.changed.changes import UrlMapping
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import AwsError
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 #: The hand-off's continuation key for the plan: the next leg must submit the same paths
 #: (same CallerReferences) without reading the manifests again.
 CONTINUATION_KEY = "Plan"
-SCOPE_NONE = scope.SCOPE_NONE
+SCOPE_NONE = purge_plan.SCOPE_NONE
 REASON_PATHS = f"{rules.PROP_ONLY_CHANGED} is false: the resource purges {rules.PROP_PATHS}"
 REASON_SKIPPED = f"{rules.PROP_INVALIDATE_ON_CREATE} is false: nothing purged on Create"
 #: ScopeReason is a GetAtt value; the log line has the whole text.
@@ -107,7 +107,7 @@ def parse_s3_url(value: object, field: str) -> S3Location:
 
 def plan_for(
     event: Mapping[str, Any], full_paths: tuple[str, ...], s3: Callable[[], S3Client]
-) -> scope.PurgePlan:
+) -> purge_plan.PurgePlan:
     """The purge for this Create or Update, logged as ``purge_scope``.
 
     Args:
@@ -120,18 +120,18 @@ def plan_for(
     """
     options = parse_changed_only(event.get("ResourceProperties", {}))
     settings_only = (
-        scope.settings_only_change(
+        purge_plan.settings_only_change(
             event.get("ResourceProperties", {}), event.get("OldResourceProperties", {})
         )
         if event["RequestType"] == "Update"
         else None
     )
     if settings_only is not None:
-        plan = scope.PurgePlan(scope.SCOPE_NONE, settings_only, (), None, None, None)
+        plan = purge_plan.PurgePlan(purge_plan.SCOPE_NONE, settings_only, (), None, None, None)
     elif not options.only_changed:
-        plan = scope.full_plan(REASON_PATHS, full_paths)
+        plan = purge_plan.full_plan(REASON_PATHS, full_paths)
     elif event["RequestType"] == "Create":
-        plan = scope.full_plan(scope.REASON_CREATE, full_paths)
+        plan = purge_plan.full_plan(purge_plan.REASON_CREATE, full_paths)
     else:
         plan = _plan_update(event, options, full_paths, s3)
     log(plan)
@@ -143,13 +143,13 @@ def _plan_update(
     options: ChangedOnlySpec,
     full_paths: tuple[str, ...],
     s3: Callable[[], S3Client],
-) -> scope.PurgePlan:
+) -> purge_plan.PurgePlan:
     assert options.manifest is not None  # parse_changed_only requires it with OnlyChanged
     try:
         new = fetch_manifest(s3, options.manifest)
     except manifest.ManifestError as exc:
         # Without this deploy's manifest nothing can be diffed: purge everything.
-        return scope.full_plan(f"this deploy's manifest cannot be used: {exc}", full_paths)
+        return purge_plan.full_plan(f"this deploy's manifest cannot be used: {exc}", full_paths)
     old: manifest.Manifest | manifest.ManifestError | None
     old_mapping: UrlMapping | None = None
     try:
@@ -164,7 +164,7 @@ def _plan_update(
                 old = fetch_manifest(s3, previous.manifest)
             except manifest.ManifestError as exc:
                 old = exc
-    return scope.plan_purge(
+    return purge_plan.plan_purge(
         request_type="Update",
         new=new,
         old=old,
@@ -202,7 +202,7 @@ def fetch_manifest(s3: Callable[[], S3Client], location: S3Location) -> manifest
     return manifest.loads(body, source=location.url)
 
 
-def attributes(plan: scope.PurgePlan | None) -> dict[str, str]:
+def attributes(plan: purge_plan.PurgePlan | None) -> dict[str, str]:
     """PurgeScope, ScopeReason, ChangedFiles, UnchangedKept (None: a skipped Create)."""
     if plan is None:
         return {
@@ -219,7 +219,7 @@ def attributes(plan: scope.PurgePlan | None) -> dict[str, str]:
     }
 
 
-def log(plan: scope.PurgePlan) -> None:
+def log(plan: purge_plan.PurgePlan) -> None:
     logger.info(
         "purge_scope",
         extra={
@@ -233,7 +233,7 @@ def log(plan: scope.PurgePlan) -> None:
     )
 
 
-def to_continuation(plan: scope.PurgePlan) -> dict[str, Any]:
+def to_continuation(plan: purge_plan.PurgePlan) -> dict[str, Any]:
     """The plan for the next leg. A full plan's paths are the resource's own, so they are
     not repeated (they can be many; the payload has a size limit)."""
     return {
@@ -248,13 +248,13 @@ def to_continuation(plan: scope.PurgePlan) -> dict[str, Any]:
 
 def from_continuation(
     continuation: Mapping[str, Any], full_paths: tuple[str, ...]
-) -> scope.PurgePlan | None:
+) -> purge_plan.PurgePlan | None:
     """The plan an earlier leg made, or None on a first leg."""
     saved = continuation.get(CONTINUATION_KEY)
     if not isinstance(saved, Mapping):
         return None
     paths = saved.get("Paths")
-    return scope.PurgePlan(
+    return purge_plan.PurgePlan(
         scope=str(saved["Scope"]),
         reason=str(saved["Reason"]),
         paths=full_paths if paths is None else tuple(paths),

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cloudfront_purge import __version__, engine
 from cloudfront_purge.changed import changes, cover, manifest
-from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import plan as purge_plan
 from cloudfront_purge.cli import prune as cli_prune
 from cloudfront_purge.cli.progress import Progress
 from cloudfront_purge.cli.wording import EXIT_CODES, for_cli, not_found
@@ -437,7 +437,7 @@ def _is_terminal(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def _changed_plan(args: argparse.Namespace, paths: list[str], err: TextIO) -> scope.PurgePlan:
+def _changed_plan(args: argparse.Namespace, paths: list[str], err: TextIO) -> purge_plan.PurgePlan:
     """What changed between the two manifests, or everything in --path when unsure."""
     old_name, new_name = args.changed
     mapping = changes.UrlMapping(
@@ -466,7 +466,7 @@ def _changed_plan(args: argparse.Namespace, paths: list[str], err: TextIO) -> sc
         old = exc
     full = paths or list(rules.DEFAULT_PATHS)
     rules.validate_paths(full, field="--path")
-    plan = scope.plan_purge(
+    plan = purge_plan.plan_purge(
         request_type="Update",
         new=new,
         old=old,
@@ -482,7 +482,7 @@ def _changed_plan(args: argparse.Namespace, paths: list[str], err: TextIO) -> sc
     return plan
 
 
-def _plan_summary(plan: scope.PurgePlan) -> dict[str, object]:
+def _plan_summary(plan: purge_plan.PurgePlan) -> dict[str, object]:
     return {
         "scope": plan.scope,
         "reason": plan.reason,
@@ -494,7 +494,7 @@ def _plan_summary(plan: scope.PurgePlan) -> dict[str, object]:
 
 
 def _print_nothing(
-    plan: scope.PurgePlan, as_json: bool, out: TextIO, pruned: dict[str, Any] | None = None
+    plan: purge_plan.PurgePlan, as_json: bool, out: TextIO, pruned: dict[str, Any] | None = None
 ) -> None:
     if as_json:
         print(

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cloudfront_purge import engine
 from cloudfront_purge.changed import manifest
-from cloudfront_purge.model import rules
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.model import prune, rules
+from cloudfront_purge.prune import run as prune_run
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -133,7 +133,7 @@ def after_purge(
 ) -> dict[str, Any]:
     """Prune once the purge is Completed (``completed``); a summary for the output."""
     if not completed:
-        outcome = prune.skipped("the purge did not reach Completed: nothing is pruned")
+        outcome = prune_run.skipped("the purge did not reach Completed: nothing is pruned")
     else:
         old_name, new_name = args.changed
         new = manifest.read_manifest(new_name)
@@ -143,7 +143,7 @@ def after_purge(
             old = list(manifest.read_manifest(old_name).files)
         except manifest.ManifestError as exc:
             old, hold = None, f"the old manifest cannot be read: {exc}"
-        outcome = prune.run(
+        outcome = prune_run.run(
             s3 or _s3_client(),
             spec,
             state_key=spec.state_key(state_identity(args)),

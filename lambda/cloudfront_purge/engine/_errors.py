@@ -2,7 +2,7 @@
 
 The verdict says what kind of answer CloudFront gave; the run decides the rest from time
 alone (how long IAM or a new id has had to become visible). See the diagram in
-:mod:`._run` for where each verdict leads.
+:mod:`._machine` for where each verdict leads.
 """
 
 from __future__ import annotations

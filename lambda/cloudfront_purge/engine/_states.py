@@ -12,7 +12,7 @@ from enum import StrEnum
 
 
 class JobState(StrEnum):
-    """Where one batch on one target stands (the diagram in :mod:`._run`)."""
+    """Where one batch on one target stands (the diagram in :mod:`._machine`)."""
 
     PENDING = "Pending"
     BLOCKED = "Blocked"

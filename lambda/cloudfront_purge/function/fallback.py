@@ -1,7 +1,8 @@
 """Answers CloudFormation without the handler: for the start-up guard (``entry``) and for
 Lambda's on-failure destination (``on_failure``).
 
-Standard library and ``responder`` only (itself standard library only), so a broken
+Standard library, ``responder`` and ``stack_status`` only (boto3 is imported lazily, inside
+a guard), so a broken
 ``handler``, ``engine``, crhelper or boto3 cannot stop these answers. CloudFormation then
 learns of the failure in seconds instead of waiting for the resource's ServiceTimeout
 (AWS CloudFormation User Guide, "Custom resources": a request without a response fails
@@ -14,29 +15,27 @@ Rules (docs/troubleshooting.md):
 - Delete -> SUCCESS with the event's PhysicalResourceId: nothing was purged on delete in
   any case, and a FAILED delete only leaves the stack stuck.
 - Update during a rollback (DescribeStacks on the event's StackId says
-  UPDATE_ROLLBACK_IN_PROGRESS) -> SUCCESS with the handler's unconfirmed-purge attributes
-  (``PurgeConfirmed`` "false", ``PurgeProblem``, ``Status`` "Unconfirmed"): a FAILED answer
-  would leave the stack UPDATE_ROLLBACK_FAILED. boto3 is imported only for that question,
-  inside a guard: it ships with Lambda's Python runtime, but if it (or the call) fails,
+  UPDATE_ROLLBACK_IN_PROGRESS, :mod:`~cloudfront_purge.function.stack_status`) -> SUCCESS
+  with the handler's unconfirmed-purge attributes (``PurgeConfirmed`` "false",
+  ``PurgeProblem``, ``Status`` "Unconfirmed"): a FAILED answer would leave the stack
+  UPDATE_ROLLBACK_FAILED. If the stack's status cannot be known (boto3 or the call fails),
   the answer is FAILED as for any Update.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cloudfront_purge.function import responder
+from cloudfront_purge.function.stack_status import stack_status
 from cloudfront_purge.model import rules
-from cloudfront_purge.model.errors import AwsError
 
 logger = logging.getLogger(__name__)
 
 #: The keys of a CloudFormation custom resource request these answers need.
 REQUIRED_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
-#: DescribeStacks is one small call: a few seconds, not the function's whole timeout.
-_DESCRIBE_TIMEOUT_SECONDS = 5
 
 
 def is_cloudformation_request(event: object) -> bool:
@@ -94,55 +93,7 @@ def answer(event: Mapping[str, Any], failure_reason: str) -> bool:
 
 def scrub(text: str, event: Mapping[str, Any]) -> str:
     """``text`` without the event's ResponseURL (whole, or without its signature)."""
-    return responder._scrub(text, str(event.get("ResponseURL") or "\0"))
-
-
-def stack_status(
-    event: Mapping[str, Any],
-    client: Callable[[], Any] | None = None,
-    *,
-    consequence: str = "treated as a normal update: answered FAILED",
-    advice: str = "",
-) -> str | None:
-    """DescribeStacks' StackStatus for the event's stack, or None when it cannot be known.
-
-    The one place that asks (rollback detection), for this module and for the handler,
-    which passes its own CloudFormation client (``client`` makes it) and says what an
-    unknown status means there.
-    """
-    try:
-        if client is not None:
-            cloudformation = client()
-        else:
-            import boto3  # in Lambda's Python runtime; guarded: this module must never break
-            from botocore.config import Config
-
-            cloudformation = boto3.client(
-                "cloudformation",
-                config=Config(
-                    connect_timeout=_DESCRIBE_TIMEOUT_SECONDS,
-                    read_timeout=_DESCRIBE_TIMEOUT_SECONDS,
-                    retries={"max_attempts": 3, "mode": "standard"},
-                ),
-            )
-        stacks = cloudformation.describe_stacks(StackName=str(event["StackId"]))["Stacks"]
-        return str(stacks[0]["StackStatus"]) if stacks else None
-    except Exception as exc:  # any failure means "not known to be a rollback"
-        error = AwsError.of(exc)
-        problem = (
-            f"{error.operation} failed with {error.code}: {error.message}"
-            if error is not None
-            else f"{type(exc).__name__}: {exc}"
-        )
-        logger.warning(
-            "stack_status_unknown",
-            extra={
-                "problem": scrub(problem, event),
-                "consequence": consequence,
-                **({"advice": advice} if advice else {}),
-            },
-        )
-        return None
+    return responder.scrub(text, str(event.get("ResponseURL") or ""))
 
 
 def _settle_rollback(event: Mapping[str, Any], problem: str) -> tuple[str, dict[str, str]]:

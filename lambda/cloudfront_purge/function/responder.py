@@ -240,14 +240,14 @@ def deliver(
                 return True
             problem = f"HTTP {status}"
         logger.warning(
-            "response_retry", extra={"attempt": attempt, "problem": _scrub(problem, url)}
+            "response_retry", extra={"attempt": attempt, "problem": scrub(problem, url)}
         )
         if attempt < attempts:
             sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
     logger.critical(
         "response_lost",
         extra={
-            "problem": _scrub(problem, url),
+            "problem": scrub(problem, url),
             "attempts": attempts,
             "advice": "CloudFormation did not take the answer; the stack waits until its "
             "ServiceTimeout. The invalidations themselves were not affected.",
@@ -257,7 +257,10 @@ def deliver(
     return False
 
 
-def _scrub(text: str, url: str) -> str:
-    """An exception message can quote the URL it failed on."""
+def scrub(text: str, url: str) -> str:
+    """``text`` without ``url`` (whole, or without its signature): an exception message can
+    quote the URL it failed on, and the ResponseURL must appear in no Reason and no log."""
+    if not url:
+        return text
     base = url.split("?", 1)[0]
     return text.replace(url, "<ResponseURL>").replace(base, "<ResponseURL>")

@@ -76,7 +76,7 @@ PROP_URL_PREFIX = "UrlPrefix"
 #: The index document's file name; an empty string means none (no directory forms).
 PROP_INDEX_DOCUMENT = "IndexDocument"
 PROP_MAX_PATHS = "MaxPaths"
-# Prune after the purge and the timeout answer (docs/retention.md); parsed by prune/run.py.
+# Prune after the purge and the timeout answer (docs/retention.md); parsed by model/prune.py.
 PROP_PRUNE_BUCKET = "PruneBucket"
 PROP_PRUNE_KEY_PREFIX = "PruneKeyPrefix"
 PROP_KEEP_REPLACED_SECONDS = "KeepReplacedSeconds"

@@ -36,18 +36,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cloudfront_purge.model.base import CloudFrontPurgeError
+from cloudfront_purge.model.prune import STATE_FOLDER, STATE_OBJECT_START
 
 STATE_FORMAT = "cloudfront-purge-prune-state"
 STATE_VERSION = 1
-#: The folder, under the prune prefix, that holds the prune state objects: never deleted,
-#: and a manifest key inside it is never pruned.
-STATE_FOLDER = ".cloudfront-purge/"
 #: ``seen`` of a state whose resource answered a deploy without pruning (a purge that timed
 #: out under ``OnTimeout: succeed``): never a key set digest, so the next deploy holds.
 SEEN_MISSED = "missed"
-#: How the name of a prune state object inside :data:`STATE_FOLDER` starts
-#: (``run.PruneSpec.state_key``: ``prune-state-<20 hex digits>.json``).
-STATE_OBJECT_START = "prune-state-"
 #: Any name of this form counts as another writer's state, whichever digest it carries.
 _STATE_OBJECT_NAME = re.compile(rf"^{STATE_OBJECT_START}[^/]+\.json$")
 

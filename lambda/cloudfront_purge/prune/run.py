@@ -3,7 +3,8 @@
 Shared by the handler (``Custom::CloudFrontInvalidation`` with ``PruneBucket``) and the
 command-line tool (``purge --changed OLD NEW --prune-bucket``). It runs only once every
 invalidation of the deploy is Completed; the callers decide that. What it deletes is
-planned by :mod:`cloudfront_purge.prune.plan` (docs/retention.md); this module reads and
+planned by :mod:`cloudfront_purge.prune.plan` (docs/retention.md), its properties parsed by
+:mod:`cloudfront_purge.model.prune`; this module reads and
 writes the state object, deletes in batches of 1,000 keys, and never raises for an S3
 failure: it reports what it left behind, which the next deploy picks up.
 
@@ -15,15 +16,13 @@ one folder"); :func:`remove_state` is a Delete's, so a deleted resource leaves n
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from cloudfront_purge.model import rules
+from cloudfront_purge.model import prune, rules
 from cloudfront_purge.model.base import CloudFrontPurgeError
 from cloudfront_purge.model.errors import AwsError
 from cloudfront_purge.prune import plan as prune_plan
@@ -35,54 +34,9 @@ else:
 
 logger = logging.getLogger(__name__)
 
-# --- properties (the construct's defaults come from these constants) ----------------------
-PROP_PRUNE_BUCKET = rules.PROP_PRUNE_BUCKET
-PROP_PRUNE_KEY_PREFIX = rules.PROP_PRUNE_KEY_PREFIX
-PROP_KEEP_REPLACED_SECONDS = rules.PROP_KEEP_REPLACED_SECONDS
-PROP_ON_TIMEOUT = rules.PROP_ON_TIMEOUT
-PROPS = frozenset(
-    {PROP_PRUNE_BUCKET, PROP_PRUNE_KEY_PREFIX, PROP_KEEP_REPLACED_SECONDS, PROP_ON_TIMEOUT}
-)
-#: Seven days: docs/retention.md ("Why seven days").
-DEFAULT_KEEP_REPLACED_SECONDS = 7 * 24 * 3600
-#: Ten years: a longer retention is "never delete", which is ``prune_bucket`` left out.
-MAX_KEEP_REPLACED_SECONDS = 10 * 365 * 24 * 3600
-ON_TIMEOUT_FAIL = "fail"
-ON_TIMEOUT_SUCCEED = "succeed"
-DEFAULT_ON_TIMEOUT = ON_TIMEOUT_FAIL
-
-# --- attributes (GetAtt names); every SUCCESS of a pruning resource carries all of them -----
-ATTR_PRUNE_STATUS = "PruneStatus"
-ATTR_PRUNED_COUNT = "PrunedCount"
-ATTR_PRUNE_LEFT_BEHIND = "PruneLeftBehind"
-ATTR_PRUNE_SCHEDULED = "PruneScheduled"
-ATTR_PRUNE_PROBLEM = "PruneProblem"
-#: Set (non-empty) when the answer is SUCCESS although something the user should know went
-#: wrong: a purge that timed out under ``OnTimeout: succeed``.
-ATTR_WARNING = "Warning"
-ATTRIBUTES = (
-    ATTR_PRUNE_STATUS,
-    ATTR_PRUNED_COUNT,
-    ATTR_PRUNE_LEFT_BEHIND,
-    ATTR_PRUNE_SCHEDULED,
-    ATTR_PRUNE_PROBLEM,
-)
-#: Everything planned was deleted and the state written.
-STATUS_PRUNED = "Pruned"
-#: Something was left behind (a failed batch, no time left, a state not written).
-STATUS_PARTIAL = "Partial"
-#: Nothing could be done (the state could not be read): nothing deleted.
-STATUS_FAILED = "Failed"
-#: The prune did not run (the purge did not reach Completed, a skipped Create).
-STATUS_SKIPPED = "Skipped"
-#: The state was updated but nothing was deleted on purpose (a rollback, an unknown
-#: previous manifest).
-STATUS_HELD = "Held"
-
 #: S3 DeleteObjects takes at most 1,000 keys (Amazon S3 API Reference, DeleteObjects).
 DELETE_BATCH = 1000
 MAX_PROBLEM_CHARS = 200
-STATE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: The ``prune`` log line's advice when another writer's state holds the prune.
 SHARED_FOLDER_ADVICE = (
     "two resources or pipelines prune this folder, and neither knows which files the other "
@@ -91,30 +45,6 @@ SHARED_FOLDER_ADVICE = (
     "another folder, or whose pipeline changed --prune-state, is an orphan: delete it "
     "(aws s3 rm s3://<bucket>/<key>), and the next deploy prunes (docs/retention.md)"
 )
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-@dataclass(frozen=True)
-class PruneSpec:
-    """The prune properties, parsed. ``key_prefix`` is "" or ends with "/"."""
-
-    bucket: str
-    key_prefix: str
-    keep_seconds: int
-
-    def object_key(self, manifest_key: str) -> str:
-        return f"{self.key_prefix}{manifest_key}"
-
-    def state_key(self, identity: str) -> str:
-        """The state object's key for a resource (or CLI state name) ``identity``."""
-        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:20]
-        return f"{self.state_folder}{prune_plan.STATE_OBJECT_START}{digest}.json"
-
-    @property
-    def state_folder(self) -> str:
-        """Where every prune state of this prefix lives (listing it needs only the
-        ``s3:ListBucket`` grant the state's own read has)."""
-        return f"{self.key_prefix}{prune_plan.STATE_FOLDER}"
 
 
 @dataclass
@@ -129,127 +59,21 @@ class PruneOutcome:
 
     def attributes(self) -> dict[str, str]:
         return {
-            ATTR_PRUNE_STATUS: self.status,
-            ATTR_PRUNED_COUNT: str(self.pruned),
-            ATTR_PRUNE_LEFT_BEHIND: str(self.left_behind),
-            ATTR_PRUNE_SCHEDULED: str(self.scheduled),
-            ATTR_PRUNE_PROBLEM: rules.shorten(self.problem, MAX_PROBLEM_CHARS),
+            prune.ATTR_PRUNE_STATUS: self.status,
+            prune.ATTR_PRUNED_COUNT: str(self.pruned),
+            prune.ATTR_PRUNE_LEFT_BEHIND: str(self.left_behind),
+            prune.ATTR_PRUNE_SCHEDULED: str(self.scheduled),
+            prune.ATTR_PRUNE_PROBLEM: rules.shorten(self.problem, MAX_PROBLEM_CHARS),
         }
 
 
-def normalize_prefix(prefix: str, *, field: str = PROP_PRUNE_KEY_PREFIX) -> str:
-    """"" or a key prefix ending in "/" (``site`` and ``site/`` are the same folder, as for
-    BucketDeployment's ``destination_key_prefix``).
-
-    Raises:
-        RuleError: a prefix that starts with "/", holds an empty, "." or ".." part, or an
-            IAM wildcard ("*", "?").
-    """
-    if not isinstance(prefix, str):
-        raise rules.RuleError(f"{field} must be a string such as 'site/', got {prefix!r}")
-    if prefix == "":
-        return ""
-    if prefix.startswith("/"):
-        raise rules.RuleError(
-            f"{field} {prefix!r} must not start with '/': S3 keys have no leading slash "
-            "(give the BucketDeployment's destination_key_prefix)"
-        )
-    if "*" in prefix or "?" in prefix:
-        raise rules.RuleError(
-            f"{field} {prefix!r} must not hold '*' or '?': the provider's role may delete "
-            "<bucket>/<prefix>*, and IAM reads them in a resource ARN as wildcards, which "
-            "would grant deletions outside the prefix"
-        )
-    parts = prefix.removesuffix("/").split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise rules.RuleError(f"{field} {prefix!r} must not hold empty, '.' or '..' parts")
-    return prefix.removesuffix("/") + "/"
-
-
-def validate_keep_seconds(value: object, *, field: str = PROP_KEEP_REPLACED_SECONDS) -> int:
-    """Whole seconds from 0 to ten years (a string, as CloudFormation sends it, or a number).
-
-    Raises:
-        RuleError: naming the field and the range.
-    """
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        seconds = float(value) if isinstance(value, int | float | str) else float("nan")
-    except ValueError:
-        seconds = float("nan")
-    if not (0 <= seconds <= MAX_KEEP_REPLACED_SECONDS) or seconds != int(seconds):
-        raise rules.RuleError(
-            f"{field} must be whole seconds from 0 to {MAX_KEEP_REPLACED_SECONDS} "
-            f"(ten years), got {value!r}"
-        )
-    return int(seconds)
-
-
-def parse_on_timeout(props: Mapping[str, object]) -> str:
-    """``OnTimeout``: "fail" (default) or "succeed".
-
-    Raises:
-        RuleError: any other value.
-    """
-    value = props.get(PROP_ON_TIMEOUT, DEFAULT_ON_TIMEOUT)
-    if value not in (ON_TIMEOUT_FAIL, ON_TIMEOUT_SUCCEED):
-        raise rules.RuleError(
-            f"{PROP_ON_TIMEOUT} must be {ON_TIMEOUT_FAIL!r} or {ON_TIMEOUT_SUCCEED!r}, "
-            f"got {value!r}"
-        )
-    return str(value)
-
-
-def parse_prune(props: Mapping[str, object]) -> PruneSpec | None:
-    """PruneBucket, PruneKeyPrefix, KeepReplacedSeconds; None when PruneBucket is absent.
-
-    Raises:
-        RuleError: naming the property: a bad value, a prune without ``OnlyChanged`` (the
-            manifests say what each deploy put there), or without waiting for Completed.
-    """
-    bucket = props.get(PROP_PRUNE_BUCKET)
-    if bucket in (None, ""):
-        # A raw template may always send the prune properties, with an empty bucket: off.
-        return None
-    if not isinstance(bucket, str) or not _BUCKET_NAME.match(bucket):
-        raise rules.RuleError(
-            f"{PROP_PRUNE_BUCKET} must be an S3 bucket name (3 to 63 lower-case letters, "
-            f"digits, dots and hyphens), got {bucket!r}"
-        )
-    only_changed = rules.parse_bool(
-        props.get(rules.PROP_ONLY_CHANGED, False), field=rules.PROP_ONLY_CHANGED
-    )
-    if not only_changed:
-        raise rules.RuleError(
-            f"{PROP_PRUNE_BUCKET} needs {rules.PROP_ONLY_CHANGED}: true and a "
-            f"{rules.PROP_MANIFEST}: the manifests say which files each deploy put there, "
-            "and only those are ever pruned"
-        )
-    waits = rules.parse_bool(
-        props.get(rules.PROP_WAIT_FOR_COMPLETION, True), field=rules.PROP_WAIT_FOR_COMPLETION
-    )
-    if not waits:
-        raise rules.RuleError(
-            f"{PROP_PRUNE_BUCKET} needs {rules.PROP_WAIT_FOR_COMPLETION}: true: nothing is "
-            "pruned before every invalidation is Completed"
-        )
-    return PruneSpec(
-        bucket=bucket,
-        key_prefix=normalize_prefix(props.get(PROP_PRUNE_KEY_PREFIX, "")),  # type: ignore[arg-type]
-        keep_seconds=validate_keep_seconds(
-            props.get(PROP_KEEP_REPLACED_SECONDS, DEFAULT_KEEP_REPLACED_SECONDS)
-        ),
-    )
-
-
 def skipped(reason: str) -> PruneOutcome:
-    return PruneOutcome(status=STATUS_SKIPPED, problem=reason)
+    return PruneOutcome(status=prune.STATUS_SKIPPED, problem=reason)
 
 
 def run(
     s3: S3Client,
-    spec: PruneSpec,
+    spec: prune.PruneSpec,
     *,
     state_key: str,
     old: Collection[str] | None,
@@ -267,7 +91,7 @@ def run(
     Args:
         s3: a boto3 S3 client.
         spec: the bucket, prefix and retention.
-        state_key: from :meth:`PruneSpec.state_key`.
+        state_key: from :meth:`prune.PruneSpec.state_key`.
         old: the previous deploy's manifest keys (None: not known, nothing is deleted).
         new: this deploy's manifest keys.
         now: the deploy's time (default: the clock).
@@ -286,7 +110,7 @@ def run(
         state = _read_state(s3, spec.bucket, state_key)
     except _S3Failure as exc:
         # Not known what earlier deploys scheduled, and writing would forget it: stop.
-        outcome = PruneOutcome(status=STATUS_FAILED, problem=f"prune state: {exc}")
+        outcome = PruneOutcome(status=prune.STATUS_FAILED, problem=f"prune state: {exc}")
         _log(outcome, spec, state_key)
         return outcome
     except prune_plan.PruneStateError as exc:
@@ -328,11 +152,11 @@ def run(
     except _S3Failure as exc:
         problems.append(f"prune state not written: {exc}")
     if problems:
-        status = STATUS_PARTIAL
+        status = prune.STATUS_PARTIAL
     elif plan.hold_reason:
-        status = STATUS_HELD
+        status = prune.STATUS_HELD
     else:
-        status = STATUS_PRUNED
+        status = prune.STATUS_PRUNED
     outcome = PruneOutcome(
         status=status,
         pruned=pruned,
@@ -346,7 +170,7 @@ def run(
     return outcome
 
 
-def remove_state(s3: S3Client, spec: PruneSpec, *, state_key: str, owner: str) -> str:
+def remove_state(s3: S3Client, spec: prune.PruneSpec, *, state_key: str, owner: str) -> str:
     """A Delete of the resource whose ``owner`` digest is given: remove its prune state, so
     it does not hold other writers of the folder for good; "" or the problem. Never raises.
 
@@ -380,7 +204,7 @@ def remove_state(s3: S3Client, spec: PruneSpec, *, state_key: str, owner: str) -
 
 
 def mark_missed(
-    s3: S3Client, spec: PruneSpec, *, state_key: str, served: Collection[str] | None = None
+    s3: S3Client, spec: prune.PruneSpec, *, state_key: str, served: Collection[str] | None = None
 ) -> str:
     """Record in the state that a deploy went by without a prune; "" or the problem.
 
@@ -446,7 +270,7 @@ def _load_state(s3: S3Client, bucket: str, key: str) -> prune_plan.PruneState | 
     return prune_plan.loads(body, source=f"s3://{bucket}/{key}")
 
 
-def _other_states(s3: S3Client, spec: PruneSpec, state_key: str) -> list[tuple[str, str]]:
+def _other_states(s3: S3Client, spec: prune.PruneSpec, state_key: str) -> list[tuple[str, str]]:
     """(key, day last written or "") of every prune state in the folder but ``state_key``.
 
     One ListObjectsV2 of the state folder, whose 1,000 keys are far more writers than any
@@ -455,7 +279,7 @@ def _other_states(s3: S3Client, spec: PruneSpec, state_key: str) -> list[tuple[s
     folder = spec.state_folder
     try:
         listed = s3.list_objects_v2(
-            Bucket=spec.bucket, Prefix=f"{folder}{prune_plan.STATE_OBJECT_START}", MaxKeys=1000
+            Bucket=spec.bucket, Prefix=f"{folder}{prune.STATE_OBJECT_START}", MaxKeys=1000
         )
     except Exception as exc:  # reported; the prune then deletes nothing
         raise _S3Failure(f"s3://{spec.bucket}/{folder}: {_problem(exc)}") from exc
@@ -481,7 +305,9 @@ def _write_state(s3: S3Client, bucket: str, key: str, state: prune_plan.PruneSta
         raise _S3Failure(f"s3://{bucket}/{key}: {_problem(exc)}") from exc
 
 
-def _delete_batch(s3: S3Client, spec: PruneSpec, batch: list[str]) -> tuple[int, list[str], str]:
+def _delete_batch(
+    s3: S3Client, spec: prune.PruneSpec, batch: list[str]
+) -> tuple[int, list[str], str]:
     """(deleted, keys that failed, problem). A key that no longer exists counts as deleted:
     S3 answers DeleteObjects for it as Deleted."""
     by_object = {spec.object_key(k): k for k in batch}
@@ -506,13 +332,13 @@ def _delete_batch(s3: S3Client, spec: PruneSpec, batch: list[str]) -> tuple[int,
 
 def _log(
     outcome: PruneOutcome,
-    spec: PruneSpec,
+    spec: prune.PruneSpec,
     state_key: str,
     *,
     sharing: list[tuple[str, str]] | None = None,
 ) -> None:
     # A folder shared with another writer holds every deploy until a person acts: a warning.
-    warn = outcome.status in (STATUS_PARTIAL, STATUS_FAILED) or bool(sharing)
+    warn = outcome.status in (prune.STATUS_PARTIAL, prune.STATUS_FAILED) or bool(sharing)
     logger.log(
         logging.WARNING if warn else logging.INFO,
         "prune",
@@ -528,7 +354,7 @@ def _log(
             "keep_seconds": spec.keep_seconds,
             **(
                 {"advice": "the next deploy deletes what was left behind"}
-                if outcome.left_behind or outcome.status == STATUS_FAILED
+                if outcome.left_behind or outcome.status == prune.STATUS_FAILED
                 else {}
             ),
             **({"other_states": [key for key, _ in sharing], "advice": SHARED_FOLDER_ADVICE}

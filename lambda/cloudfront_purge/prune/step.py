@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudfront_purge.changed import manifest, s3_plan
-from cloudfront_purge.model import rules
+from cloudfront_purge.model import prune, rules
 from cloudfront_purge.prune import plan as prune_plan
-from cloudfront_purge.prune import run as prune
+from cloudfront_purge.prune import run as prune_run
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -79,7 +79,7 @@ def after_purge(
         return _after_purge(event, options.prune, s3, rollback=rollback, stop_at=stop_at,
                             owner=prune_plan.owner_digest(physical_id))
     except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
-        outcome = prune.PruneOutcome(
+        outcome = prune_run.PruneOutcome(
             status=prune.STATUS_FAILED, problem=f"{type(exc).__name__}: {exc}"
         )
         logger.warning("prune", extra={"prune_status": outcome.status, "pruned": 0,
@@ -103,12 +103,12 @@ def _after_purge(
     try:
         new = s3_plan.fetch_manifest(s3, new_location)
     except manifest.ManifestError as exc:
-        return prune.PruneOutcome(
+        return prune_run.PruneOutcome(
             status=prune.STATUS_FAILED,
             problem=f"this deploy's manifest cannot be read, so nothing is pruned: {exc}",
         ).attributes()
     old, hold = _old_keys(event, spec, s3)
-    outcome = prune.run(
+    outcome = prune_run.run(
         s3(),
         spec,
         state_key=state_key,
@@ -163,7 +163,7 @@ _RESUME_OLD_PROPERTIES = frozenset(
         rules.PROP_URL_PREFIX,
         rules.PROP_MAX_PATHS,
         rules.PROP_WAIT_FOR_COMPLETION,
-        *prune.PROPS,
+        *rules.PRUNE_PROPS,
     }
 )
 
@@ -183,12 +183,12 @@ def not_run(options: Options, reason: str) -> dict[str, str]:
     """The prune attributes of an answer whose prune did not run."""
     if options.prune is None:
         return {}
-    return prune.skipped(reason).attributes()
+    return prune_run.skipped(reason).attributes()
 
 
 def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client]) -> None:
     """A deploy answered without a prune (a purge that timed out): tell the state, so the
-    next deploy holds (:func:`prune.mark_missed`). Never raises."""
+    next deploy holds (:func:`prune_run.mark_missed`). Never raises."""
     if options.prune is None:
         return
     try:
@@ -199,7 +199,7 @@ def missed(event: Mapping[str, Any], options: Options, s3: Callable[[], S3Client
                 served = list(s3_plan.fetch_manifest(s3, location.manifest).files)
         except (rules.RuleError, manifest.ManifestError):
             served = None  # not known: mark
-        prune.mark_missed(s3(), options.prune, served=served,
+        prune_run.mark_missed(s3(), options.prune, served=served,
                           state_key=options.prune.state_key(state_identity(event)))
     except Exception as exc:  # a prune never fails the deploy (docs/retention.md)
         logger.warning("prune_state_not_marked", extra={"problem": f"{type(exc).__name__}: {exc}"})
@@ -220,7 +220,7 @@ def missed_by_failure(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> N
 
 def deleted(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> None:
     """A Delete of a pruning resource: remove its prune state unless the resource that
-    replaced it wrote it last (:func:`prune.remove_state`). Site files stay, as before.
+    replaced it wrote it last (:func:`prune_run.remove_state`). Site files stay, as before.
     Properties that cannot be parsed: nothing to remove. Never raises."""
     try:
         spec = prune.parse_prune(event.get("ResourceProperties", {}))
@@ -229,7 +229,7 @@ def deleted(event: Mapping[str, Any], s3: Callable[[], S3Client]) -> None:
     if spec is None:
         return
     try:
-        prune.remove_state(s3(), spec, state_key=spec.state_key(state_identity(event)),
+        prune_run.remove_state(s3(), spec, state_key=spec.state_key(state_identity(event)),
                            owner=prune_plan.owner_digest(str(event["PhysicalResourceId"])))
     except Exception as exc:  # a Delete never fails for the prune (docs/retention.md)
         logger.warning("prune_state_not_removed", extra={
@@ -256,6 +256,6 @@ def complete(data: MutableMapping[str, str], props: Mapping[str, object]) -> Non
     """
     if props.get(rules.PROP_PRUNE_BUCKET) not in (None, ""):
         if prune.ATTR_PRUNE_STATUS not in data:
-            data.update(prune.skipped(REASON_NOT_RUN).attributes())
+            data.update(prune_run.skipped(REASON_NOT_RUN).attributes())
     if props.get(rules.PROP_ON_TIMEOUT) not in (None, ""):
         data.setdefault(prune.ATTR_WARNING, "")

@@ -1,4 +1,9 @@
-"""The lifecycle of ``Custom::CloudFrontInvalidation``: wiring, nothing more.
+"""The lifecycle of ``Custom::CloudFrontInvalidation``: Create, Update and Delete.
+
+It parses a request's properties (``model``), plans what to purge (``changed``), runs the
+purge (``engine``), decides whether an Update is a rollback (``function.stack_status``),
+hands a long wait off to the next invocation and resumes it, prunes after a Completed purge
+(``prune.step``), and builds the one answer CloudFormation gets (``function.responder``).
 
 Lambda's entry point is ``cloudfront_purge.function.entry.handler``, which loads this module
 under a guard and calls its ``handler``.
@@ -47,14 +52,14 @@ import boto3
 from botocore.config import Config
 
 from cloudfront_purge import __version__, engine
-from cloudfront_purge.changed import plan as scope
+from cloudfront_purge.changed import plan as purge_plan
 from cloudfront_purge.changed import s3_plan
-from cloudfront_purge.function.fallback import stack_status
 from cloudfront_purge.function.responder import (
     deliver,
     response_data,
     unconfirmed,
 )
+from cloudfront_purge.function.stack_status import stack_status
 from cloudfront_purge.model import rules
 from cloudfront_purge.model.errors import AwsError, PurgeError, PurgeTimeout
 from cloudfront_purge.prune import step as prune_step
@@ -101,7 +106,7 @@ class Request:
     #: Set once this request is known to be a rollback's Update: it must not fail.
     rollback: Rollback | None = None
     #: What this request purges and why (s3_plan); None until planned.
-    plan: scope.PurgePlan | None = None
+    plan: purge_plan.PurgePlan | None = None
 
 
 class Rollback:
@@ -425,7 +430,7 @@ def _prune(
 def _succeed_timed_out(
     spec: rules.PurgeSpec,
     jobs: list[engine.Job],
-    plan: scope.PurgePlan,
+    plan: purge_plan.PurgePlan,
     pruning: prune_step.Options,
     exc: PurgeTimeout,
     physical_id: str,
