@@ -30,8 +30,13 @@ from localcloud.cloudformation.assembly import (
     pseudo_refs,
     resolve,
 )
+from localcloud.cloudformation.iam_policies import (
+    function_role,
+    physical_refs,
+    role_arn,
+    role_policies,
+)
 from localcloud.iam import Decision, IamRequest, NamedPolicy, evaluate
-from localcloud.iam.template import function_role, physical_refs, role_arn, role_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
