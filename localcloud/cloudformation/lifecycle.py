@@ -79,7 +79,6 @@ BUCKET_TYPE = "AWS::S3::Bucket"
 SITE_RESOURCE_TYPES = (BUCKET_DEPLOYMENT_TYPE, RESOURCE_TYPE)
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
-BUCKET_TYPE = "AWS::S3::Bucket"
 #: DistributionConfig.ConnectionMode of a multi-tenant distribution (AWS CloudFormation
 #: User Guide, AWS::CloudFront::Distribution DistributionConfig).
 TENANT_ONLY = "tenant-only"
