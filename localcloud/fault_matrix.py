@@ -342,7 +342,7 @@ TERMINAL: tuple[Fault, ...] = (
           expect="FAILED", reason_has=("BatchTooLarge",)),
 )
 
-#: Issue 9: the failures AWS has that a kinder emulator would not.
+#: The failures AWS has that a kinder emulator would not.
 PRODUCTION: tuple[Fault, ...] = (
     Fault("capacity wait: another deploy's invalidations over 2 ListInvalidations pages "
           "(strict server: no empty Marker)",

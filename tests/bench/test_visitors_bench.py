@@ -80,7 +80,7 @@ def test_splice_replaces_one_section_and_its_goal_lines() -> None:
     assert added.index("## 1. A") < added.index("## 8. Visitors") < added.index("## What is")
 
 
-def test_quick_plan_is_small_and_full_plan_meets_the_brief() -> None:
+def test_quick_plan_is_small_and_full_plan_is_the_documented_one() -> None:
     quick = visitors.plan_for(parse_args(["--quick", "--sections", "visitors"]))
     assert quick.sites == (visitors.SPA,) and len(quick.transitions) == 1
     full = visitors.plan_for(parse_args(["--sections", "visitors"]))
