@@ -1,7 +1,10 @@
-"""``python -m bench``: the purge's overhead, cold start, scale, synth and changed-only paths,
-beside baselines.
+"""``python -m bench``: the purge's measurements beside baselines, in sections numbered as
+bench/RESULTS.md heads them and run in that order: 1 the signal overhead (1b throttled, 1c
+crhelper-style polling, 1d the poll schedule's model), 2 cold start, 3 scale, 4 synth, 5 the
+whole request on today's profile (5b throttled) and 6 concurrency, 7 changed-only paths,
+8 visitors during deploys, 9 account scale.
 
-    python -m bench                  # full run (a few minutes on 2 cores)
+    python -m bench                  # full run (about half an hour on 2 cores)
     python -m bench --quick          # smoke test, 1-2 min; numbers not meaningful
     python -m bench --factor 0.1     # time factor: every CloudFront duration and every
                                      # delay is multiplied by it; figures are reported
@@ -30,7 +33,7 @@ from bench.process import environment as _environment
 from bench.process import quiet_logs as _quiet_logs
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed", "account", "visitors")
+SECTIONS = ("overhead", "coldstart", "scale", "synth", "request", "changed", "visitors", "account")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -131,52 +134,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[run.Section] = []
     plot_series: list[run.Series] = []
     if "overhead" in options.sections:
-        say(f"[1/8] signal overhead: {options.count} invalidations x 3 runs ...")
+        say(f"[sections 1-1d of 9] signal overhead: {options.count} invalidations x 3 runs ...")
         sections, series, data = run.overhead_sections(options)
         results += sections
         plot_series += series
         raw["overhead"] = data
     if "coldstart" in options.sections:
-        say(f"[2/8] cold start: {options.cold_runs} runs of each, interleaved ...")
+        say(f"[section 2 of 9] cold start: {options.cold_runs} runs of each, interleaved ...")
         section, data = run.coldstart_section(options)
         results.append(section)
         raw["coldstart"] = data
     if "scale" in options.sections:
-        say(f"[3/8] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
+        say(f"[section 3 of 9] scale: {', '.join(f'{n:,}' for n in options.scale_sizes)} paths ...")
         section, data = run.scale_section(options)
         results.append(section)
         raw["scale"] = data
     if "synth" in options.sections:
-        say(f"[4/8] synth: 1 vs {options.synth_many} instances, {options.synth_runs} each ...")
+        say(f"[section 4 of 9] synth: 1 vs {options.synth_many} instances, "
+            f"{options.synth_runs} each ...")
         section, data = run.synth_section(options)
         results.append(section)
         raw["synth"] = data
     if "request" in options.sections:
-        say("[5/8] today's profile, the whole request, and concurrency (real time) ...")
+        say("[sections 5-6 of 9] today's profile, the whole request, and concurrency "
+            "(real time) ...")
         request_sections, data = run.request_sections(options)
         results += request_sections
         raw["request"] = data
     if "changed" in options.sections:
-        say("[6/8] changed-only: MkDocs deploys and generated trees, four strategies ...")
+        say("[section 7 of 9] changed-only: MkDocs deploys and generated trees, "
+            "four strategies ...")
         from bench.changed import changed_section
 
         section, data = changed_section(options)
         results.append(section)
         raw["changed"] = data
-    if "account" in options.sections:
-        say(f"[7/8] account scale: {options.account_stacks} stacks at once, twice (real time) ...")
-        from bench.account import account_section
-
-        section, data = account_section(options)
-        results.append(section)
-        raw["account"] = data
     if "visitors" in options.sections:
-        say("[8/8] visitors: deploys under traffic, set-up beside set-up ...")
+        say("[section 8 of 9] visitors: deploys under traffic, set-up beside set-up ...")
         from bench.visitors import visitors_section
 
         section, data = visitors_section(options, say)
         results.append(section)
         raw["visitors"] = data
+    if "account" in options.sections:
+        say(f"[section 9 of 9] account scale: {options.account_stacks} stacks at once, "
+            "twice (real time) ...")
+        from bench.account import account_section
+
+        section, data = account_section(options)
+        results.append(section)
+        raw["account"] = data
     wall = time.monotonic() - wall_started
     raw["wall_seconds"] = wall
 

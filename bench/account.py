@@ -1,4 +1,4 @@
-"""Section 7: load at the scale of an account.
+"""Section 9: load at the scale of an account.
 
 CloudFront limits request rates per account (localcloud/cloudfront/rates.py: CreateInvalidation
 0.5 a second, aws-sdk-js issue 3983; GetInvalidation and ListInvalidations chosen, nothing
@@ -52,7 +52,7 @@ def account_section(options: Options) -> tuple[Section, dict[str, Any]]:
                 invalidation_seconds=duration, service_timeout=SERVICE_TIMEOUT_SECONDS))
     create, get, lst = AWS_DEFAULTS[CREATE], AWS_DEFAULTS[GET], AWS_DEFAULTS[LIST]
     section = Section(
-        f"7. Account scale: {stacks} stacks deployed at once, each purging `/*` "
+        f"9. Account scale: {stacks} stacks deployed at once, each purging `/*` "
         f"({duration:g} s per invalidation; real time; baseline = ideal)"
     )
     none = Goal(0, "0", inclusive=True)

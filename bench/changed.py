@@ -1,4 +1,4 @@
-"""Section 5: purge only what changed. Same deploys, four ways to choose the paths.
+"""Section 7: purge only what changed. Same deploys, four ways to choose the paths.
 
 - ``/*``: what the construct did before (and what most deploy tools do);
 - every changed file exactly: each changed key as its own path (no directory forms);
@@ -252,7 +252,7 @@ def build_mkdocs(
     edit: bool = False,
 ) -> Path:
     """The MkDocs site of :func:`mkdocs_deploys` built into ``workdir/NAME-site``; its path
-    (section 7 deploys it)."""
+    (section 8, the visitors', deploys it)."""
     pages = _docs_pages(random.Random(seed), extra_section=section)
     if edit:
         pages["reference/page-07.md"] += "\nA corrected sentence in one page.\n"

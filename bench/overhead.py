@@ -94,7 +94,8 @@ class Sample:
     error: str = ""
 
     def overhead(self, factor: float) -> float:
-        """The brief's figure: everything from Completed to arrival, divided by the factor."""
+        """The Overhead rows' figure (the goals judge it): everything from Completed to
+        arrival, divided by the factor."""
         return (self.arrived_at - self.completes_at) / factor
 
     def overhead_fixed_unscaled(self, factor: float) -> float:
@@ -441,16 +442,16 @@ def figures(phase: PhaseResult, factor: float) -> Figures:
             f"{phase.strategy}: no invalidation succeeded; first error: "
             f"{phase.samples[0].error if phase.samples else 'none'}"
         )
-    brief = summarize([s.overhead(factor) for s in ok])
+    scaled = summarize([s.overhead(factor) for s in ok])
     real = summarize([s.overhead_fixed_unscaled(factor) for s in ok])
     calls = sum(s.get_calls for s in ok)
     waiting = sum(s.duration for s in ok)
     return Figures(
         count=len(phase.samples),
         succeeded=len(ok),
-        median=brief.median,
-        p95=brief.p95,
-        max=brief.max,
+        median=scaled.median,
+        p95=scaled.p95,
+        max=scaled.max,
         median_fixed_real=real.median,
         p95_fixed_real=real.p95,
         max_fixed_real=real.max,

@@ -171,16 +171,17 @@ def overhead_sections(
         "(lanes of near-equal total duration, each in seeded random order: "
         "overhead.balanced_lanes).",
         "Overhead = ResponseServer arrival time - InvalidationRecord.completes_at, ÷ factor. "
-        "The brief's figure divides everything by the factor, including the real costs that do "
-        "not shrink with it: the GetInvalidation round trip that sees Completed and the HTTPS "
-        f"PUT (median {fixed_ms(phases[overhead.OURS]):.1f} ms real for ours, "
+        "The plain Overhead rows (median, p95, max) divide everything by the factor, including "
+        "the real costs that do not shrink with it: the GetInvalidation round trip that sees "
+        "Completed and the HTTPS PUT "
+        f"(median {fixed_ms(phases[overhead.OURS]):.1f} ms real for ours, "
         f"{fixed_ms(phases[overhead.BASELINE]):.1f} ms for the baseline; ÷ {factor:g} that is "
         f"{fixed_ms(phases[overhead.OURS]) / 1000 / factor:.2f} s unscaled). The "
         "'not scaled' rows divide only the time Completed sat unread (up to the issue of the "
         "detecting GetInvalidation) and keep the rest real: closer to what AWS would show, "
         "where a round trip and a PUT take tens of milliseconds. Goals are judged on the "
-        "brief's (harsher) figure. The factor sets how much harsher: at 0.1 the real costs "
-        "weigh 10x, at 0.05 (the previous default) 20x; the lag part "
+        "plain rows (the harsher figure). The factor sets how much harsher: at 0.1 the "
+        "real costs weigh 10x, at 0.05 20x; the lag part "
         "does not depend on it.",
         "Status calls per 2 s of total waiting = all GetInvalidation calls ÷ (sum of the "
         "invalidations' durations ÷ 2 s).",

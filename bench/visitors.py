@@ -61,15 +61,6 @@ LEAD_SECONDS = 15.0
 ZERO = Goal(0.0, "0", inclusive=True)
 
 
-def safe_available() -> bool:
-    """Whether this checkout's construct library has the safe set-up (issue 18)."""
-    try:
-        import cdk_cloudfront_invalidation as library
-    except ImportError:  # pragma: no cover - the bench runs in the project's venv
-        return False
-    return hasattr(library, "SafeSiteDeployment")
-
-
 PROFILES: dict[str, TimingProfile] = {"today": TODAY, "legacy": LEGACY}
 
 
@@ -110,7 +101,7 @@ TRANSITIONS = ("v1 → v2", "v2 → v1 (revert)", "rollback (v2 fails, back to v
 
 def plan_for(options: Options) -> VisitorPlan:
     """The run's shape. Factors: see the section's notes (real work against scaled time)."""
-    setups = (PEER, PURGE, SAFE) if safe_available() else (PEER, PURGE)
+    setups = (PEER, PURGE, SAFE)
     # Visitors read a page for seconds to minutes: under one page load a second per POP
     # today, one every few seconds per POP on the legacy run (few visitors per POP: the
     # condition where a cached page outlives its assets). The legacy pace is slower in
@@ -515,12 +506,12 @@ def _total(results: Sequence[Result], pick: Callable[[TrafficSummary], int]) -> 
 
 
 def goal_rows(plan: VisitorPlan, results: Sequence[Result]) -> list[Row]:
-    """Ours (set-up 3, or none yet) against the peer, summed over the transitions."""
-    ours_setup = SAFE if SAFE in plan.setups else None
+    """Ours (set-up 3) against the peer, summed over the transitions; no figure where a
+    set-up has no result."""
     rows: list[Row] = []
     for timing in plan.timings:
         for site in plan.sites:
-            mine = [r for r in results if r.setup == ours_setup and r.site == site
+            mine = [r for r in results if r.setup == SAFE and r.site == site
                     and r.timing == timing.name]  # fmt: skip
             peer = [r for r in results if r.setup == PEER and r.site == site
                     and r.timing == timing.name]  # fmt: skip
@@ -661,12 +652,6 @@ def render(plan: VisitorPlan, results: Sequence[Result], wall: float) -> Section
         "the table below.",
         f"Section wall time {wall:.0f} s.",
     ]
-    if SAFE not in plan.setups:
-        notes.insert(
-            0,
-            "Set-up 3 (SafeSiteDeployment) is not in this checkout's construct library "
-            "yet: the Ours column is empty.",
-        )
     broken = [
         f"{SETUP_NAMES[r.setup]}, {r.site}, {r.timing}, {r.transition}: {e}"
         for r in results

@@ -50,6 +50,12 @@ NOT_FOUND_WAIT = "CLOUDFRONT_PURGE_NOT_FOUND_WAIT_SECONDS"
 #: The attribute a rollback's SUCCESS sets to "false" when its purge is unconfirmed.
 PURGE_CONFIRMED = "PurgeConfirmed"
 
+#: Files of the provider's synthesized asset that two cells break, as a bad build would (a
+#: module left out, a handler that dies): a judge names product files only here, and only to
+#: break the asset it was given.
+ENGINE_MODULE = Path("cloudfront_purge", "engine", "_purge.py")
+HANDLER_FILE = Path("cloudfront_purge", "resource", "handler.py")
+
 #: Sets the fault up, given the story (its stack, and the timings it restores).
 Arm = Callable[[Story], None]
 #: Changes a private copy of the provider's asset (as a deploy of changed code would).
@@ -253,7 +259,7 @@ def _duplicate_first_attempt(story: Story) -> None:
 
 
 def _remove_engine(asset: Path) -> Path:
-    (asset / "cloudfront_purge" / "engine" / "_purge.py").unlink()
+    (asset / ENGINE_MODULE).unlink()
     return asset
 
 
@@ -266,7 +272,7 @@ def handler(event, context):  # appended by the fault matrix: dies on every atte
 
 
 def _crash_every_time(asset: Path) -> Path:
-    with (asset / "cloudfront_purge" / "resource" / "handler.py").open("a") as handler:
+    with (asset / HANDLER_FILE).open("a") as handler:
         handler.write(_CRASH_EVERY_TIME)
     return asset
 
@@ -336,7 +342,7 @@ TERMINAL: tuple[Fault, ...] = (
           expect="FAILED", reason_has=("BatchTooLarge",)),
 )
 
-#: Issue 9: the failures AWS has that a kinder emulator would not.
+#: The failures AWS has that a kinder emulator would not.
 PRODUCTION: tuple[Fault, ...] = (
     Fault("capacity wait: another deploy's invalidations over 2 ListInvalidations pages "
           "(strict server: no empty Marker)",
@@ -393,7 +399,7 @@ PRODUCTION: tuple[Fault, ...] = (
           _rollback_create_fails("InvalidArgument"), describe_stacks_fault="AccessDenied",
           events=("Rollback",), expect="FAILED", reason_has=("InvalidArgument",),
           stack_status="UPDATE_ROLLBACK_FAILED"),
-    Fault("function cannot start (engine.py removed)", asset_change=_remove_engine,
+    Fault("function cannot start (engine/_purge.py removed)", asset_change=_remove_engine,
           events=("Create", "Update"), expect="FAILED",
           reason_has=("could not start", "engine"), rollback_unconfirmed=True,
           answer_within=30.0,

@@ -10,7 +10,7 @@ layers are not uploaded: the local Lambda runs them from cdk.out.
 
 :meth:`AssetBucket.delete` removes an object, as ``cdk gc`` removes assets no current
 template references. Objects are read back through boto3 against the server, so what the
-handler sees is what moto's S3 serves, behind IAM (``localcloud.iam.s3``): a deleted object
+handler sees is what moto's S3 serves, behind IAM (``localcloud.s3.authorizer``): a deleted object
 is 404 NoSuchKey to a role that may ``s3:ListBucket`` the bucket and 403 AccessDenied to
 one that may not (the provider's), as on AWS.
 """

@@ -68,10 +68,10 @@ from localcloud.cloudformation.bucket_deployment import (
     mount_function,
 )
 from localcloud.cloudformation.dependencies import dependencies
+from localcloud.cloudformation.iam_roles import RoleBinding, bind_role, register_roles
 from localcloud.cloudformation.responses import ResponseServer
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
 from localcloud.iam.authorizer import access_key_from_headers
-from localcloud.iam.deployed import RoleBinding, bind_role, register_roles
 
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
 BUCKET_TYPE = "AWS::S3::Bucket"
@@ -79,7 +79,6 @@ BUCKET_TYPE = "AWS::S3::Bucket"
 SITE_RESOURCE_TYPES = (BUCKET_DEPLOYMENT_TYPE, RESOURCE_TYPE)
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 TENANT_TYPE = "AWS::CloudFront::DistributionTenant"
-BUCKET_TYPE = "AWS::S3::Bucket"
 #: DistributionConfig.ConnectionMode of a multi-tenant distribution (AWS CloudFormation
 #: User Guide, AWS::CloudFront::Distribution DistributionConfig).
 TENANT_ONLY = "tenant-only"

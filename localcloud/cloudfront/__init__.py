@@ -2,8 +2,9 @@
 
 One concern per module: :mod:`.model` (invalidations, item rules, limits), :mod:`.edge`
 (the POPs that cache and serve the distributions' S3 content), :mod:`.wire`
-(XML in and out), :mod:`.faults` (failures on demand), :mod:`.server` (the HTTP server
-over moto) and :mod:`.cli` (``python -m localcloud.cloudfront --port 4566
+(XML in and out), :mod:`.errors` (CloudFront's error answers), :mod:`.rates` (the
+account's request rates), :mod:`.faults` (failures on demand), :mod:`.server` (the HTTP
+server over moto) and :mod:`.cli` (``python -m localcloud.cloudfront --port 4566
 --invalidation-seconds 30`` to point the AWS CLI or a script at one by hand).
 """
 

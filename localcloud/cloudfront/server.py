@@ -82,7 +82,7 @@ from localcloud.cloudfront.model import (
 )
 from localcloud.cloudfront.rates import AccountRates
 from localcloud.iam.authorizer import Authorizer, access_key_from_headers
-from localcloud.iam.s3 import guard_s3
+from localcloud.s3.authorizer import guard_s3
 from localcloud.s3.faults import S3DeleteDenial
 
 __all__ = ["DistributionTenant", "LocalCloudFront"]

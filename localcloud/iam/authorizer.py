@@ -4,7 +4,8 @@ Each Lambda function the local cloud runs gets credentials of its own role (an a
 id derived from the role), as Lambda gives a function its execution role's temporary
 credentials (AWS Lambda Developer Guide, "Lambda execution role"). A local service reads
 the access key id from the request's SigV4 ``Authorization`` header, looks up the role's
-identity policies (registered from the deployed template) and asks the evaluator
+identity policies (registered by the local CloudFormation from the deployed template,
+:mod:`localcloud.cloudformation.iam_roles`) and asks the evaluator
 (:mod:`localcloud.iam`) whether the action on the resource ARN is allowed. Requests signed
 with any other key (the test harness's own clients) are not evaluated.
 

@@ -341,7 +341,7 @@ def test_a_burst_that_created_nothing_misses_its_goal() -> None:
     assert not BURST_GAP_GOAL.met((burst.last_answer or 0.0) - burst.slowest_completed)
 
 
-# --- section 5: purge only what changed ------------------------------------------------------
+# --- section 7: purge only what changed ------------------------------------------------------
 
 
 def test_s3deploy_fold_follows_its_documented_rules() -> None:

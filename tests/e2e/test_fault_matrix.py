@@ -1,5 +1,5 @@
-"""Issues 4 and 9: every lifecycle event under every fault, and every bad input, through
-the local CloudFormation. Nothing is lost, nothing is duplicated, nothing hangs, no request
+"""Every lifecycle event under every fault, and every bad input, through the local
+CloudFormation. Nothing is lost, nothing is duplicated, nothing hangs, no request
 gets two different answers, and a rollback never fails because of the cache."""
 
 from __future__ import annotations

@@ -13,12 +13,13 @@ import pytest
 from cloudfront_purge import __version__
 from localcloud.cloudformation.lifecycle import LocalCloudFormation
 from localcloud.cloudfront import LocalCloudFront
+from localcloud.fault_matrix import ENGINE_MODULE
 
 SERVICE_TIMEOUT = 120.0
 
 
 def remove_engine(asset: Path) -> None:
-    (asset / "cloudfront_purge" / "engine" / "_purge.py").unlink()
+    (asset / ENGINE_MODULE).unlink()
 
 
 def remove_crhelper(asset: Path) -> None:
@@ -26,18 +27,18 @@ def remove_crhelper(asset: Path) -> None:
 
 
 def break_engine_syntax(asset: Path) -> None:
-    engine = asset / "cloudfront_purge" / "engine" / "_purge.py"
+    engine = asset / ENGINE_MODULE
     engine.write_text(engine.read_text() + "\ndef half_written(:\n    pass\n")
 
 
 BREAKAGES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
-    "engine.py removed": (
+    "engine/_purge.py removed": (
         remove_engine,
         # ImportError or ModuleNotFoundError, depending on how the handler imports it.
         ["Error: ", "engine", "cloudfront_purge/engine/__init__.py, line"],
     ),
     "crhelper removed": (remove_crhelper, ["ModuleNotFoundError", "No module named 'crhelper'"]),
-    "syntax error in engine.py": (
+    "syntax error in engine/_purge.py": (
         break_engine_syntax,
         ["SyntaxError", "cloudfront_purge/engine/_purge.py, line"],
     ),

@@ -1,4 +1,4 @@
-"""cloudfront-invalidate as a new user meets it (issue 21): a mistyped id, advice that names
+"""cloudfront-invalidate as a new user meets it: a mistyped id, advice that names
 options, a long wait, CI logs, a narrow terminal, --help, comments in --paths-file, what
 --changed purged, a mistyped OLD manifest, an interrupted --json run."""
 

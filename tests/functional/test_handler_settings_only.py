@@ -1,5 +1,5 @@
 """An Update that changes only how to purge (TimeoutSeconds, WaitForCompletion...) purges
-nothing and answers at once, in every mode, and so does its rollback (issue 21)."""
+nothing and answers at once, in every mode, and so does its rollback."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A FAILED Reason keeps what a person acts on: every failed distribution and the advice,
-even when IAM's own message is long (found by review: crhelper cut Reasons to their last
-240 characters)."""
+even when IAM's own message is long (a Reason cut to its last 240 characters, as crhelper
+cuts one, would keep only the tail of IAM's message)."""
 
 from __future__ import annotations
 

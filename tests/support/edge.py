@@ -1,4 +1,4 @@
-"""Helpers for the edge's and the visitors' functional tests (not a test module)."""
+"""Helpers for the tests of the edge and of the visitors (tests/localcloud; not a test module)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """An in-memory CloudFront on a virtual clock, for engine logic without sockets or sleeps.
 
-The HTTP-level emulator (localcloud.cloudfront) serves the functional and end-to-end tiers.
+The HTTP-level emulator (localcloud.cloudfront) serves the local cloud's own tests
+(tests/localcloud) and the functional and end-to-end tiers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers shared by the local CloudFront's functional tests (not a test module)."""
+"""Helpers shared by the local CloudFront's tests (tests/localcloud; not a test module)."""
 
 from __future__ import annotations
 

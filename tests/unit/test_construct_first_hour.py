@@ -1,5 +1,5 @@
-"""A new user's first mistakes are refused at synth with a message naming the prop
-(issue 21): a str where a list is expected, cache-tag items on a distribution of the app
+"""A new user's first mistakes are refused at synth with a message naming the prop:
+a str where a list is expected, cache-tag items on a distribution of the app
 that has no CacheTagConfig."""
 
 from __future__ import annotations

@@ -176,7 +176,8 @@ def test_timeout_reason_names_the_last_error_when_nothing_was_accepted() -> None
 
 
 def test_the_engine_stops_within_one_call_of_stop_at() -> None:
-    """A hung call near the end of a leg must leave the hand-off its time (found by review)."""
+    """A hung call near the end of a leg leaves the hand-off its time: the engine stops
+    within one call's worst time of stop_at."""
     clock = FakeClock()
     cf = FakeCloudFront(clock, duration=lambda _d, _p: 3600.0)
 

@@ -30,8 +30,13 @@ from localcloud.cloudformation.assembly import (
     pseudo_refs,
     resolve,
 )
+from localcloud.cloudformation.iam_policies import (
+    function_role,
+    physical_refs,
+    role_arn,
+    role_policies,
+)
 from localcloud.iam import Decision, IamRequest, NamedPolicy, evaluate
-from localcloud.iam.template import function_role, physical_refs, role_arn, role_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_TYPE = "Custom::CloudFrontInvalidation"
@@ -40,8 +45,9 @@ ON_FAILURE_HANDLER = "cloudfront_purge.function.on_failure.handler"
 MANIFEST_EXTENSION = ".cfpurge-manifest"
 OTHER_ACCOUNT = "210987654321"
 
-#: The calls engine.py makes on a distribution (create, then status and list to find an
-#: earlier one), and on a distribution tenant (the ...ForDistributionTenant variants).
+#: The calls the engine (cloudfront_purge.engine) makes on a distribution (create, then
+#: status and list to find an earlier one), and on a distribution tenant (the
+#: ...ForDistributionTenant variants).
 DISTRIBUTION_CALLS = (
     "cloudfront:CreateInvalidation",
     "cloudfront:GetInvalidation",

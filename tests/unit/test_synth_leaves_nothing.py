@@ -1,4 +1,4 @@
-"""A synth leaves nothing in the temporary directory (issue 21): the Lambda asset and the
+"""A synth leaves nothing in the temporary directory: the Lambda asset and the
 changed-only manifest are staged in a folder removed at exit, after CDK copied them into
 cdk.out."""
 

@@ -1,4 +1,4 @@
-"""Visitors' page loads against small generated sites served by the edge (issue 17, 2).
+"""Visitors' page loads against small generated sites served by the edge.
 
 Each test stages one situation a deploy creates (old HTML cached while its assets are
 pruned, a page whose stylesheet changed in place, a deploy nobody purged, an open tab)

@@ -3,7 +3,7 @@
 Each request goes, unchanged, to an unmodified ``moto.server.ThreadedMotoServer`` and to
 a LocalCloudFront. Whatever stock moto refuses, ours must refuse too (with a 4xx and
 CloudFront's XML error, never a 5xx crash), so a test suite that passes here cannot pass
-on a request a stricter server rejects (issue 9: an empty ``Marker`` did exactly that).
+on a request a stricter server rejects (an empty ``Marker``, for one: stock moto refuses it).
 Where ours is stricter than moto, it follows AWS's CloudFront API Reference; the other
 test modules pin those rules.
 """
@@ -178,7 +178,7 @@ def test_ours_refuses_whatever_stock_moto_refuses(servers, name):
 
 
 def test_the_empty_marker_through_boto3_is_refused_by_both(servers):
-    # Exactly what the engine sent on the first ListInvalidations page before issue 9.
+    # What a client that passes Marker="" on its first ListInvalidations page sends.
     for server in servers:
         with pytest.raises(ClientError) as info:
             server.client.list_invalidations(DistributionId=server.distribution_id, Marker="")

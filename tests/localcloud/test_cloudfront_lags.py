@@ -1,4 +1,4 @@
-"""The local CloudFront's propagation faults: IAM that lags and reads that lag (issue 9).
+"""The local CloudFront's propagation faults: IAM that lags and reads that lag.
 
 A new role policy can take seconds to apply (aws-cdk issues 37675, 21332), and a
 GetInvalidation right after CreateInvalidation can answer NoSuchInvalidation. Both are

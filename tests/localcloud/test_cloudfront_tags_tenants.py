@@ -1,4 +1,4 @@
-"""The local CloudFront's cache-tag items and distribution tenants (issue 11).
+"""The local CloudFront's cache-tag items and distribution tenants.
 
 Tag rules: CloudFront Developer Guide, "What you need to know when invalidating tags".
 Tenant operations: botocore's CloudFront service model (CreateInvalidationFor-,

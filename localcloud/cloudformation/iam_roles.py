@@ -15,8 +15,13 @@ from typing import Any
 
 from localcloud.awslambda.model import LambdaFunction
 from localcloud.cloudformation.assembly import AssemblyError, StackTemplate
+from localcloud.cloudformation.iam_policies import (
+    function_role,
+    physical_refs,
+    role_arn,
+    role_policies,
+)
 from localcloud.iam.authorizer import Authorizer, Principal, access_key_for
-from localcloud.iam.template import function_role, physical_refs, role_arn, role_policies
 
 __all__ = ["RoleBinding", "bind_role", "register_roles"]
 

@@ -1,4 +1,4 @@
-"""The local CloudFront's edge: what a viewer gets from each POP (issue 17, section 1).
+"""The local CloudFront's edge: what a viewer gets from each POP.
 
 Rules: CloudFront Developer Guide, "Manage how long content stays in the cache
 (expiration)", "Use managed cache policies", "Control how long CloudFront caches errors",

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.iam import NamedPolicy
 from localcloud.iam.authorizer import Principal, access_key_for
-from localcloud.iam.s3 import s3_action
+from localcloud.s3.authorizer import s3_action
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/provider-role"
