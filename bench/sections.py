@@ -463,7 +463,7 @@ def coldstart_section(options: Options) -> tuple[Section, dict[str, Any]]:
     section.notes += [
         f"{options.cold_runs} fresh processes of each, interleaved, after {warmup} warm-up(s) "
         f"of each; range: {', '.join(spread)}. `python -I -S -B`, sys.path = [the asset dir "
-        "from provider.handler_asset_dir(), a boto3-only dir from "
+        "from _asset.handler_asset_dir(), a boto3-only dir from "
         "localcloud.awslambda.runtime.build_runtime_dir()], AWS_REGION and dummy credentials "
         "only. -B: the asset's modules are compiled at every start, as from a Lambda zip "
         "without .pyc; boto3 has its .pyc, as in the runtime.",
