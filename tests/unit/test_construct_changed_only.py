@@ -16,7 +16,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 
 import cloudfront_purge
 from cdk_cloudfront_invalidation import CloudFrontInvalidation
-from cdk_cloudfront_invalidation._asset import handler_asset_dir, runtime_files
+from cdk_cloudfront_invalidation._asset import handler_asset_dir
 from cloudfront_purge.changed import changes, cover, manifest, s3_plan
 from cloudfront_purge.model import rules
 
@@ -137,8 +137,14 @@ def test_the_lambda_asset_holds_every_runtime_folder_but_not_the_cli() -> None:
     folders = {p.name for p in staged.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert folders == {"model", "changed", "engine", "function", "resource", "prune"}
     assert not (staged / "cli").exists()
-    # A module added to a runtime folder ships with no list to update.
-    assert {p.relative_to(staged) for p in staged.rglob("*.py")} == set(runtime_files(package))
+    # A module added to a runtime folder ships with no list to update: each staged folder
+    # holds exactly the source folder's modules.
+    def modules(root: Path, folder: str) -> set[Path]:
+        return {p.relative_to(root) for p in (root / folder).rglob("*.py")}
+
+    for folder in folders:
+        assert modules(staged, folder) == modules(package, folder), folder
+    assert {p.name for p in staged.glob("*.py")} == {p.name for p in package.glob("*.py")}
     # Every staged module imports from the staged copy alone (nothing left behind).
     modules = [
         ".".join(("cloudfront_purge", *p.relative_to(staged).with_suffix("").parts))
