@@ -35,13 +35,8 @@ NEW_INVALIDATION_VISIBILITY_SECONDS = 30.0
 #: throttled status call doubles the job's poll interval, up to this factor; each answered
 #: one eases it back by POLL_EASE. So many functions waiting at once settle near their share
 #: of the account's rate instead of retrying in lockstep, and a lone one polls as before.
-POLL_SLOWDOWN_MAX = 16.0
+POLL_SLOWDOWN_MAX = 8.0
 POLL_EASE = 0.85
-#: The longest a slowed job waits between two status calls. A cap in seconds, not a factor
-#: of the schedule's gap: fifty functions polling every second at first need about ten
-#: seconds each to fit a 5-a-second account rate (bench section 9), while a long wait's
-#: 2.8 s gap slowed eightfold left a Completed invalidation unseen for 22 s.
-SLOWED_POLL_MAX_SECONDS = 15.0
 #: A throttled CreateInvalidation (or capacity check) is retried within this many seconds,
 #: not Timing.backoff_cap: the account regains one CreateInvalidation every 2 s, and with
 #: many stacks deploying at once a longer pause mostly leaves that call unused (bench
@@ -119,11 +114,8 @@ class Timing:
         than ``poll_steps`` (1: the schedule itself; above 1: recently throttled, jittered)."""
         gap = self.poll_delay(elapsed)
         if slowdown > 1.0:
-            gap = self._slowed_gap(gap, slowdown) * rng.uniform(0.75, 1.25)
+            gap *= slowdown * rng.uniform(0.75, 1.25)
         return gap
-
-    def _slowed_gap(self, gap: float, slowdown: float) -> float:
-        return max(gap, min(gap * slowdown, SLOWED_POLL_MAX_SECONDS * self.scale))
 
     def retry_delay(
         self,
@@ -148,7 +140,7 @@ class Timing:
         if polling_for is not None:
             gap = self.poll_delay(polling_for)
             if throttled:
-                return self._slowed_gap(gap, slowdown) * rng.uniform(0.5, 1.0)
+                return gap * slowdown * rng.uniform(0.5, 1.0)
             return max(delay, 2 * gap)
         if throttled:
             cap = THROTTLED_RETRY_CAP_SECONDS * self.scale
