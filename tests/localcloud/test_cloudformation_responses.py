@@ -255,3 +255,16 @@ def test_a_process_trusts_the_server_only_through_ssl_cert_file(server: Response
     assert trusted.stdout.strip() == "200", trusted.stderr
     resp = server.wait(url, timeout=5)
     assert resp is not None and resp.ok
+
+
+def test_the_same_answer_twice_is_no_violation(server: ResponseServer) -> None:
+    # An event Lambda delivered twice, both copies answering alike: the second PUT rewrites
+    # the object with what it held, which CloudFormation cannot tell from one answer.
+    event = make_event()
+    url = server.new_url(event)
+    body = json.dumps(body_for(event, PhysicalResourceId="same"))
+    assert put(server, url, body) == 200
+    assert put(server, url, body) == 200
+    resp = server.response(url)
+    assert resp is not None and resp.put_count == 2
+    assert resp.violations == []
