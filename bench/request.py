@@ -25,7 +25,6 @@ resources of one stack in parallel.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import subprocess
@@ -48,6 +47,7 @@ from localcloud.awslambda.runtime import Invocation, LambdaFunction
 from localcloud.cloudformation.assembly import pseudo_refs
 from localcloud.cloudformation.lifecycle import RESOURCE_TYPE, LocalCloudFormation
 from localcloud.cloudfront import InvalidationRecord, LocalCloudFront
+from localcloud.log_lines import records
 
 HERE = Path(__file__).resolve().parent
 BASELINE_ASSET = HERE / "baseline_lambda"
@@ -151,14 +151,8 @@ def log_events(logs: str | Iterable[tuple[float | None, str]]) -> list[tuple[str
     pairs = ((None, raw) for raw in logs.splitlines()) if isinstance(logs, str) else logs
     found: list[tuple[str, float]] = []
     for arrived, raw in pairs:
-        start = raw.find("{")
-        if start < 0:
-            continue
-        try:
-            line = json.loads(raw[start:])
-        except ValueError:
-            continue
-        if not isinstance(line, dict):
+        line = next(records([raw]), None)
+        if line is None:
             continue
         name = _event(line)
         if name is None:

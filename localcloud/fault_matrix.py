@@ -18,7 +18,6 @@ except in a ``Rollback`` cell, where it is the rollback's Update.
 
 from __future__ import annotations
 
-import json
 import shutil
 import stat
 import sys
@@ -36,6 +35,7 @@ from localcloud.account_scale import markdown as account_markdown
 from localcloud.cloudformation.api import DescribeFault
 from localcloud.cloudformation.assembly import PSEUDO_PARAMETERS
 from localcloud.cloudformation.lifecycle import REMOVE, LocalCloudFormation, Outcome
+from localcloud.cloudformation.responses import answer_key
 from localcloud.cloudfront import LocalCloudFront
 from localcloud.log_lines import logged
 from localcloud.scenarios import SOURCE_HASH, Story
@@ -606,9 +606,7 @@ def _accepted_answers(stack: LocalCloudFormation, outcome: Outcome) -> set[str]:
     for attempt in stack.responses.attempts(outcome.request_id):
         if attempt.http_status != 200:
             continue
-        body = json.loads(attempt.raw)
-        answers.add(json.dumps({k: body.get(k) for k in ("Status", "PhysicalResourceId", "Data")},
-                               sort_keys=True))
+        answers.add(answer_key(attempt.raw))
     return answers
 
 

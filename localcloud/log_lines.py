@@ -6,14 +6,15 @@ The fault matrix and its prune cells judge the provider's logs with it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["logged"]
+__all__ = ["logged", "records"]
 
 
-def logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
-    """Whether a JSON log line has ``name`` as its message (or event) and every field."""
-    for line in logs.splitlines():
+def records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The JSON object of each line that holds one (after any text prefix), in order."""
+    for line in lines:
         start = line.find("{")
         if start < 0:
             continue
@@ -21,8 +22,13 @@ def logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
             entry = json.loads(line[start:])
         except ValueError:
             continue
-        if not isinstance(entry, dict):
-            continue
+        if isinstance(entry, dict):
+            yield entry
+
+
+def logged(logs: str, name: str, fields: tuple[str, ...]) -> bool:
+    """Whether a JSON log line has ``name`` as its message (or event) and every field."""
+    for entry in records(logs.splitlines()):
         message = entry.get("message")
         if isinstance(message, dict):  # a dict logged as the message: its keys are fields
             entry = {**entry, **message}

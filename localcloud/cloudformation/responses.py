@@ -609,7 +609,7 @@ class ResponseServer(LocalService):
             if slot.response is not None:
                 # The same answer again (an event Lambda delivered twice, both copies done)
                 # overwrites the object with what it held: nothing CloudFormation could see.
-                if first is None or _answer(first) != _answer(raw):
+                if first is None or answer_key(first) != answer_key(raw):
                     slot.response.violations.append(
                         "responded twice: another, different response arrived "
                         f"{arrived_at - slot.response.arrived_at:.3f} s after the first "
@@ -648,7 +648,7 @@ class ResponseServer(LocalService):
         )
 
 
-def _answer(raw: bytes) -> str:
+def answer_key(raw: bytes) -> str:
     """What CloudFormation reads from a response body, for comparing two of them."""
     try:
         body = json.loads(raw)
@@ -656,5 +656,5 @@ def _answer(raw: bytes) -> str:
         return raw.decode("utf-8", "replace")
     if not isinstance(body, dict):
         return repr(body)
-    fields = ("Status", "PhysicalResourceId", "NoEcho", "Data")
+    fields = ("Status", "PhysicalResourceId", "Data")
     return json.dumps({k: body.get(k) for k in fields}, sort_keys=True)

@@ -13,8 +13,8 @@ from cloudfront_purge.function.responder import (
     fit_body,
     response_data,
 )
-from cloudfront_purge.model import rules
 from tests.support.fakes import lambda_json_logs
+from tests.support.handler import ATTRIBUTES
 
 URL = "https://cfn.example/bucket/key?X-Amz-Signature=topsecret"
 BODY = {"Status": "SUCCESS", "PhysicalResourceId": "P", "StackId": "s", "RequestId": "r",
@@ -77,12 +77,7 @@ def test_many_invalidation_ids_are_cut_and_flagged() -> None:
 
 
 def test_every_attribute_is_answered_and_a_problem_unconfirms_the_purge() -> None:
-    attrs = {rules.ATTR_INVALIDATION_ID, rules.ATTR_INVALIDATION_IDS, rules.ATTR_CALLER_REFERENCE,
-             rules.ATTR_STATUS, rules.ATTR_DISTRIBUTION_IDS, rules.ATTR_INVALIDATION_COUNT,
-             rules.ATTR_PATH_COUNT, rules.ATTR_PURGE_CONFIRMED, rules.ATTR_PURGE_PROBLEM,
-             rules.ATTR_DISTRIBUTION_TENANT_IDS,
-             rules.ATTR_PURGE_SCOPE, rules.ATTR_SCOPE_REASON, rules.ATTR_CHANGED_FILES,
-             rules.ATTR_UNCHANGED_KEPT}
+    attrs = ATTRIBUTES
     fine = response_data(invalidation_ids=["I1"], caller_references=["r"], status="Completed",
                          distribution_ids=["E1"], path_count=1)
     assert set(fine) == attrs
